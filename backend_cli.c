@@ -1,0 +1,566 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sbx.h"
+
+#define GRACE 10	/* seconds a stopped client gets to exit */
+
+/* Set by the handlers, acted on by the wait loop, and nothing more. */
+static volatile sig_atomic_t got_alarm;
+static volatile sig_atomic_t got_signal;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	got_alarm = 1;
+}
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Without SA_RESTART, so that poll and waitpid return EINTR. */
+void
+backend_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	for (i = 0; i < LEN(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	/* A closed stdout shows up as a write error, not our death
+	 * with the container still running. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+backend_interrupted(void)
+{
+	return got_signal;
+}
+
+char *
+runtime_find(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *e;
+	struct stat st;
+	char *f;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 ? estrdup(name) : NULL;
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = e + 1) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		f = smprintf("%.*s/%s", (int)(e - p), e == p ? "." : p, name);
+		if (*p != '/' && e != p)
+			;	/* a relative PATH entry is not trusted */
+		else if (stat(f, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(f, X_OK) == 0)
+			return f;
+		free(f);
+		if (*e == '\0')
+			return NULL;
+	}
+}
+
+const char *
+runtime_auto(void)
+{
+	static const char *names[] = { "podman", "docker" };
+	size_t i;
+	char *p;
+
+	for (i = 0; i < LEN(names); i++)
+		if ((p = runtime_find(names[i])) != NULL) {
+			free(p);
+			return names[i];
+		}
+	return NULL;
+}
+
+/* A growing argv that owns its strings. */
+struct args {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+add(struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = emalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		a->v = erealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static int
+is_podman(const struct job *jb)
+{
+	return strcmp(jb->runtime, "podman") == 0;
+}
+
+static void
+add_limits(struct args *a, const struct policy *p)
+{
+	add(a, "--memory=%lld", p->memory);
+	add(a, "--memory-swap=%lld", p->memory);	/* no swap */
+	add(a, "--cpus=%ld.%03ld", p->cpus / 1000, p->cpus % 1000);
+	add(a, "--pids-limit=%ld", p->pids);
+	add(a, "--ulimit=nofile=%ld:%ld", p->nofile, p->nofile);
+	add(a, "--ulimit=nproc=%ld:%ld", p->nproc, p->nproc);
+	/* SIGXCPU at the limit, SIGKILL a second later if ignored. */
+	if (p->cpu_time > 0)
+		add(a, "--ulimit=cpu=%ld:%ld", p->cpu_time, p->cpu_time + 1);
+}
+
+static void
+add_isolation(struct args *a, const struct job *jb)
+{
+	const struct policy *p = &jb->pol;
+
+	add(a, "--network=%s", p->network ? "bridge" : "none");
+	if (p->read_only) {
+		add(a, "--read-only");
+		if (is_podman(jb))	/* only our sized /tmp, as docker */
+			add(a, "--read-only-tmpfs=false");
+	}
+	add(a, "--tmpfs=/tmp:rw,nosuid,nodev,size=%lld,mode=1777", p->tmpfs);
+	add(a, "--cap-drop=ALL");
+	add(a, "--security-opt=no-new-privileges");
+	add(a, "--user=%s", p->user);
+	add(a, "--hostname=sbx");
+	add(a, "--init");
+}
+
+static void
+add_mounts(struct args *a, const struct job *jb)
+{
+	const struct policy *p = &jb->pol;
+
+	if (p->workspace == WS_NONE)
+		add(a, "--tmpfs=/workspace:rw,nosuid,nodev,size=%lld,"
+		    "mode=1777", p->tmpfs);
+	else
+		add(a, "--mount=type=bind,source=%s,target=/workspace%s",
+		    jb->workdir, p->workspace == WS_RO ? ",ro" : "");
+	if (jb->scriptdir)
+		add(a, "--mount=type=bind,source=%s,target=/sbx,ro",
+		    jb->scriptdir);
+	add(a, "--workdir=/workspace");
+}
+
+/*
+ * The whole container command line.  Every value is its own argv
+ * element or joined to its flag with "=", so nothing a user controls
+ * can turn into an option; there is no shell anywhere.
+ */
+char **
+backend_argv(const struct job *jb)
+{
+	struct args a = { NULL, 0, 0 };
+	size_t i;
+
+	add(&a, "%s", jb->runtime);
+	add(&a, "run");
+	/* docker forgets OOMKilled with the container: remove it
+	 * ourselves after asking. */
+	if (is_podman(jb))
+		add(&a, "--rm");
+	add(&a, "--pull=never");
+	add(&a, "--interactive");
+	add(&a, "--log-driver=none");
+	add(&a, "--name=%s", jb->name);
+	add(&a, "--label=sbx=%s", VERSION);
+	add(&a, "--label=sbx.pid=%ld", (long)getpid());
+	add(&a, "--label=sbx.deadline=%lld",
+	    (long long)time(NULL) + jb->pol.timeout + GRACE);
+	add(&a, "--label=sbx.template=%s", jb->pol.name);
+	add_isolation(&a, jb);
+	add_limits(&a, &jb->pol);
+	add_mounts(&a, jb);
+	add(&a, "%s", jb->image);
+	for (i = 0; jb->lang->command[i]; i++)
+		add(&a, "%s", jb->lang->command[i]);
+	add(&a, "%s", jb->script_ctr);
+	for (i = 0; jb->args[i]; i++)
+		add(&a, "%s", jb->args[i]);
+	return a.v;
+}
+
+/*
+ * Runs "runtime args..." with no input and stderr discarded; its first
+ * line of output goes to out if given.  Returns its exit status, or -1.
+ */
+static int
+run_quiet(const struct job *jb, char *out, size_t outsz, ...)
+{
+	char *argv[16];
+	va_list ap;
+	size_t i = 0;
+	ssize_t n;
+	int fd[2], st, null;
+	pid_t pid;
+
+	argv[i++] = (char *)jb->runtime;
+	va_start(ap, outsz);
+	while (i < LEN(argv) - 1 && (argv[i] = va_arg(ap, char *)) != NULL)
+		i++;
+	va_end(ap);
+	argv[i] = NULL;
+	if (pipe(fd) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(fd[1], 1);
+		dup2(null, 2);
+		signal(SIGPIPE, SIG_DFL);
+		execv(jb->runtime_path, argv);
+		_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+	}
+	close(fd[1]);
+	if (out) {
+		for (i = 0; i < outsz - 1; i += (size_t)n)
+			if ((n = read(fd[0], out + i, outsz - 1 - i)) <= 0)
+				break;
+		out[i] = '\0';
+		out[strcspn(out, "\n")] = '\0';
+	}
+	close(fd[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Kills the container by name: killing the client would leave it. */
+static void
+kill_container(const struct job *jb)
+{
+	run_quiet(jb, NULL, 0, "kill", jb->name, (char *)NULL);
+}
+
+static void
+remove_container(const struct job *jb)
+{
+	if (is_podman(jb))
+		run_quiet(jb, NULL, 0, "rm", "--force", "--time=0",
+		    jb->name, (char *)NULL);
+	else
+		run_quiet(jb, NULL, 0, "rm", "--force", jb->name,
+		    (char *)NULL);
+}
+
+/* For cleanup after a fatal error: whatever state it is in, end it. */
+void
+backend_stop(struct job *jb)
+{
+	if (!jb->started)
+		return;
+	kill_container(jb);
+	remove_container(jb);
+	jb->started = 0;
+}
+
+/* One of the script's output streams, relayed as JSON events. */
+struct stream {
+	int fd;
+	const char *event;
+	char buf[65536 + 4];
+	size_t held;		/* bytes of a cut UTF-8 character */
+	unsigned long long *count;
+};
+
+static void
+emit(const struct job *jb, const struct stream *s, size_t n)
+{
+	struct jbuf j;
+
+	if (n == 0)
+		return;
+	jb_begin(&j, s->event);
+	jb_fixed(&j, "t", (long long)((now() - jb->t0) * 1000), 3);
+	jb_mem(&j, "data", s->buf, n);
+	jb_emit(&j);
+}
+
+/* Reads what is there: 1 if it read, -1 if nothing yet, 0 at the end. */
+static int
+relay(const struct job *jb, struct stream *s)
+{
+	ssize_t n;
+	size_t total, keep;
+
+	n = read(s->fd, s->buf + s->held, sizeof(s->buf) - 4 - s->held);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return -1;
+	if (n <= 0) {
+		emit(jb, s, s->held);	/* a cut character, now invalid */
+		s->held = 0;
+		return 0;
+	}
+	*s->count += (unsigned long long)n;
+	total = s->held + (size_t)n;
+	keep = utf8_tail(s->buf, total);
+	emit(jb, s, total - keep);
+	memmove(s->buf, s->buf + total - keep, keep);
+	s->held = keep;
+	return 1;
+}
+
+static void
+child(const struct job *jb, char **argv, int out, int err)
+{
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		_exit(EXIT_CANNOT);
+	/* conmon leaves its "oom" marker in podman's working
+	 * directory: make that our private rundir. */
+	if (chdir(jb->rundir) < 0)
+		_exit(EXIT_CANNOT);
+	execv(jb->runtime_path, argv);
+	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+}
+
+static pid_t
+spawn(struct job *jb, char **argv, struct stream *s)
+{
+	int out[2], err[2];
+	pid_t pid;
+
+	if (pipe(out) < 0 || pipe(err) < 0)
+		die("pipe:");
+	jb->started = 1;
+	if ((pid = fork()) < 0)
+		die("fork:");
+	if (pid == 0)
+		child(jb, argv, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	fcntl(out[0], F_SETFD, FD_CLOEXEC);
+	fcntl(err[0], F_SETFD, FD_CLOEXEC);
+	s[0].fd = out[0];
+	s[1].fd = err[0];
+	return pid;
+}
+
+/* After the client is gone: take what is buffered, stop listening. */
+static void
+drain(const struct job *jb, struct stream *s, struct pollfd *pfd)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (pfd[i].fd < 0)
+			continue;
+		fcntl(s[i].fd, F_SETFL, O_NONBLOCK);
+		while (relay(jb, &s[i]) > 0)
+			;
+		emit(jb, &s[i], s[i].held);
+		close(s[i].fd);
+		pfd[i].fd = -1;
+	}
+}
+
+/*
+ * Relays output until the client exits, stopping the container when
+ * the timeout or a signal says so.  Returns the client's wait status.
+ */
+static int
+wait_loop(struct job *jb, pid_t pid, struct stream *s, struct result *r)
+{
+	struct pollfd pfd[2];
+	int i, ws = 0, reaped = 0, stopping = 0, nopen = 2;
+	pid_t w;
+
+	for (i = 0; i < 2; i++) {
+		pfd[i].fd = s[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	while (!reaped) {
+		if (got_alarm && stopping) {
+			got_alarm = 0;
+			kill(pid, SIGKILL);	/* the client hangs */
+		}
+		if ((got_alarm || got_signal || ferror(stdout)) && !stopping) {
+			r->timed_out = got_alarm;
+			r->interrupted = got_signal;
+			got_alarm = 0;
+			stopping = 1;
+			kill_container(jb);
+			alarm(GRACE);
+		}
+		if (nopen > 0 && poll(pfd, 2, 250) > 0) {
+			for (i = 0; i < 2; i++)
+				if (pfd[i].fd >= 0 && pfd[i].revents &&
+				    relay(jb, &s[i]) == 0) {
+					close(pfd[i].fd);
+					pfd[i].fd = -1;
+					nopen--;
+				}
+		}
+		w = waitpid(pid, &ws, nopen > 0 ? WNOHANG : 0);
+		if (w == pid)
+			reaped = 1;
+		else if (w < 0 && errno != EINTR)
+			die("waitpid:");
+	}
+	alarm(0);
+	drain(jb, s, pfd);
+	if (stopping)
+		remove_container(jb);
+	return ws;
+}
+
+/* What a runtime's status 125 meant, asked only after it happened. */
+static const char *
+diagnose(const struct job *jb)
+{
+	static char msg[512];
+	char out[256];
+
+	if (!is_podman(jb) && run_quiet(jb, out, sizeof(out), "version",
+	    "--format={{.Server.Version}}", (char *)NULL) != 0) {
+		return "docker: cannot reach the docker daemon "
+		    "(is dockerd running?)";
+	}
+	if (run_quiet(jb, NULL, 0, "image", "inspect", "--format={{.Id}}",
+	    jb->image, (char *)NULL) != 0) {
+		snprintf(msg, sizeof(msg), "%s: image '%s' not found; sbx "
+		    "never pulls: build or pull it first (tests/mkimage.sh "
+		    "builds the sample images)", jb->runtime, jb->image);
+		return msg;
+	}
+	snprintf(msg, sizeof(msg), "%s failed with status 125 (its "
+	    "message is in the stderr events)", jb->runtime);
+	return msg;
+}
+
+static int
+oom_killed(const struct job *jb, int code)
+{
+	char out[64], *marker;
+	struct stat st;
+	int r;
+
+	if (is_podman(jb)) {
+		marker = smprintf("%s/oom", jb->rundir);
+		r = lstat(marker, &st) == 0;
+		free(marker);
+		return r;
+	}
+	/* Only a SIGKILL can be the OOM killer's; ask only then. */
+	return code == 128 + SIGKILL && run_quiet(jb, out, sizeof(out),
+	    "inspect", "--format={{.State.OOMKilled}}", jb->name,
+	    (char *)NULL) == 0 && strcmp(out, "true") == 0;
+}
+
+/*
+ * Turns the client's wait status into the result.  With --init, a
+ * script killed by signal n shows as status 128+n, as in a shell.
+ */
+static void
+decode(struct job *jb, int ws, struct result *r)
+{
+	int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+
+	r->exit_code = -1;
+	if (r->timed_out || r->interrupted) {
+		r->status = r->timed_out ? EXIT_TIMEOUT : 128 + r->interrupted;
+		r->oom_killed = oom_killed(jb, code);
+		return;
+	}
+	if (code < 0) {
+		r->error = "the runtime client was killed";
+		r->status = EXIT_FAIL;
+		return;
+	}
+	if (code == EXIT_FAIL) {
+		r->error = diagnose(jb);
+		r->status = EXIT_FAIL;
+		return;
+	}
+	r->exit_code = code;
+	r->status = code;
+	if (code > 128 && code < 128 + 65)
+		r->signal = code - 128;
+	r->cpu_exceeded = r->signal == SIGXCPU;
+	r->oom_killed = oom_killed(jb, code);
+}
+
+/* Runs the container to its end and says what happened in r. */
+void
+backend_run(struct job *jb, char **argv, struct result *r)
+{
+	struct stream s[2];
+	pid_t pid;
+	int ws;
+
+	if (got_signal) {	/* during the copy: nothing to stop */
+		r->interrupted = got_signal;
+		r->status = 128 + got_signal;
+		r->exit_code = -1;
+		return;
+	}
+	memset(s, 0, sizeof(s));
+	s[0].event = "stdout";
+	s[0].count = &r->out_bytes;
+	s[1].event = "stderr";
+	s[1].count = &r->err_bytes;
+	jb->t0 = now();
+	alarm((unsigned)jb->pol.timeout);
+	pid = spawn(jb, argv, s);
+	ws = wait_loop(jb, pid, s, r);
+	r->duration = now() - jb->t0;
+	decode(jb, ws, r);
+	if (!is_podman(jb) && !r->timed_out && !r->interrupted)
+		remove_container(jb);
+	jb->started = 0;
+	if (ferror(stdout) && r->error == NULL) {
+		r->error = "write error on standard output";
+		r->status = EXIT_FAIL;
+	}
+}

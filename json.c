@@ -1,0 +1,262 @@
+/* See LICENSE file for copyright and license details. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbx.h"
+
+static void
+put(struct jbuf *j, const char *s, size_t n)
+{
+	if (j->len + n + 1 > j->cap) {
+		j->cap = (j->len + n + 1) * 2;
+		j->s = erealloc(j->s, j->cap);
+	}
+	memcpy(j->s + j->len, s, n);
+	j->len += n;
+	j->s[j->len] = '\0';
+}
+
+static void
+puts_(struct jbuf *j, const char *s)
+{
+	put(j, s, strlen(s));
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s, or 0 if the bytes there are
+ * not one: overlong forms, surrogates and code points past U+10FFFF are
+ * all invalid.  Sets *cut when the sequence is a valid prefix that the
+ * buffer cuts short.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n, int *cut)
+{
+	size_t len, i;
+	unsigned long c;
+
+	*cut = 0;
+	if (s[0] < 0x80)
+		return 1;
+	else if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (i == n) {
+			*cut = 1;
+			return 0;
+		}
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+		/* Reject overlong and out-of-range forms as early as
+		 * the second byte tells, so a cut prefix is valid too. */
+		if (i == 1 && ((len == 3 && c < 0x20) ||
+		    (len == 3 && c >= 0x360 && c <= 0x37f) ||
+		    (len == 4 && (c < 0x10 || c > 0x10f))))
+			return 0;
+	}
+	return len;
+}
+
+/*
+ * Bytes at the end of s that start a UTF-8 sequence the next read may
+ * complete; a stream holds them back instead of mangling the character.
+ */
+size_t
+utf8_tail(const char *s, size_t n)
+{
+	size_t k;
+	int cut;
+
+	for (k = 1; k <= 3 && k <= n; k++) {
+		utf8_len((const unsigned char *)s + n - k, k, &cut);
+		if (cut)
+			return k;
+	}
+	return 0;
+}
+
+/* Quotes s as a JSON string; invalid UTF-8 becomes U+FFFD. */
+void
+jb_escape(struct jbuf *j, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char esc[8];
+	size_t i, run, len;
+	int cut;
+
+	put(j, "\"", 1);
+	for (i = 0; i < n; i += len) {
+		for (run = i; run < n && p[run] >= 0x20 && p[run] < 0x80 &&
+		    p[run] != '"' && p[run] != '\\'; run++)
+			;
+		if (run > i) {
+			put(j, s + i, run - i);
+			len = run - i;
+			continue;
+		}
+		if ((len = utf8_len(p + i, n - i, &cut)) > 1) {
+			put(j, s + i, len);
+			continue;
+		}
+		if (len == 0) {
+			puts_(j, "\\ufffd");
+			len = 1;
+			continue;
+		}
+		switch (p[i]) {
+		case '"':  puts_(j, "\\\""); break;
+		case '\\': puts_(j, "\\\\"); break;
+		case '\n': puts_(j, "\\n"); break;
+		case '\r': puts_(j, "\\r"); break;
+		case '\t': puts_(j, "\\t"); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
+			puts_(j, esc);
+		}
+	}
+	put(j, "\"", 1);
+}
+
+static void
+key(struct jbuf *j, const char *k)
+{
+	if (!j->first)
+		put(j, ",", 1);
+	j->first = 0;
+	jb_escape(j, k, strlen(k));
+	put(j, ":", 1);
+}
+
+void
+jb_begin(struct jbuf *j, const char *event)
+{
+	j->s = NULL;
+	j->len = j->cap = 0;
+	put(j, "{", 1);
+	j->first = 1;
+	jb_str(j, "event", event);
+}
+
+void
+jb_str(struct jbuf *j, const char *k, const char *s)
+{
+	if (s == NULL) {
+		jb_null(j, k);
+		return;
+	}
+	jb_mem(j, k, s, strlen(s));
+}
+
+void
+jb_mem(struct jbuf *j, const char *k, const char *s, size_t n)
+{
+	key(j, k);
+	jb_escape(j, s, n);
+}
+
+void
+jb_int(struct jbuf *j, const char *k, long long v)
+{
+	char b[32];
+
+	key(j, k);
+	snprintf(b, sizeof(b), "%lld", v);
+	puts_(j, b);
+}
+
+void
+jb_null(struct jbuf *j, const char *k)
+{
+	key(j, k);
+	puts_(j, "null");
+}
+
+void
+jb_bool(struct jbuf *j, const char *k, int v)
+{
+	key(j, k);
+	puts_(j, v ? "true" : "false");
+}
+
+/* v / 10^scale as a decimal number, exact: no floating point. */
+void
+jb_fixed(struct jbuf *j, const char *k, long long v, int scale)
+{
+	long long div = 1;
+	char b[48];
+	int i;
+
+	for (i = 0; i < scale; i++)
+		div *= 10;
+	key(j, k);
+	snprintf(b, sizeof(b), "%s%lld.%0*lld", v < 0 ? "-" : "",
+	    llabs(v) / div, scale, llabs(v) % div);
+	puts_(j, b);
+}
+
+void
+jb_strv(struct jbuf *j, const char *k, char **v)
+{
+	size_t i;
+
+	key(j, k);
+	put(j, "[", 1);
+	for (i = 0; v && v[i]; i++) {
+		if (i)
+			put(j, ",", 1);
+		jb_escape(j, v[i], strlen(v[i]));
+	}
+	put(j, "]", 1);
+}
+
+void
+jb_obj(struct jbuf *j, const char *k)
+{
+	key(j, k);
+	put(j, "{", 1);
+	j->first = 1;
+}
+
+void
+jb_endobj(struct jbuf *j)
+{
+	put(j, "}", 1);
+	j->first = 0;
+}
+
+/*
+ * One fwrite and a flush per line: readers see each event as soon as it
+ * happens, and a pipe never gets half a line from us.
+ */
+void
+jb_emit(struct jbuf *j)
+{
+	put(j, "}\n", 2);
+	fwrite(j->s, 1, j->len, stdout);
+	fflush(stdout);
+	free(j->s);
+	j->s = NULL;
+}
+
+void
+event_msg(const char *event, const char *fmt, ...)
+{
+	struct jbuf j;
+	va_list ap;
+	char buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	jb_begin(&j, event);
+	jb_str(&j, "message", buf);
+	jb_emit(&j);
+}

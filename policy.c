@@ -1,0 +1,824 @@
+/* See LICENSE file for copyright and license details. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "sbx.h"
+
+#define MAXSIZE (1LL << 40)		/* 1t: anything larger is a typo */
+#define MAXDURATION (7L * 24 * 3600)	/* a week */
+
+/* One "key = value" line of a template, kept until resolution. */
+struct setting {
+	char *key;
+	char *value;
+	int line;
+	struct setting *next;
+};
+
+struct tmpl {
+	char *name;
+	char *inherit;		/* NULL: "default", unless this is it */
+	int inherit_line;
+	struct setting *set;	/* in file order */
+	struct setting **tail;
+	struct tmpl *next;
+};
+
+enum ktype { K_STR, K_SIZE, K_DUR, K_CPUS, K_BOOL, K_LONG, K_RUNTIME,
+	K_WS, K_USER, K_IMAGE, K_LIST };
+
+struct key {
+	const char *name;
+	enum ktype type;
+	size_t off;
+	long long min, max;
+};
+
+#define P(f) offsetof(struct policy, f)
+static const struct key keys[] = {
+	{ "authorized_imports", K_LIST, P(imports), 0, 0 },
+	{ "cpu_time", K_DUR, P(cpu_time), 0, MAXDURATION },
+	{ "cpus", K_CPUS, P(cpus), 1, 1024000 },
+	{ "description", K_STR, P(description), 0, 0 },
+	{ "image", K_IMAGE, P(image), 0, 0 },
+	{ "inherit", K_STR, 0, 0, 0 },	/* handled at resolution */
+	{ "max_bytes", K_SIZE, P(max_bytes), 0, MAXSIZE },
+	{ "max_files", K_LONG, P(max_files), 1, 10000000 },
+	{ "memory", K_SIZE, P(memory), 6LL << 20, MAXSIZE },
+	{ "network", K_BOOL, P(network), 0, 0 },
+	{ "nofile", K_LONG, P(nofile), 16, 1048576 },
+	{ "nproc", K_LONG, P(nproc), 1, 4194304 },
+	{ "pids", K_LONG, P(pids), 1, 4194304 },
+	{ "read_only", K_BOOL, P(read_only), 0, 0 },
+	{ "runtime", K_RUNTIME, P(runtime), 0, 0 },
+	{ "timeout", K_DUR, P(timeout), 1, MAXDURATION },
+	{ "tmpfs_size", K_SIZE, P(tmpfs), 4096, MAXSIZE },
+	{ "user", K_USER, P(user), 0, 0 },
+	{ "workspace", K_WS, P(workspace), 0, 0 },
+};
+
+/* The limits a template starts from before its file says otherwise. */
+static void
+policy_base(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->runtime = estrdup("auto");
+	p->memory = 512LL << 20;
+	p->cpus = 1000;
+	p->pids = 128;
+	p->timeout = 30;
+	p->workspace = WS_RO;
+	p->read_only = 1;
+	p->user = estrdup("65534:65534");
+	p->tmpfs = 64LL << 20;
+	p->nofile = 1024;
+	p->nproc = 1024;
+	p->max_files = 100000;
+	p->max_bytes = 1LL << 30;
+	p->imports = ecalloc(1, sizeof(char *));
+}
+
+void
+policy_free(struct policy *p)
+{
+	free(p->name);
+	free(p->description);
+	free(p->runtime);
+	free(p->image);
+	free(p->user);
+	strv_free(p->imports);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Parsers: 1 on success with *v set, 0 on any junk or overflow. */
+static int
+parse_num(const char **s, long long *v)
+{
+	long long n = 0;
+
+	if (!isdigit((unsigned char)**s))
+		return 0;
+	for (; isdigit((unsigned char)**s); (*s)++) {
+		if (n > (LLONG_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (**s - '0');
+	}
+	*v = n;
+	return 1;
+}
+
+int
+parse_size(const char *s, long long *v)
+{
+	long long n, mul = 1;
+
+	if (!parse_num(&s, &n))
+		return 0;
+	switch (tolower((unsigned char)*s)) {
+	case 't': mul <<= 10; /* FALLTHROUGH */
+	case 'g': mul <<= 10; /* FALLTHROUGH */
+	case 'm': mul <<= 10; /* FALLTHROUGH */
+	case 'k': mul <<= 10; s++; break;
+	}
+	if (*s != '\0' || n > MAXSIZE / mul)
+		return 0;
+	*v = n * mul;
+	return 1;
+}
+
+int
+parse_duration(const char *s, long *v)
+{
+	long long n, mul = 1;
+
+	if (!parse_num(&s, &n))
+		return 0;
+	switch (*s) {
+	case 'h': mul = 3600; s++; break;
+	case 'm': mul = 60; s++; break;
+	case 's': s++; break;
+	}
+	if (*s != '\0' || n > MAXDURATION / mul)
+		return 0;
+	*v = (long)(n * mul);
+	return 1;
+}
+
+/* "1", "0.5", "2.25": thousandths of a CPU, at most three decimals. */
+int
+parse_cpus(const char *s, long *v)
+{
+	long long n, frac = 0;
+	int digits = 0;
+
+	if (!parse_num(&s, &n) || n > 1000000)
+		return 0;
+	if (*s == '.') {
+		for (s++; isdigit((unsigned char)*s) && digits < 3; s++, digits++)
+			frac = frac * 10 + (*s - '0');
+		if (digits == 0)
+			return 0;
+	}
+	for (; digits < 3; digits++)
+		frac *= 10;
+	if (*s != '\0')
+		return 0;
+	*v = (long)(n * 1000 + frac);
+	return 1;
+}
+
+int
+parse_bool(const char *s, int *v)
+{
+	static const char *yes[] = { "true", "yes", "on", "1" };
+	static const char *no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < LEN(yes); i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return *v = 1;
+		if (strcmp(s, no[i]) == 0)
+			return !(*v = 0);
+	}
+	return 0;
+}
+
+static int
+valid_image(const char *s)
+{
+	if (!isalnum((unsigned char)*s) || strlen(s) > 255)
+		return 0;
+	return s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-")] == '\0';
+}
+
+static int
+valid_user(const char *s)
+{
+	long long n;
+
+	if (!parse_num(&s, &n) || n > INT_MAX)
+		return 0;
+	if (*s == ':' && (s++, !parse_num(&s, &n) || n > INT_MAX))
+		return 0;
+	return *s == '\0';
+}
+
+static int
+valid_word(const char *s, const char *first, const char *rest)
+{
+	return *s != '\0' && strchr(first, *s) != NULL &&
+	    s[strspn(s, rest)] == '\0';
+}
+
+#define IDENT "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+
+static int
+valid_imports(char **v)
+{
+	for (; *v; v++)
+		if (!valid_word(*v, IDENT, IDENT "0123456789."))
+			return 0;
+	return 1;
+}
+
+/*
+ * Sets one key of p from its text.  Returns NULL, or what is wrong in
+ * words that follow "file:line: ".
+ */
+const char *
+policy_set(struct policy *p, const char *name, const char *val)
+{
+	static char err[512];
+	const struct key *k;
+	char *field, **list;
+	long long n = 0;
+	long l;
+	int b, ok = 1;
+
+	for (k = keys; k < keys + LEN(keys); k++)
+		if (strcmp(k->name, name) == 0)
+			break;
+	if (k == keys + LEN(keys)) {
+		snprintf(err, sizeof(err), "unknown key '%.64s'", name);
+		return err;
+	}
+	field = (char *)p + k->off;
+	switch (k->type) {
+	case K_STR:
+		if (k->off != 0) {
+			free(*(char **)field);
+			*(char **)field = estrdup(val);
+		}
+		return NULL;
+	case K_SIZE:
+		ok = parse_size(val, &n) && n >= k->min && n <= k->max;
+		if (ok)
+			*(long long *)field = n;
+		break;
+	case K_DUR:
+		ok = parse_duration(val, &l) && l >= k->min && l <= k->max;
+		if (ok)
+			*(long *)field = l;
+		break;
+	case K_CPUS:
+		ok = parse_cpus(val, &l) && l >= k->min && l <= k->max;
+		if (ok)
+			*(long *)field = l;
+		break;
+	case K_BOOL:
+		if ((ok = parse_bool(val, &b)))
+			*(int *)field = b;
+		break;
+	case K_LONG:
+		ok = parse_num(&val, &n) && *val == '\0' && n >= k->min &&
+		    n <= k->max;
+		if (ok)
+			*(long *)field = (long)n;
+		break;
+	case K_RUNTIME:
+		if ((ok = strcmp(val, "auto") == 0 ||
+		    strcmp(val, "podman") == 0 || strcmp(val, "docker") == 0)) {
+			free(*(char **)field);
+			*(char **)field = estrdup(val);
+		}
+		break;
+	case K_WS:
+		if (strcmp(val, "ro") == 0)
+			p->workspace = WS_RO;
+		else if (strcmp(val, "rw") == 0)
+			p->workspace = WS_RW;
+		else if (strcmp(val, "none") == 0)
+			p->workspace = WS_NONE;
+		else
+			ok = 0;
+		break;
+	case K_USER:
+	case K_IMAGE:
+		if ((ok = k->type == K_USER ? valid_user(val) : valid_image(val))) {
+			free(*(char **)field);
+			*(char **)field = estrdup(val);
+		}
+		break;
+	case K_LIST:
+		list = strv_split(val, " \t,");
+		if ((ok = valid_imports(list))) {
+			strv_free(*(char ***)field);
+			*(char ***)field = list;
+		} else {
+			strv_free(list);
+		}
+		break;
+	}
+	if (ok)
+		return NULL;
+	snprintf(err, sizeof(err), "%s: invalid value '%.64s'%s", name, val,
+	    k->type == K_SIZE || k->type == K_DUR || k->type == K_LONG ||
+	    k->type == K_CPUS ? " (out of range or not a number)" : "");
+	return err;
+}
+
+/* Parsing: a reader that counts lines, so every error can name one. */
+struct parse {
+	struct config *c;
+	const char *text;	/* built-in config, or NULL */
+	FILE *fp;
+	int line;
+	int errline;
+	char err[512];
+	struct tmpl *cur;
+	char cursec[128];
+	char **seen;		/* sections already closed */
+	size_t nseen;
+	struct lang *curlang;
+};
+
+static void
+perr(struct parse *ps, const char *fmt, const char *arg)
+{
+	if (ps->errline)
+		return;
+	ps->errline = ps->line;
+	snprintf(ps->err, sizeof(ps->err), fmt, arg);
+}
+
+static char *
+reader(char *buf, int size, void *stream)
+{
+	struct parse *ps = stream;
+	int c = EOF, n = 0;
+
+	if (ps->errline)
+		return NULL;
+	while (n < size - 1) {
+		c = ps->text ? (*ps->text ? *ps->text++ : EOF) : getc(ps->fp);
+		if (c == EOF)
+			break;
+		if (c == '\0') {
+			ps->line++;
+			perr(ps, "%sbinary data in configuration", "");
+			return NULL;
+		}
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (n == 0)
+		return NULL;
+	buf[n] = '\0';
+	ps->line++;
+	if (c != '\n' && c != EOF) {
+		perr(ps, "line longer than %s bytes", "200");
+		return NULL;
+	}
+	if ((buf[0] == ' ' || buf[0] == '\t') &&
+	    buf[strspn(buf, " \t\r\n")] != '\0') {
+		perr(ps, "%sindented line (continuation lines are not "
+		    "supported)", "");
+		return NULL;
+	}
+	return buf;
+}
+
+static struct lang *
+lang_get(struct config *c, const char *ext)
+{
+	struct lang *l;
+
+	for (l = c->langs; l; l = l->next)
+		if (strcmp(l->ext, ext) == 0)
+			return l;
+	l = ecalloc(1, sizeof(*l));
+	l->ext = estrdup(ext);
+	l->next = c->langs;
+	c->langs = l;
+	return l;
+}
+
+static struct tmpl *
+tmpl_find(const struct config *c, const char *name)
+{
+	struct tmpl *t;
+
+	for (t = c->tmpls; t; t = t->next)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+/* Called on the first key of each section: opens it, once. */
+static int
+section(struct parse *ps, const char *sec)
+{
+	struct tmpl *t;
+	size_t i;
+
+	for (i = 0; i < ps->nseen; i++)
+		if (strcmp(ps->seen[i], sec) == 0) {
+			perr(ps, "duplicate section [%.64s]", sec);
+			return 0;
+		}
+	ps->seen = erealloc(ps->seen, (ps->nseen + 1) * sizeof(char *));
+	ps->seen[ps->nseen++] = estrdup(sec);
+	snprintf(ps->cursec, sizeof(ps->cursec), "%s", sec);
+	ps->cur = NULL;
+	ps->curlang = NULL;
+	if (strncmp(sec, "language ", 9) == 0) {
+		if (!valid_word(sec + 9, IDENT "0123456789",
+		    IDENT "0123456789+-")) {
+			perr(ps, "bad language section [%.64s]", sec);
+			return 0;
+		}
+		ps->curlang = lang_get(ps->c, sec + 9);
+		return 1;
+	}
+	if (*sec == '\0' || strlen(sec) > 64 || !valid_word(sec,
+	    IDENT "0123456789", IDENT "0123456789.-")) {
+		perr(ps, "bad section name [%.64s]: want a template name or "
+		    "[language EXT]", sec);
+		return 0;
+	}
+	t = ecalloc(1, sizeof(*t));
+	t->name = estrdup(sec);
+	t->tail = &t->set;
+	t->next = ps->c->tmpls;
+	ps->c->tmpls = t;
+	ps->cur = t;
+	return 1;
+}
+
+static int
+lang_key(struct parse *ps, const char *name, const char *val)
+{
+	struct lang *l = ps->curlang;
+	char **v;
+	size_t i;
+
+	if (strcmp(name, "command") == 0) {
+		if (l->command) {
+			perr(ps, "duplicate key '%s'", name);
+			return 0;
+		}
+		v = strv_split(val, " \t");
+		for (i = 0; v[i]; i++)
+			if (strpbrk(v[i], "\"'\\") != NULL)
+				break;
+		if (v[0] == NULL || v[i] != NULL) {
+			strv_free(v);
+			perr(ps, "command: invalid value '%.64s' (words "
+			    "separated by spaces, no quotes)", val);
+			return 0;
+		}
+		l->command = v;
+	} else if (strcmp(name, "image") == 0) {
+		if (l->image || !valid_image(val)) {
+			perr(ps, l->image ? "duplicate key '%s'" :
+			    "image: invalid value '%.64s'", l->image ? name : val);
+			return 0;
+		}
+		l->image = estrdup(val);
+	} else {
+		perr(ps, "unknown key '%.64s' in a language section", name);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+handler(void *user, const char *sec, const char *name, const char *val)
+{
+	struct parse *ps = user;
+	struct policy scratch;
+	struct setting *s;
+	const char *e;
+
+	if (*sec == '\0') {
+		perr(ps, "key '%.64s' outside any [section]", name);
+		return 0;
+	}
+	if (strcmp(sec, ps->cursec) != 0 && !section(ps, sec))
+		return 0;
+	if (ps->curlang)
+		return lang_key(ps, name, val);
+	for (s = ps->cur->set; s; s = s->next)
+		if (strcmp(s->key, name) == 0) {
+			perr(ps, "duplicate key '%.64s'", name);
+			return 0;
+		}
+	/* Check the value now, so an error names this line even when
+	 * another template is the one in use. */
+	policy_base(&scratch);
+	e = policy_set(&scratch, name, val);
+	policy_free(&scratch);
+	if (e != NULL) {
+		perr(ps, "%s", e);
+		return 0;
+	}
+	if (strcmp(name, "inherit") == 0) {
+		ps->cur->inherit = estrdup(val);
+		ps->cur->inherit_line = ps->line;
+		return 1;
+	}
+	s = ecalloc(1, sizeof(*s));
+	s->key = estrdup(name);
+	s->value = estrdup(val);
+	s->line = ps->line;
+	*ps->cur->tail = s;
+	ps->cur->tail = &s->next;
+	return 1;
+}
+
+static const struct tmpl *
+parent(const struct config *c, const struct tmpl *t)
+{
+	if (t->inherit)
+		return tmpl_find(c, t->inherit);
+	if (strcmp(t->name, "default") != 0)
+		return tmpl_find(c, "default");
+	return NULL;
+}
+
+/* Every inherit names a template, and no chain comes back on itself. */
+static void
+check_inherit(struct config *c)
+{
+	const struct tmpl *t, *u;
+	size_t n = 0, i;
+
+	for (t = c->tmpls; t; t = t->next)
+		n++;
+	for (t = c->tmpls; t; t = t->next) {
+		if (t->inherit && tmpl_find(c, t->inherit) == NULL)
+			die("%s:%d: inherit: no template '%s'", c->path,
+			    t->inherit_line, t->inherit);
+		for (u = t, i = 0; u && i <= n; u = parent(c, u), i++)
+			;
+		if (u != NULL)
+			die("%s:%d: inherit: template '%s' inherits from "
+			    "itself", c->path, t->inherit_line, t->name);
+	}
+}
+
+static void
+check_langs(struct config *c)
+{
+	struct lang *l;
+
+	for (l = c->langs; l; l = l->next)
+		if (l->command == NULL || l->image == NULL)
+			die("%s: [language %s] needs both command and image",
+			    c->path, l->ext);
+}
+
+static void
+parse(struct config *c, struct parse *ps)
+{
+	size_t i;
+	int ret;
+
+	ps->c = c;
+	ret = ini_parse_stream(reader, ps, handler, ps);
+	for (i = 0; i < ps->nseen; i++)
+		free(ps->seen[i]);
+	free(ps->seen);
+	if (ret > 0 && (ps->errline == 0 || ret < ps->errline))
+		die("%s:%d: syntax error (want [section] or key = value)",
+		    c->path, ret);
+	if (ret < 0)
+		die("%s: cannot parse (out of memory)", c->path);
+	if (ps->errline)
+		die("%s:%d: %s", c->path, ps->errline, ps->err);
+	check_inherit(c);
+	check_langs(c);
+}
+
+void
+config_load(struct config *c, const char *path)
+{
+	struct parse ps;
+
+	memset(&ps, 0, sizeof(ps));
+	memset(c, 0, sizeof(*c));
+	c->path = estrdup(path);
+	if ((ps.fp = fopen(path, "r")) == NULL)
+		die("%s:", path);
+	parse(c, &ps);
+	if (ferror(ps.fp))
+		die("read %s:", path);
+	fclose(ps.fp);
+}
+
+/* The shipped sbx.ini, compiled in by the Makefile. */
+static const char builtin_ini[] =
+#include "builtin.h"
+;
+
+void
+config_builtin(struct config *c)
+{
+	struct parse ps;
+
+	memset(&ps, 0, sizeof(ps));
+	memset(c, 0, sizeof(*c));
+	c->path = estrdup("(built-in)");
+	ps.text = builtin_ini;
+	parse(c, &ps);
+}
+
+/*
+ * Finds and loads the configuration: -c, $SBX_CONFIG, the user's, the
+ * system's, then the built-in copy.  Never anything in the current
+ * directory or the source tree: an untrusted repository must not be able
+ * to raise its own limits.  Returns 1 if a file was read.
+ */
+int
+config_find(struct config *c, const char *opt)
+{
+	const char *env, *home;
+	char *paths[3] = { NULL, NULL, NULL };
+	size_t i;
+	int found = 0;
+
+	if (opt) {
+		config_load(c, opt);
+		return 1;
+	}
+	if ((env = getenv("SBX_CONFIG")) != NULL && *env != '\0') {
+		config_load(c, env);
+		return 1;
+	}
+	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
+		paths[0] = smprintf("%s/sbx/sbx.ini", env);
+	else if ((home = getenv("HOME")) != NULL && *home == '/')
+		paths[0] = smprintf("%s/.config/sbx/sbx.ini", home);
+	paths[1] = estrdup(SYSCONFDIR "/sbx/sbx.ini");
+	for (i = 0; i < LEN(paths) && !found; i++) {
+		if (paths[i] == NULL)
+			continue;
+		if (access(paths[i], F_OK) == 0) {
+			config_load(c, paths[i]);
+			found = 1;
+		} else if (errno != ENOENT) {
+			die("%s:", paths[i]);
+		}
+	}
+	for (i = 0; i < LEN(paths); i++)
+		free(paths[i]);
+	if (!found)
+		config_builtin(c);
+	return found;
+}
+
+void
+config_free(struct config *c)
+{
+	struct tmpl *t, *tn;
+	struct setting *s, *sn;
+	struct lang *l, *ln;
+
+	for (t = c->tmpls; t; t = tn) {
+		tn = t->next;
+		for (s = t->set; s; s = sn) {
+			sn = s->next;
+			free(s->key);
+			free(s->value);
+			free(s);
+		}
+		free(t->name);
+		free(t->inherit);
+		free(t);
+	}
+	for (l = c->langs; l; l = ln) {
+		ln = l->next;
+		free(l->ext);
+		strv_free(l->command);
+		free(l->image);
+		free(l);
+	}
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+apply(const struct config *c, const struct tmpl *t, struct policy *p)
+{
+	const struct setting *s;
+	const char *e;
+
+	if (parent(c, t))
+		apply(c, parent(c, t), p);
+	for (s = t->set; s; s = s->next)
+		if ((e = policy_set(p, s->key, s->value)) != NULL)
+			die("%s:%d: %s", c->path, s->line, e);
+}
+
+/* Fills p from template name and its ancestors; 0 if there is none. */
+int
+policy_resolve(const struct config *c, const char *name, struct policy *p)
+{
+	const struct tmpl *t;
+
+	if ((t = tmpl_find(c, name)) == NULL)
+		return 0;
+	policy_base(p);
+	apply(c, t, p);
+	p->name = estrdup(name);
+	return 1;
+}
+
+/* "default, secure, ml", in file order, for error messages. */
+char *
+config_names(const struct config *c)
+{
+	const struct tmpl *t;
+	char *s = estrdup(""), *n;
+
+	for (t = c->tmpls; t; t = t->next) {
+		n = smprintf("%s%s%s", t->name, *s ? ", " : "", s);
+		free(s);
+		s = n;
+	}
+	return s;
+}
+
+const char *
+workspace_name(enum workspace w)
+{
+	return w == WS_RW ? "rw" : w == WS_NONE ? "none" : "ro";
+}
+
+void
+policy_json(struct jbuf *j, const struct policy *p)
+{
+	jb_obj(j, "limits");
+	jb_int(j, "memory", p->memory);
+	jb_fixed(j, "cpus", p->cpus, 3);
+	jb_int(j, "pids", p->pids);
+	jb_int(j, "timeout", p->timeout);
+	jb_int(j, "cpu_time", p->cpu_time);
+	jb_bool(j, "network", p->network);
+	jb_str(j, "workspace", workspace_name(p->workspace));
+	jb_bool(j, "read_only", p->read_only);
+	jb_str(j, "user", p->user);
+	jb_int(j, "tmpfs_size", p->tmpfs);
+	jb_int(j, "nofile", p->nofile);
+	jb_int(j, "nproc", p->nproc);
+	jb_int(j, "max_files", p->max_files);
+	jb_int(j, "max_bytes", p->max_bytes);
+	jb_strv(j, "authorized_imports", p->imports);
+	jb_endobj(j);
+}
+
+static void
+list_one(const struct config *c, const struct tmpl *t)
+{
+	struct policy p;
+	struct jbuf j;
+	const struct tmpl *par = parent(c, t);
+
+	policy_resolve(c, t->name, &p);
+	jb_begin(&j, "template");
+	jb_str(&j, "name", p.name);
+	jb_str(&j, "description", p.description);
+	jb_str(&j, "inherit", par ? par->name : NULL);
+	jb_str(&j, "runtime", p.runtime);
+	jb_str(&j, "image", p.image);
+	policy_json(&j, &p);
+	jb_emit(&j);
+	policy_free(&p);
+}
+
+/* One "template" line per template, in file order. */
+void
+config_list(const struct config *c)
+{
+	const struct tmpl *t, *last = NULL, *u;
+
+	/* The list is built backwards; walk it forwards by file order. */
+	while (last != c->tmpls) {
+		for (u = c->tmpls; u->next != last; u = u->next)
+			;
+		t = u;
+		list_one(c, t);
+		last = t;
+	}
+}
+
+const struct lang *
+lang_find(const struct config *c, const char *ext)
+{
+	const struct lang *l;
+
+	for (l = c->langs; l; l = l->next)
+		if (strcmp(l->ext, ext) == 0)
+			return l;
+	return NULL;
+}

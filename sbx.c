@@ -1,0 +1,485 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sbx.h"
+
+/* What the command line asked for, before the template is known. */
+struct opts {
+	const char *config;
+	const char *tmpl;
+	const char *dir;
+	const char *ext;
+	const char *override[8][2];	/* policy key, value */
+	size_t noverride;
+	char opt[8];			/* the option of each override */
+	int dryrun, keep, list;
+	char *script;
+	char **args;
+};
+
+/* The run that cleanup must undo if sbx dies. */
+static struct job *opt_job;
+
+static void usage(void) NORETURN;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-DhklnV] [-c config] [-d dir] [-e ext] "
+	    "[-i image] [-m memory]\n           [-p cpus] [-r runtime] "
+	    "[-T timeout] [-t template] [-w mode]\n           script "
+	    "[arg ...]\n", argv0);
+	exit(EXIT_FAIL);
+}
+
+static void
+override(struct opts *o, int c, const char *key, const char *val)
+{
+	if (o->noverride == LEN(o->override))
+		usage();
+	o->opt[o->noverride] = (char)c;
+	o->override[o->noverride][0] = key;
+	o->override[o->noverride++][1] = val;
+}
+
+static void
+parse_args(int argc, char *argv[], struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->tmpl = "default";
+	o->dir = ".";
+	/* "+": the script and its arguments are not ours to permute. */
+	while ((c = getopt(argc, argv, "+c:Dd:e:hi:klm:np:r:T:t:Vw:")) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'D': o->dryrun = 1; break;
+		case 'd': o->dir = optarg; break;
+		case 'e': o->ext = optarg; break;
+		case 'h':
+			usage();
+		case 'i': override(o, c, "image", optarg); break;
+		case 'k': o->keep = 1; break;
+		case 'l': o->list = 1; break;
+		case 'm': override(o, c, "memory", optarg); break;
+		case 'n': override(o, c, "network", "true"); break;
+		case 'p': override(o, c, "cpus", optarg); break;
+		case 'r': override(o, c, "runtime", optarg); break;
+		case 'T': override(o, c, "timeout", optarg); break;
+		case 't': o->tmpl = optarg; break;
+		case 'V':
+			printf("sbx %s\n", VERSION);
+			exit(0);
+		case 'w': override(o, c, "workspace", optarg); break;
+		default:
+			usage();
+		}
+	}
+	if (o->list)
+		return;
+	if (optind >= argc)
+		usage();
+	o->script = argv[optind];
+	o->args = argv + optind + 1;
+}
+
+/* Template, then the command line's overrides, each validated. */
+static void
+make_policy(const struct config *cfg, const struct opts *o, struct policy *p)
+{
+	const char *e;
+	char *names;
+	size_t i;
+
+	if (!policy_resolve(cfg, o->tmpl, p)) {
+		names = config_names(cfg);
+		die("unknown template '%s' in %s (available: %s)", o->tmpl,
+		    cfg->path, names);
+	}
+	for (i = 0; i < o->noverride; i++)
+		if ((e = policy_set(p, o->override[i][0], o->override[i][1])))
+			die("-%c: %s", o->opt[i], e);
+}
+
+static void
+pick_runtime(struct job *jb, int dryrun)
+{
+	const char *rt = jb->pol.runtime;
+
+	if (strcmp(rt, "auto") == 0 && (rt = runtime_auto()) == NULL)
+		die("no container runtime: install podman or docker");
+	jb->runtime = rt;
+	if ((jb->runtime_path = runtime_find(rt)) == NULL && !dryrun)
+		die("%s: not found in PATH", rt);
+}
+
+/*
+ * The script as a clean path relative to the source tree.  Anything
+ * that leaves the tree, or is not a plain file in it, is refused.
+ */
+static char *
+script_path(const char *dir, const char *script)
+{
+	size_t dl = strlen(dir), n;
+	const char *p = script;
+	char *rel = ecalloc(1, strlen(script) + 1), *q = rel;
+
+	if (*p == '/') {
+		if (strncmp(p, dir, dl) != 0 || (p[dl] != '/' && dl > 1))
+			die("%s: script is outside %s", script, dir);
+		p += dl;
+	}
+	while (*p) {
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if (n == 2 && strncmp(p, "..", 2) == 0)
+			die("%s: script is outside %s", script, dir);
+		if (n > 0 && !(n == 1 && *p == '.')) {
+			if (q != rel)
+				*q++ = '/';
+			memcpy(q, p, n);
+			q += n;
+		}
+		p += n;
+	}
+	if (*rel == '\0')
+		die("%s: not a script", script);
+	return rel;
+}
+
+static void
+check_script(const char *dir, const char *rel, const char *script)
+{
+	struct stat st;
+	char *path = smprintf("%s/%s", dir, rel);
+
+	if (lstat(path, &st) < 0)
+		die("%s:", path);
+	if (!S_ISREG(st.st_mode))
+		die("%s: script is not a regular file", script);
+	if (st.st_size == 0)
+		die("%s: script is empty", script);
+	free(path);
+}
+
+static const char *
+extension(const char *script)
+{
+	const char *base = strrchr(script, '/'), *dot;
+
+	base = base ? base + 1 : script;
+	dot = strrchr(base, '.');
+	return dot && dot != base ? dot + 1 : "";
+}
+
+/* Everything about the run that needs no file system changes. */
+static void
+make_job(const struct config *cfg, struct opts *o, struct job *jb)
+{
+	char real[PATH_MAX];
+	const char *ext, *slash;
+	char *rel;
+	long long n;
+
+	if (realpath(o->dir, real) == NULL)
+		die("-d %s:", o->dir);
+	jb->dir = estrdup(real);
+	jb->args = o->args;
+	jb->keep = o->keep;
+	jb->script = o->script;
+	if (strcmp(o->script, "-") == 0) {
+		ext = o->ext ? o->ext : "py";
+		jb->script_ctr = smprintf("/sbx/main.%s", ext);
+	} else {
+		rel = script_path(jb->dir, o->script);
+		check_script(jb->dir, rel, o->script);
+		ext = o->ext ? o->ext : extension(rel);
+		slash = strrchr(rel, '/');
+		jb->script_ctr = jb->pol.workspace == WS_NONE ?
+		    smprintf("/sbx/%s", slash ? slash + 1 : rel) :
+		    smprintf("/workspace/%s", rel);
+		jb->script = rel;
+	}
+	if ((jb->lang = lang_find(cfg, ext)) == NULL)
+		die("%s: no language for extension '%s' (add a [language %s] "
+		    "section to %s)", o->script, ext, ext, cfg->path);
+	jb->image = jb->pol.image ? jb->pol.image : jb->lang->image;
+	n = strtoll(jb->pol.user, NULL, 10);
+	jb->uid = (uid_t)n;
+	slash = strchr(jb->pol.user, ':');
+	jb->gid = slash ? (gid_t)strtoll(slash + 1, NULL, 10) : jb->uid;
+}
+
+/* Reads at most max bytes of fd into path, for a script given as "-". */
+static void
+save_stdin(const char *path, long long max)
+{
+	char buf[65536];
+	long long total = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+	    0644)) < 0)
+		die("create %s:", path);
+	while ((n = read(0, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("read standard input:");
+		if ((total += n) > max)
+			die("script on standard input: more than %lld bytes "
+			    "(max_bytes)", max);
+		if (write(fd, buf, (size_t)n) != n)
+			die("write %s:", path);
+	}
+	if (close(fd) < 0)
+		die("write %s:", path);
+	if (total == 0)
+		die("script on standard input is empty");
+}
+
+/* The script goes to rundir/sbx when the workspace will not hold it. */
+static void
+stage_script(struct job *jb)
+{
+	char *src, *dst;
+	struct stat st;
+	int in, out;
+	char buf[65536];
+	ssize_t n;
+
+	jb->scriptdir = smprintf("%s/sbx", jb->rundir);
+	if (mkdir(jb->scriptdir, 0755) < 0)
+		die("mkdir %s:", jb->scriptdir);
+	dst = smprintf("%s%s", jb->rundir, jb->script_ctr);
+	if (strcmp(jb->script, "-") == 0) {
+		save_stdin(dst, jb->pol.max_bytes);
+		/* The code came on stdin; the script itself gets none. */
+		if ((in = open("/dev/null", O_RDONLY)) < 0 || dup2(in, 0) < 0)
+			die("/dev/null:");
+		close(in);
+	} else {
+		src = smprintf("%s/%s", jb->dir, jb->script);
+		if ((in = open(src, O_RDONLY | O_NOFOLLOW)) < 0 ||
+		    fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+			die("open %s:", src);
+		if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+		    0644)) < 0)
+			die("create %s:", dst);
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				die("write %s:", dst);
+		if (n < 0 || close(out) < 0)
+			die("copy %s:", src);
+		close(in);
+		free(src);
+	}
+	free(dst);
+}
+
+static const char *
+tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (t == NULL || *t != '/')
+		t = "/tmp";
+	/* The path becomes part of a --mount=a,b,c option. */
+	if (strpbrk(t, ",\"\n") != NULL)
+		die("TMPDIR %s: must not contain ',', '\"' or a newline", t);
+	return t;
+}
+
+/*
+ * The private run directory: the shadow copy in ws/, the script in
+ * sbx/ when it does not come from the workspace, and podman's OOM
+ * marker.  From here on, cleanup removes it on every way out.
+ */
+static void
+make_rundir(struct job *jb)
+{
+	char real[PATH_MAX];
+	const char *t = tmpdir();
+	size_t dl = strlen(jb->dir);
+
+	if (realpath(t, real) == NULL)
+		die("TMPDIR %s:", t);
+	if (strncmp(real, jb->dir, dl) == 0 && (real[dl] == '/' ||
+	    real[dl] == '\0' || dl == 1))
+		die("%s: holds the temporary directory %s; set TMPDIR "
+		    "elsewhere", jb->dir, real);
+	jb->rundir = smprintf("%s/sbx.XXXXXX", real);
+	if (mkdtemp(jb->rundir) == NULL) {
+		free(jb->rundir);
+		jb->rundir = NULL;
+		die("mkdtemp in %s:", real);
+	}
+	jb->workdir = smprintf("%s/ws", jb->rundir);
+	if (jb->pol.workspace != WS_NONE)
+		shadow_copy(jb);
+	if (jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0)
+		stage_script(jb);
+}
+
+static void
+name_container(struct job *jb)
+{
+	unsigned char r[6] = { 0 };
+	int fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY)) < 0 ||
+	    read(fd, r, sizeof(r)) != sizeof(r))
+		die("/dev/urandom:");
+	close(fd);
+	snprintf(jb->name, sizeof(jb->name), "sbx-%ld-%02x%02x%02x%02x%02x%02x",
+	    (long)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
+static void
+cleanup(void)
+{
+	struct job *jb = opt_job;
+
+	if (jb == NULL)
+		return;
+	opt_job = NULL;
+	backend_stop(jb);
+	if (jb->rundir && !jb->keep && shadow_remove(jb->rundir) < 0)
+		warn("remove %s:", jb->rundir);
+}
+
+static void
+event_argv(char **argv)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "argv");
+	jb_strv(&j, "argv", argv);
+	jb_emit(&j);
+}
+
+static void
+event_start(const struct job *jb)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "start");
+	jb_str(&j, "template", jb->pol.name);
+	jb_str(&j, "runtime", jb->runtime);
+	jb_str(&j, "image", jb->image);
+	jb_str(&j, "name", jb->name);
+	jb_str(&j, "script", jb->script);
+	jb_strv(&j, "args", jb->args);
+	jb_str(&j, "dir", jb->dir);
+	policy_json(&j, &jb->pol);
+	jb_emit(&j);
+}
+
+static void
+event_result(const struct job *jb, const struct result *r)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "result");
+	jb_int(&j, "status", r->status);
+	if (r->exit_code >= 0)
+		jb_int(&j, "exit_code", r->exit_code);
+	else
+		jb_null(&j, "exit_code");
+	if (r->signal)
+		jb_int(&j, "signal", r->signal);
+	else
+		jb_null(&j, "signal");
+	jb_bool(&j, "timed_out", r->timed_out);
+	jb_bool(&j, "oom_killed", r->oom_killed);
+	jb_bool(&j, "cpu_time_exceeded", r->cpu_exceeded);
+	if (r->interrupted)
+		jb_int(&j, "interrupted", r->interrupted);
+	else
+		jb_null(&j, "interrupted");
+	jb_fixed(&j, "duration", (long long)(r->duration * 1000), 3);
+	jb_int(&j, "stdout_bytes", (long long)r->out_bytes);
+	jb_int(&j, "stderr_bytes", (long long)r->err_bytes);
+	jb_str(&j, "error", r->error);
+	if (jb->keep && jb->rundir)
+		jb_str(&j, "shadow", jb->workdir);
+	jb_emit(&j);
+}
+
+/* fds 0-2 must be open, or our own files would land on them. */
+static void
+std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+/* A full disk or a closed pipe on stdout is a failure, not a success. */
+static int
+finish(int status)
+{
+	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
+		warn("write error on standard output");
+		return EXIT_FAIL;
+	}
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	struct config cfg;
+	struct job jb;
+	struct result r;
+	char **cargv;
+
+	std_fds();
+	backend_signals();
+	parse_args(argc, argv, &o);
+	config_find(&cfg, o.config);
+	if (o.list) {
+		config_list(&cfg);
+		return finish(0);
+	}
+	memset(&jb, 0, sizeof(jb));
+	make_policy(&cfg, &o, &jb.pol);
+	make_job(&cfg, &o, &jb);
+	pick_runtime(&jb, o.dryrun);
+	name_container(&jb);
+	if (o.dryrun) {
+		jb.workdir = smprintf("%s/sbx.XXXXXX/ws", tmpdir());
+		if (jb.pol.workspace == WS_NONE || strcmp(jb.script, "-") == 0)
+			jb.scriptdir = smprintf("%s/sbx.XXXXXX/sbx", tmpdir());
+		event_argv(cargv = backend_argv(&jb));
+		return finish(0);
+	}
+	opt_job = &jb;
+	atexit(cleanup);
+	make_rundir(&jb);
+	cargv = backend_argv(&jb);
+	event_start(&jb);
+	memset(&r, 0, sizeof(r));
+	backend_run(&jb, cargv, &r);
+	event_result(&jb, &r);
+	cleanup();
+	strv_free(cargv);
+	policy_free(&jb.pol);
+	config_free(&cfg);
+	return finish(r.status);
+}

@@ -1,0 +1,167 @@
+/* See LICENSE file for copyright and license details. */
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __GNUC__
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define NORETURN
+#define PRINTF(f, a)
+#endif
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit statuses of sbx itself, as timeout(1) and env(1) use them. */
+enum {
+	EXIT_TIMEOUT = 124,	/* the wall-clock timeout stopped the run */
+	EXIT_FAIL = 125,	/* sbx or the container runtime failed */
+	EXIT_CANNOT = 126,	/* the interpreter cannot be executed */
+	EXIT_NOTFOUND = 127	/* the interpreter was not found */
+};
+
+enum workspace { WS_RO, WS_RW, WS_NONE };
+
+/* A language: what runs a script with this file extension, and where. */
+struct lang {
+	char *ext;		/* "py", without the dot */
+	char **command;		/* interpreter argv, NULL-terminated */
+	char *image;
+	struct lang *next;
+};
+
+/* A resolved template: every limit of one run, validated. */
+struct policy {
+	char *name;
+	char *description;
+	char *runtime;		/* "auto", "podman" or "docker" */
+	char *image;		/* NULL: the language's image */
+	long long memory;	/* bytes; swap is set equal */
+	long cpus;		/* thousandths of a CPU */
+	long pids;
+	long timeout;		/* wall clock, seconds */
+	long cpu_time;		/* RLIMIT_CPU seconds, 0 for none */
+	int network;
+	enum workspace workspace;
+	int read_only;		/* root file system */
+	char *user;		/* "uid:gid" */
+	long long tmpfs;	/* bytes of /tmp */
+	long nofile;
+	long nproc;
+	long max_files;		/* shadow copy guard */
+	long long max_bytes;	/* shadow copy guard */
+	char **imports;		/* authorized_imports, NULL-terminated */
+};
+
+struct tmpl;
+
+/* Everything read from one configuration file. */
+struct config {
+	char *path;		/* the file read, or "(built-in)" */
+	struct tmpl *tmpls;
+	struct lang *langs;
+};
+
+/* One run: the policy, where things are, and what happened. */
+struct job {
+	struct policy pol;
+	const char *runtime;	/* "podman" or "docker" */
+	char *runtime_path;	/* absolute path found in PATH */
+	const char *dir;	/* the user's source tree */
+	const char *script;	/* relative to dir, or "-" */
+	char *script_ctr;	/* the script's path in the container */
+	char **args;		/* passed to the script */
+	const struct lang *lang;
+	const char *image;
+	char name[64];		/* container name */
+	char *rundir;		/* private temp dir, NULL until made */
+	char *workdir;		/* rundir/ws: the shadow copy */
+	char *scriptdir;	/* rundir/sbx: script outside the workspace */
+	uid_t uid;		/* container user */
+	gid_t gid;
+	int keep;		/* -k: keep rundir */
+	int started;		/* a container may exist */
+	double t0;		/* monotonic start, seconds */
+};
+
+/* What the container did. */
+struct result {
+	int status;		/* sbx's own exit status */
+	int exit_code;		/* the script's, -1 if none */
+	int signal;		/* that ended the script, 0 if none */
+	int timed_out;
+	int oom_killed;
+	int cpu_exceeded;	/* RLIMIT_CPU hit */
+	int interrupted;	/* signal that sbx received, 0 if none */
+	const char *error;	/* sbx or runtime failure, NULL if none */
+	double duration;
+	unsigned long long out_bytes;
+	unsigned long long err_bytes;
+};
+
+/* util.c */
+extern const char *argv0;
+void die(const char *fmt, ...) NORETURN PRINTF(1, 2);
+void warn(const char *fmt, ...) PRINTF(1, 2);
+void *emalloc(size_t n);
+void *ecalloc(size_t n, size_t size);
+void *erealloc(void *p, size_t n);
+char *estrdup(const char *s);
+char *smprintf(const char *fmt, ...) PRINTF(1, 2);	/* caller frees */
+char **strv_split(const char *s, const char *sep);	/* caller frees */
+size_t strv_len(char **v);
+void strv_free(char **v);
+double now(void);
+
+/* json.c */
+struct jbuf {
+	char *s;
+	size_t len, cap;
+	int first;		/* no member yet at this level */
+};
+void jb_begin(struct jbuf *j, const char *event);
+void jb_str(struct jbuf *j, const char *key, const char *s);
+void jb_mem(struct jbuf *j, const char *key, const char *s, size_t n);
+void jb_int(struct jbuf *j, const char *key, long long v);
+void jb_null(struct jbuf *j, const char *key);
+void jb_bool(struct jbuf *j, const char *key, int v);
+void jb_fixed(struct jbuf *j, const char *key, long long v, int scale);
+void jb_strv(struct jbuf *j, const char *key, char **v);
+void jb_obj(struct jbuf *j, const char *key);
+void jb_endobj(struct jbuf *j);
+void jb_emit(struct jbuf *j);	/* writes one line to stdout, frees */
+void jb_escape(struct jbuf *j, const char *s, size_t n);
+size_t utf8_tail(const char *s, size_t n);
+void event_msg(const char *event, const char *fmt, ...) PRINTF(2, 3);
+
+/* policy.c */
+int parse_size(const char *s, long long *v);
+int parse_duration(const char *s, long *v);
+int parse_cpus(const char *s, long *v);
+int parse_bool(const char *s, int *v);
+void config_load(struct config *c, const char *path);
+void config_builtin(struct config *c);
+int config_find(struct config *c, const char *opt);
+void config_free(struct config *c);
+const char *policy_set(struct policy *p, const char *key, const char *val);
+char *config_names(const struct config *c);	/* caller frees */
+int policy_resolve(const struct config *c, const char *name, struct policy *p);
+void policy_free(struct policy *p);
+void policy_json(struct jbuf *j, const struct policy *p);
+void config_list(const struct config *c);
+const struct lang *lang_find(const struct config *c, const char *ext);
+const char *workspace_name(enum workspace w);
+
+/* shadow.c */
+void shadow_copy(struct job *jb);
+int shadow_remove(const char *path);
+
+/* backend_cli.c */
+char *runtime_find(const char *name);	/* caller frees */
+const char *runtime_auto(void);
+char **backend_argv(const struct job *jb);	/* caller frees with strv_free */
+void backend_run(struct job *jb, char **argv, struct result *r);
+void backend_stop(struct job *jb);
+void backend_signals(void);
+int backend_interrupted(void);

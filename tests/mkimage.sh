@@ -1,0 +1,307 @@
+#!/bin/sh
+# Build the small test images offline and import them into podman/docker.
+#
+# usage: tests/mkimage.sh [-f] [podman|docker ...]
+#   -f        rebuild the tarballs and re-import even if the images exist
+#   runtimes  default: podman and docker, each if it is on PATH (docker
+#             only if its daemon answers)
+# env: SBX_IMAGE_DIR  build/cache dir (default /var/tmp/sbx-images)
+#      SBX_IMAGES     images to make (default "sbx-sh sbx-python sbx-node")
+#
+# No registry is reachable, so each image is a rootfs tarball made from
+# busybox-static and Debian .debs, then loaded with "import".
+set -eu
+
+prog=mkimage
+log() { echo "$prog: $*"; }
+die() { echo "$prog: error: $*" >&2; exit 1; }
+usage() { echo "usage: $0 [-f] [podman|docker ...]" >&2; exit 2; }
+
+force=0
+while getopts f opt; do
+	case $opt in
+	f) force=1 ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+dir=${SBX_IMAGE_DIR:-/var/tmp/sbx-images}
+images=${SBX_IMAGES:-sbx-sh sbx-python sbx-node}
+path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+[ "$(id -u)" = 0 ] || die "must run as root (chroot, file ownership)"
+
+docker_ok() {
+	# timeout: a wedged daemon must not hang the build
+	timeout 20 docker info >/dev/null 2>&1
+}
+
+runtimes=
+if [ $# -eq 0 ]; then
+	if command -v podman >/dev/null 2>&1; then
+		runtimes=" podman"
+	fi
+	if command -v docker >/dev/null 2>&1; then
+		if docker_ok; then
+			runtimes="$runtimes docker"
+		else
+			log "docker daemon not answering, skipping docker"
+		fi
+	fi
+	[ -n "$runtimes" ] || die "neither podman nor docker is usable"
+else
+	for rt in "$@"; do
+		case $rt in
+		podman | docker) ;;
+		*) usage ;;
+		esac
+		command -v "$rt" >/dev/null 2>&1 || die "$rt not found"
+		if [ "$rt" = docker ] && ! docker_ok; then
+			die "docker daemon not answering"
+		fi
+		runtimes="$runtimes $rt"
+	done
+fi
+
+have_image() { # runtime name
+	case $1 in
+	podman) podman image exists "$2" ;;
+	docker) docker image inspect "$2" >/dev/null 2>&1 ;;
+	esac
+}
+
+image_id() { # runtime name; empty if absent
+	"$1" image inspect --format '{{.Id}}' "$2" 2>/dev/null || true
+}
+
+now() { date +%s; }
+
+# Run in the rootfs with a clean environment: the host's PYTHON*, NODE_*
+# variables would leak into the checks otherwise.
+in_root() { # rootfs command...
+	r=$1
+	shift
+	env -i PATH="$path" LANG=C.UTF-8 chroot "$r" "$@"
+}
+
+# Common skeleton; the rootfs may already hold files from .debs.
+finish_rootfs() { # rootfs
+	r=$1
+	mkdir -p "$r/etc" "$r/usr/bin" "$r/usr/sbin" "$r/proc" "$r/sys" \
+		"$r/dev" "$r/run" "$r/tmp" "$r/var/tmp" "$r/root" "$r/workspace"
+	chmod 1777 "$r/tmp" "$r/var/tmp"
+	chmod 700 "$r/root"
+	cat >"$r/etc/passwd" <<-'EOF'
+		root:x:0:0:root:/root:/bin/sh
+		nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+	EOF
+	# "nogroup" too, as that is the name Debian tools expect
+	cat >"$r/etc/group" <<-'EOF'
+		root:x:0:
+		nobody:x:65534:
+		nogroup:x:65534:
+	EOF
+	chmod 644 "$r/etc/passwd" "$r/etc/group"
+}
+
+# Merged /usr as in Debian 12: .debs still ship files under /bin, /lib...,
+# so move those into /usr and leave symlinks (the dynamic loader is looked
+# up as /lib64/ld-linux-x86-64.so.2).
+merge_usr() { # rootfs
+	r=$1
+	for d in bin sbin lib lib32 lib64 libx32; do
+		if [ -d "$r/$d" ] && [ ! -L "$r/$d" ]; then
+			mkdir -p "$r/usr/$d"
+			cp -a "$r/$d/." "$r/usr/$d/"
+			rm -rf "${r:?}/$d"
+		fi
+		case $d in
+		bin | sbin | lib | lib64) mkdir -p "$r/usr/$d" ;;
+		esac
+		if [ -d "$r/usr/$d" ] && [ ! -e "$r/$d" ]; then
+			ln -s "usr/$d" "$r/$d"
+		fi
+	done
+}
+
+# Static busybox plus one symlink per applet, only where no real program
+# of that name exists (the python image keeps Debian's own binaries).
+add_busybox() { # rootfs
+	r=$1
+	dpkg-query -W -f='${db:Status-Abbrev}' busybox-static 2>/dev/null |
+		grep -q '^ii' || die "busybox-static is not installed"
+	[ -e "$r/usr/bin/busybox" ] || cp /bin/busybox "$r/usr/bin/busybox"
+	for p in $(/bin/busybox --list-full); do
+		name=${p##*/}
+		d=${p%/*}
+		d=${d#usr/}
+		if [ -e "$r/usr/bin/$name" ] || [ -L "$r/usr/bin/$name" ] ||
+			[ -e "$r/usr/sbin/$name" ] || [ -L "$r/usr/sbin/$name" ]; then
+			continue
+		fi
+		case $d in
+		sbin) ln -s ../bin/busybox "$r/usr/sbin/$name" ;;
+		*) ln -s busybox "$r/usr/bin/$name" ;;
+		esac
+	done
+}
+
+# Run apt with its state in $work/apt, so it believes nothing is installed
+# (and fetches the full dependency closure) without touching the host's
+# dpkg database or apt cache. It reads the host's package lists (and
+# refreshes them with apt-get update only if a download fails).
+apt_work() { # work apt-get-args...
+	a=$1/apt
+	shift
+	apt-get -q -y \
+		-o Dir::State::status="$a/status" \
+		-o Dir::State::extended_states="$a/extended_states" \
+		-o Dir::Cache="$a/cache" \
+		-o Dir::Cache::archives="$a/archives" \
+		-o APT::Install-Recommends=false \
+		"$@" >>"$a/log" 2>&1
+}
+
+fetch_debs() { # work "packages" "extra packages"
+	# $2 and $3 are word-split on purpose: they are package lists
+	# shellcheck disable=SC2086
+	apt_work "$1" install --download-only $2 &&
+		(cd "$1/apt/archives" && for x in $3; do
+			apt_work "$1" download "$x" || exit 1
+		done)
+}
+
+# Download the closure of the given packages (plus the "extra" ones
+# alone, without their dependencies) and unpack it into $work/rootfs.
+deb_rootfs() { # work "packages" "extra packages"
+	w=$1
+	a=$w/apt
+	mkdir -p "$a/archives/partial" "$a/cache" "$w/rootfs"
+	: >"$a/status"
+	if ! fetch_debs "$w" "$2" "$3"; then
+		# stale or missing lists: refresh once and retry
+		log "apt download failed, running apt-get update"
+		apt-get -q update >>"$a/log" 2>&1 || { cat "$a/log" >&2; die "apt-get update failed"; }
+		fetch_debs "$w" "$2" "$3" || { cat "$a/log" >&2; die "apt download failed"; }
+	fi
+	for deb in "$a"/archives/*.deb; do
+		dpkg-deb -x "$deb" "$w/rootfs"
+	done
+	merge_usr "$w/rootfs"
+	# Dead weight in a test sandbox: docs, translations, and glibc's
+	# iconv modules (8 MB; python and node carry their own codecs).
+	rm -rf "$w/rootfs/usr/share/doc" "$w/rootfs/usr/share/man" \
+		"$w/rootfs/usr/share/info" "$w/rootfs/usr/share/lintian" \
+		"$w/rootfs/usr/share/locale" \
+		"$w/rootfs/usr/lib/"*/gconv
+}
+
+build_sbx_sh() { # work
+	merge_usr "$1/rootfs"
+	add_busybox "$1/rootfs"
+	finish_rootfs "$1/rootfs"
+}
+
+build_sbx_python() { # work
+	r=$1/rootfs
+	# tzdata: python3 does not depend on it but zoneinfo needs it
+	deb_rootfs "$1" python3 tzdata
+	in_root "$r" /usr/bin/python3 -c 'print(1)' >/dev/null ||
+		die "python3 does not run in the rootfs"
+	# the container's root fs is read-only: .pyc files must exist already
+	pydirs=
+	for d in "$r"/usr/lib/python3*; do
+		pydirs="$pydirs /usr/lib/${d##*/}"
+	done
+	# shellcheck disable=SC2086
+	in_root "$r" /usr/bin/python3 -m compileall -q $pydirs \
+		>"$1/compileall.log" 2>&1 ||
+		{ cat "$1/compileall.log" >&2; die "compileall failed"; }
+	add_busybox "$r"
+	finish_rootfs "$r"
+}
+
+build_sbx_node() { # work
+	r=$1/rootfs
+	deb_rootfs "$1" nodejs ""
+	in_root "$r" /usr/bin/node -e 'console.log(1)' >/dev/null ||
+		die "node does not run in the rootfs"
+	add_busybox "$r"
+	finish_rootfs "$r"
+}
+
+build_tar() { # image
+	work=$dir/work-$1
+	rm -rf "$work"
+	mkdir -p "$work/rootfs"
+	t0=$(now)
+	"build_$(echo "$1" | tr - _)" "$work"
+	size=$(du -sm "$work/rootfs" | cut -f1)
+	tar --numeric-owner --sort=name -C "$work/rootfs" -cf "$dir/$1.tar.tmp" .
+	mv "$dir/$1.tar.tmp" "$dir/$1.tar"
+	rm -rf "$work"
+	log "$1: built $dir/$1.tar (rootfs ${size} MB) in $(($(now) - t0)) s"
+}
+
+verify() { # runtime image
+	out=$("$1" run --rm --pull never --network none "$2" sh -c 'echo ok') ||
+		die "$2 does not run under $1"
+	[ "$out" = ok ] || die "$2 under $1: got '$out'"
+	case $2 in
+	sbx-python)
+		# as the sandbox will: read-only root, unprivileged user
+		out=$("$1" run --rm --pull never --network none --read-only \
+			--user 65534:65534 "$2" python3 -c \
+			'import json, sqlite3, ssl, zoneinfo; zoneinfo.ZoneInfo("Europe/Paris"); print("ok")') ||
+			die "python3 fails in $2 under $1"
+		[ "$out" = ok ] || die "$2 under $1: got '$out'"
+		;;
+	sbx-node)
+		out=$("$1" run --rm --pull never --network none --read-only \
+			--user 65534:65534 "$2" node -e 'console.log("ok")') ||
+			die "node fails in $2 under $1"
+		[ "$out" = ok ] || die "$2 under $1: got '$out'"
+		;;
+	esac
+}
+
+import() { # runtime image
+	old=$(image_id "$1" "$2")
+	q=
+	[ "$1" = podman ] && q=-q # docker import has no -q; stdout is dropped
+	"$1" import $q --change "ENV PATH=$path" --change 'CMD ["/bin/sh"]' \
+		"$dir/$2.tar" "$2" >/dev/null
+	new=$(image_id "$1" "$2")
+	# -f: drop the image we just replaced, unless something still uses it
+	if [ -n "$old" ] && [ "$old" != "$new" ]; then
+		"$1" rmi "$old" >/dev/null 2>&1 || true
+	fi
+	verify "$1" "$2"
+	log "$2: imported into $1 and verified"
+}
+
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd) # absolute: apt runs in a subdirectory
+for img in $images; do
+	case $img in
+	sbx-sh | sbx-python | sbx-node) ;;
+	*) die "unknown image $img" ;;
+	esac
+	need=
+	for rt in $runtimes; do
+		if [ $force = 1 ] || ! have_image "$rt" "$img"; then
+			need="$need $rt"
+		fi
+	done
+	if [ -z "$need" ]; then
+		log "$img: present in$runtimes, skipped"
+		continue
+	fi
+	if [ $force = 1 ] || [ ! -f "$dir/$img.tar" ]; then
+		build_tar "$img"
+	fi
+	for rt in $need; do
+		import "$rt" "$img"
+	done
+done

@@ -1,0 +1,112 @@
+#!/bin/sh
+# Prepare a Debian 12 machine to build and test sbx: packages, container
+# engine config, a running dockerd, and the local test images.
+# Idempotent; run as root. Arguments are passed on to tests/mkimage.sh
+# (e.g. -f to rebuild the images).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+log() { echo "setup: $*"; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+pkgs="podman runc catatonit tini docker.io busybox-static libinih-dev
+pkg-config make gcc clang jq mandoc ca-certificates uidmap"
+
+# 1. packages; skipped when all are installed, to keep reruns fast
+missing=
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case $st in
+	ii*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+if [ -z "$missing" ]; then
+	log "packages already installed"
+else
+	log "installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# Keep docker.io's maintainer script from starting dockerd with its
+	# default bridge network: we start it ourselves below, network-less.
+	policy=/usr/sbin/policy-rc.d
+	ours=0
+	if [ ! -e $policy ]; then
+		printf '#!/bin/sh\nexit 101\n' >$policy
+		chmod 755 $policy
+		ours=1
+		# don't leave it behind if we are interrupted
+		trap 'rm -f $policy' EXIT
+		trap 'exit 130' INT TERM
+	fi
+	# apt's chatter goes to a log, shown only if it fails
+	aptlog=/var/log/sbx-setup-apt.log
+	rc=0
+	# shellcheck disable=SC2086
+	{
+		apt-get -q update &&
+			apt-get install -q -y --no-install-recommends $missing
+	} >$aptlog 2>&1 || rc=$?
+	if [ $ours = 1 ]; then
+		rm -f $policy
+		trap - EXIT INT TERM
+	fi
+	if [ $rc != 0 ]; then
+		tail -n 30 $aptlog >&2
+		die "package installation failed (see $aptlog)"
+	fi
+fi
+
+# 2. podman config. podman's default ulimits exceed this machine's hard
+# limits (and any --ulimit replaces the whole default list, so both are
+# set); crun fails on hybrid cgroups here, so use runc.
+conf=/etc/containers/containers.conf
+if [ -f $conf ] &&
+	grep -q '^default_ulimits = \["nofile=1024:1024", "nproc=1024:1024"\]' $conf &&
+	grep -q '^runtime = "runc"' $conf; then
+	log "$conf already configured"
+else
+	# Merging TOML tables with sed is fragile: keep a copy of any other
+	# file and write ours whole.
+	if [ -s $conf ]; then
+		cp $conf "$conf.sbx-bak.$(date +%Y%m%d%H%M%S)"
+		log "backed up $conf, writing ours"
+	else
+		log "writing $conf"
+	fi
+	mkdir -p /etc/containers
+	cat >$conf <<-'EOF'
+		# written by sbx tests/setup-debian.sh
+		[containers]
+		default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+
+		[engine]
+		runtime = "runc"
+	EOF
+fi
+
+# 3. dockerd, without any network: no bridge, no iptables rules
+docker_ok() { timeout 20 docker info >/dev/null 2>&1; }
+if docker_ok; then
+	log "dockerd already running"
+else
+	[ -x /usr/sbin/dockerd ] || die "/usr/sbin/dockerd missing"
+	log "starting dockerd (log: /var/log/sbx-dockerd.log)"
+	nohup setsid /usr/sbin/dockerd --bridge=none --iptables=false \
+		>>/var/log/sbx-dockerd.log 2>&1 </dev/null &
+	t0=$(date +%s)
+	until docker_ok; do
+		if [ $(($(date +%s) - t0)) -ge 60 ]; then
+			tail -n 20 /var/log/sbx-dockerd.log >&2 || true
+			die "dockerd did not answer within 60 s"
+		fi
+		sleep 1
+	done
+	log "dockerd is up after $(($(date +%s) - t0)) s"
+fi
+
+# 4. test images
+log "building and importing images"
+"$here/mkimage.sh" "$@" || die "mkimage.sh failed"
+log "done"

@@ -1,0 +1,159 @@
+/* See LICENSE file for copyright and license details. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sbx.h"
+
+const char *argv0 = "sbx";
+
+static void
+vwarn(const char *fmt, va_list ap, char *buf, size_t size)
+{
+	int saved = errno;
+	size_t n;
+
+	vsnprintf(buf, size, fmt, ap);
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == ':')
+		snprintf(buf + n, size - n, " %s", strerror(saved));
+	fprintf(stderr, "%s: %s\n", argv0, buf);
+	errno = saved;
+}
+
+/*
+ * Fatal errors go to stderr for people and, as an "error" event, to
+ * stdout for programs that read only the JSON stream.  Exiting runs the
+ * atexit cleanup, so no container or temp tree outlives the error.
+ */
+void
+die(const char *fmt, ...)
+{
+	static int dying;
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap, buf, sizeof(buf));
+	va_end(ap);
+	if (!dying++)
+		event_msg("error", "%s", buf);
+	exit(EXIT_FAIL);
+}
+
+void
+warn(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap, buf, sizeof(buf));
+	va_end(ap);
+}
+
+void *
+emalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		die("malloc:");
+	return p;
+}
+
+void *
+ecalloc(size_t n, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(n ? n : 1, size ? size : 1)) == NULL)
+		die("calloc:");
+	return p;
+}
+
+void *
+erealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n ? n : 1)) == NULL)
+		die("realloc:");
+	return p;
+}
+
+char *
+estrdup(const char *s)
+{
+	return strcpy(emalloc(strlen(s) + 1), s);
+}
+
+char *
+smprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die("vsnprintf:");
+	s = emalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Splits s at runs of bytes in sep; empty fields are dropped. */
+char **
+strv_split(const char *s, const char *sep)
+{
+	char **v = ecalloc(strlen(s) / 2 + 2, sizeof(*v));
+	size_t i = 0, n;
+
+	for (;;) {
+		s += strspn(s, sep);
+		if (*s == '\0')
+			break;
+		n = strcspn(s, sep);
+		v[i] = emalloc(n + 1);
+		memcpy(v[i], s, n);
+		v[i++][n] = '\0';
+		s += n;
+	}
+	v[i] = NULL;
+	return v;
+}
+
+size_t
+strv_len(char **v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+void
+strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
