@@ -6,13 +6,15 @@ include config.mk
 
 SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c
 OBJ = $(SRC:.c=.o)
+LIBOBJ = policy.o json.o util.o
+TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/integration.sh
 
 all: sbx
 
-$(OBJ): sbx.h config.mk
+$(OBJ) tests/unit.o: sbx.h config.mk
 policy.o: builtin.h
 
-# The shipped sbx.ini, as a C string: sbx works with no config file.
+# The shipped sbx.ini as a C string, so sbx works with no config file.
 builtin.h: sbx.ini
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
 		sbx.ini > $@
@@ -20,10 +22,43 @@ builtin.h: sbx.ini
 sbx: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
 
+tests/unit: tests/unit.o $(LIBOBJ)
+	$(CC) $(LDFLAGS) -o $@ tests/unit.o $(LIBOBJ) $(LDLIBS)
+
 .c.o:
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Unit tests, golden argv files, bad input, then real podman and docker.
+check: sbx tests/unit
+	tests/run.sh $(TESTS)
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+		$(DESTDIR)$(MANPREFIX)/man5 $(DESTDIR)$(SYSCONFDIR)/sbx
+	cp -f sbx $(DESTDIR)$(PREFIX)/bin/sbx
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/sbx
+	cp -f man/sbx.1 $(DESTDIR)$(MANPREFIX)/man1/sbx.1
+	cp -f man/sbx.ini.5 $(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5
+	chmod 644 $(DESTDIR)$(MANPREFIX)/man1/sbx.1 \
+		$(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5
+	cp -f sbx.ini $(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sbx \
+		$(DESTDIR)$(MANPREFIX)/man1/sbx.1 \
+		$(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5 \
+		$(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/sbx
+
+dist: clean
+	mkdir -p sbx-$(VERSION)
+	cp -R LICENSE Makefile README.md config.mk sbx.ini $(SRC) sbx.h \
+		man tests examples bench sbx-$(VERSION)
+	tar -cf - sbx-$(VERSION) | gzip > sbx-$(VERSION).tar.gz
+	rm -rf sbx-$(VERSION)
 
 clean:
-	rm -f sbx $(OBJ) builtin.h
+	rm -f sbx $(OBJ) builtin.h tests/unit tests/unit.o sbx-$(VERSION).tar.gz
 
-.PHONY: all clean
+.PHONY: all check install uninstall dist clean

@@ -156,7 +156,8 @@ add_isolation(struct args *a, const struct job *jb)
 {
 	const struct policy *p = &jb->pol;
 
-	add(a, "--network=%s", p->network ? "bridge" : "none");
+	if (!p->network)	/* on: the runtime's own default network */
+		add(a, "--network=none");
 	if (p->read_only) {
 		add(a, "--read-only");
 		if (is_podman(jb))	/* only our sized /tmp, as docker */

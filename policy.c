@@ -438,6 +438,7 @@ section(struct parse *ps, const char *sec)
 			return 0;
 		}
 		ps->curlang = lang_get(ps->c, sec + 9);
+		ps->curlang->line = ps->line;
 		return 1;
 	}
 	if (*sec == '\0' || strlen(sec) > 64 || !valid_word(sec,
@@ -574,8 +575,8 @@ check_langs(struct config *c)
 
 	for (l = c->langs; l; l = l->next)
 		if (l->command == NULL || l->image == NULL)
-			die("%s: [language %s] needs both command and image",
-			    c->path, l->ext);
+			die("%s:%d: [language %s] needs both command and "
+			    "image", c->path, l->line, l->ext);
 }
 
 static void

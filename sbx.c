@@ -29,23 +29,23 @@ struct opts {
 /* The run that cleanup must undo if sbx dies. */
 static struct job *opt_job;
 
-static void usage(void) NORETURN;
+static void usage(int status) NORETURN;
 
 static void
-usage(void)
+usage(int status)
 {
 	fprintf(stderr, "usage: %s [-DhklnV] [-c config] [-d dir] [-e ext] "
 	    "[-i image] [-m memory]\n           [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n           script "
 	    "[arg ...]\n", argv0);
-	exit(EXIT_FAIL);
+	exit(status);
 }
 
 static void
 override(struct opts *o, int c, const char *key, const char *val)
 {
 	if (o->noverride == LEN(o->override))
-		usage();
+		usage(EXIT_FAIL);
 	o->opt[o->noverride] = (char)c;
 	o->override[o->noverride][0] = key;
 	o->override[o->noverride++][1] = val;
@@ -67,7 +67,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 'd': o->dir = optarg; break;
 		case 'e': o->ext = optarg; break;
 		case 'h':
-			usage();
+			usage(0);
 		case 'i': override(o, c, "image", optarg); break;
 		case 'k': o->keep = 1; break;
 		case 'l': o->list = 1; break;
@@ -82,13 +82,13 @@ parse_args(int argc, char *argv[], struct opts *o)
 			exit(0);
 		case 'w': override(o, c, "workspace", optarg); break;
 		default:
-			usage();
+			usage(EXIT_FAIL);
 		}
 	}
 	if (o->list)
 		return;
 	if (optind >= argc)
-		usage();
+		usage(EXIT_FAIL);
 	o->script = argv[optind];
 	o->args = argv + optind + 1;
 }

@@ -28,6 +28,7 @@ struct lang {
 	char *ext;		/* "py", without the dot */
 	char **command;		/* interpreter argv, NULL-terminated */
 	char *image;
+	int line;		/* of its section, for errors */
 	struct lang *next;
 };
 

@@ -1,0 +1,8 @@
+# A first script for sbx: it runs sandboxed, as nobody, with no network.
+import os
+import sys
+
+print("hello from", sys.platform, "as uid", os.getuid())
+print("files in the workspace:", sorted(os.listdir(".")))
+name = sys.stdin.readline().strip() or "world"
+print(f"hello, {name}")

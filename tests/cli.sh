@@ -1,0 +1,140 @@
+#!/bin/sh
+# Bad input, config lookup and listing: everything that needs no
+# container.  Every failure must be one clear line, status 125, and
+# leave nothing behind.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+sbx=$(pwd)/${SBX:-sbx}
+t=$(mktemp -d) || exit 1
+trap 'rm -rf "$t"' EXIT
+mkdir "$t/tmp" "$t/src" "$t/home"
+export TMPDIR="$t/tmp" HOME="$t/home"
+unset SBX_CONFIG XDG_CONFIG_HOME
+echo 'print(1)' >"$t/src/ok.py"
+
+ok() { echo "ok - cli: $1"; }
+nok() { echo "not ok - cli: $1"; }
+
+# fails WHAT PATTERN sbx-args...: status 125, stderr is one line
+# matching PATTERN, stdout only an error event, and TMPDIR still empty.
+fails() {
+	what=$1 pat=$2
+	shift 2
+	"$sbx" "$@" >"$t/out" 2>"$t/err" </dev/null
+	rc=$?
+	if [ "$rc" -eq 125 ] && [ "$(wc -l <"$t/err")" -eq 1 ] &&
+	    grep -q -- "$pat" "$t/err" &&
+	    jq -e -s 'length <= 1 and all(.event == "error")' "$t/out" \
+	    >/dev/null && [ -z "$(ls -A "$TMPDIR")" ]; then
+		ok "$what"
+	else
+		nok "$what"
+		echo "# status $rc, stderr: $(cat "$t/err")"
+	fi
+}
+
+# badini WHAT LINE PATTERN: a config whose text follows on stdin
+badini() {
+	cat >"$t/bad.ini"
+	fails "$1" "^sbx: $t/bad.ini:$2: .*$3" -c "$t/bad.ini" -D -r podman \
+	    -d "$t/src" ok.py
+}
+
+printf '[default]\nmemory = 1x\n' | badini "memory = 1x" 2 "memory: invalid"
+printf '[default]\nmemory = -5m\n' | badini "negative size" 2 "memory"
+printf '[default]\nmemory = 99999999999999g\n' | badini "huge size" 2 memory
+printf '[default]\ncpus = -1\n' | badini "cpus = -1" 2 "cpus"
+printf '[default]\ncpus = 0\n' | badini "cpus = 0" 2 "cpus"
+printf '[default]\ntimeout = 0\n' | badini "timeout = 0" 2 "timeout"
+printf '[default]\nruntime = lxc\n' | badini "unknown runtime" 2 "runtime"
+printf '[default]\nnetwork = maybe\n' | badini "bad boolean" 2 "network"
+printf '[default]\nworkspace = rx\n' | badini "bad workspace" 2 "workspace"
+printf '[default]\nuser = root\n' | badini "user name" 2 "user"
+printf '[default]\n\nbogus = 1\n' | badini "unknown key" 3 "unknown key 'bogus'"
+printf '[default]\nmemory = 1g\nmemory = 2g\n' | badini "duplicate key" 3 \
+    "duplicate key 'memory'"
+printf '[a]\npids = 1\n[b]\npids = 2\n[a]\npids = 3\n' | badini \
+    "duplicate section" 6 "duplicate section"
+printf '[default]\nmemory 1g\n' | badini "line without =" 2 "syntax error"
+printf '[default\nmemory = 1g\n' | badini "truncated section" 1 "syntax error"
+printf 'memory = 1g\n' | badini "key outside a section" 1 "outside"
+printf '[default]\n  memory = 1g\n' | badini "indented line" 2 "indented"
+printf '[default]\nimage = %0300d\n' 0 | badini "line too long" 2 "longer"
+printf '[default]\nmemory = 1g\0\n' | badini "binary junk" 2 "binary"
+printf '[a]\ninherit = b\n[b]\ninherit = a\n' | badini "inherit cycle" \
+    "[24]" "inherits from itself"
+printf '[a]\ninherit = zz\n' | badini "inherit unknown" 2 "no template 'zz'"
+printf '[bad name!]\npids = 1\n' | badini "bad section name" 2 "section"
+printf '[default]\npids = 1\n[language py]\nimage = x\n' | badini \
+    "language without command" 4 "needs both"
+printf '[language py]\ncommand = "python"\nimage = x\n' | badini \
+    "quoted command" 2 "command"
+head -c 3000 /dev/urandom | tr -d '\n' | badini "random bytes" "[0-9]*" ""
+
+fails "missing config file" "$t/none.ini" -c "$t/none.ini" -d "$t/src" ok.py
+fails "unknown template lists the others" \
+    "unknown template 'nope'.*available: default, secure, ml, web" \
+    -t nope -d "$t/src" ok.py
+fails "-m 1x" "^sbx: -m: memory: invalid value '1x'" -m 1x -d "$t/src" ok.py
+fails "-p -1" "^sbx: -p: cpus" -p -1 -d "$t/src" ok.py
+fails "-T 0" "^sbx: -T: timeout" -T 0 -d "$t/src" ok.py
+fails "-w bogus" "^sbx: -w: workspace" -w bogus -d "$t/src" ok.py
+fails "-r bogus" "^sbx: -r: runtime" -r bogus -d "$t/src" ok.py
+fails "-i bad image" "^sbx: -i: image" -i '-x' -d "$t/src" ok.py
+fails "missing -d dir" "^sbx: -d $t/nodir:" -d "$t/nodir" ok.py
+fails "script outside dir" "outside" -d "$t/src" ../x.py
+fails "absolute script elsewhere" "outside" -d "$t/src" /etc/hostname
+fails "missing script" "no.py" -d "$t/src" no.py
+: >"$t/src/empty.py"
+fails "empty script" "empty" -d "$t/src" empty.py
+ln -s ok.py "$t/src/link.py"
+fails "script is a symlink" "not a regular file" -d "$t/src" link.py
+echo x >"$t/src/x.rb"
+fails "unknown extension" "no language for extension 'rb'" -d "$t/src" x.rb
+for args in "-d $t/src" "-Z ok.py"; do
+	"$sbx" $args >"$t/out" 2>"$t/err"
+	[ $? -eq 125 ] && [ ! -s "$t/out" ] && grep -q '^usage: sbx' "$t/err" &&
+	    ok "usage for: $args" || nok "usage for: $args"
+done
+fails "TMPDIR inside dir" "holds the temporary directory" -r podman \
+    -d "$t" src/ok.py
+PATH=/nonexistent-dir "$sbx" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
+[ $? -eq 125 ] && grep -q "^sbx: podman: not found in PATH" "$t/err" &&
+    ok "missing runtime" || nok "missing runtime"
+
+"$sbx" -d "$t/src" -D -r podman "$t/src/ok.py" >"$t/out" 2>&1 &&
+    jq -e '.argv | index("/workspace/ok.py")' "$t/out" >/dev/null &&
+    ok "absolute script inside dir" || nok "absolute script inside dir"
+"$sbx" -h 2>"$t/err"; rc=$?
+[ $rc -eq 0 ] && grep -q '^usage: sbx \[-DhklnV\]' "$t/err" && ok "-h" ||
+    nok "-h"
+"$sbx" -V | grep -q '^sbx [0-9]' && ok "-V" || nok "-V"
+"$sbx" -l >"$t/out" &&
+    [ "$(jq -r .name "$t/out" | tr '\n' ' ')" = "default secure ml web " ] &&
+    jq -e -s 'all(.event == "template" and .limits.memory > 0)' "$t/out" \
+    >/dev/null && ok "-l lists the built-in templates in order" ||
+    nok "-l lists the built-in templates in order"
+
+# Config lookup: -c, $SBX_CONFIG, XDG, ~/.config; never the cwd or dir.
+mk() { printf '[%s]\npids = 7\n[language py]\ncommand = python3\nimage = i\n' \
+    "$1" >"$2"; }
+mkdir -p "$t/home/.config/sbx" "$t/xdg/sbx"
+mk cwd "$t/src/sbx.ini"
+mk home "$t/home/.config/sbx/sbx.ini"
+names() { (cd "$t/src" && "$@" -l | jq -r .name | tr '\n' ' '); }
+[ "$(names "$sbx")" = "home " ] && ok "~/.config/sbx/sbx.ini is read" ||
+    nok "~/.config/sbx/sbx.ini is read"
+mk xdg "$t/xdg/sbx/sbx.ini"
+[ "$(XDG_CONFIG_HOME=$t/xdg names "$sbx")" = "xdg " ] &&
+    ok "XDG_CONFIG_HOME wins over HOME" || nok "XDG_CONFIG_HOME wins over HOME"
+mk env "$t/env.ini"
+[ "$(SBX_CONFIG=$t/env.ini XDG_CONFIG_HOME=$t/xdg names "$sbx")" = "env " ] &&
+    ok "SBX_CONFIG wins over XDG" || nok "SBX_CONFIG wins over XDG"
+[ "$(SBX_CONFIG=$t/env.ini names "$sbx" -c "$t/xdg/sbx/sbx.ini")" = "xdg " ] &&
+    ok "-c wins over SBX_CONFIG" || nok "-c wins over SBX_CONFIG"
+rm "$t/home/.config/sbx/sbx.ini"
+case "$(names "$sbx")" in
+*cwd*) nok "sbx.ini in the current directory is never read" ;;
+*) ok "sbx.ini in the current directory is never read" ;;
+esac
+exit 0

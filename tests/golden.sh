@@ -1,0 +1,41 @@
+#!/bin/sh
+# Golden files of the exact container argv, from the dry run (-D), one
+# argv element per line.  UPDATE=1 rewrites them after a deliberate change.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+sbx=${SBX:-./sbx}
+src=$(mktemp -d) || exit 1
+trap 'rm -rf "$src"' EXIT
+mkdir -p "$src/sub dir"
+echo 'print(1)' >"$src/hello.py"
+echo 'echo 1' >"$src/sub dir/run it.sh"
+
+# name | options and arguments, split by the shell
+cases='
+podman-default|-r podman hello.py
+docker-default|-r docker hello.py
+podman-secure|-r podman -t secure hello.py a b
+docker-rw|-r docker -w rw -m 256m -p 0.5 -T 5 hello.py
+podman-none|-r podman -w none -- "sub dir/run it.sh" "-x" "a b"
+docker-stdin|-r docker -e sh -
+podman-web|-r podman -t web hello.py
+docker-loose|-r docker -c tests/golden.ini -t loose hello.py
+'
+echo "$cases" | while IFS='|' read -r name args; do
+	[ -n "$name" ] || continue
+	want=tests/golden/$name.argv
+	got=$(eval "TMPDIR=/golden-tmp $sbx -D -c tests/golden.ini -d \"\$src\" $args" |
+	    jq -r '.argv[] | @json' |
+	    sed -e 's/sbx-[0-9]*-[0-9a-f]\{12\}/sbx-NAME/' \
+	        -e 's/sbx\.pid=[0-9]*/sbx.pid=PID/' \
+	        -e 's/sbx\.deadline=[0-9]*/sbx.deadline=TIME/' \
+	        -e 's/sbx=[0-9.]*"/sbx=VERSION"/')
+	if [ "${UPDATE:-0}" = 1 ]; then
+		printf '%s\n' "$got" >"$want"
+	fi
+	if printf '%s\n' "$got" | diff -u "$want" - >&2; then
+		echo "ok - golden: $name"
+	else
+		echo "not ok - golden: $name"
+	fi
+done
