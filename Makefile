@@ -11,7 +11,7 @@ TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/integration.sh
 
 all: sbx
 
-$(OBJ) tests/unit.o: sbx.h config.mk
+$(OBJ) tests/unit.o bench/copy.o: sbx.h config.mk
 policy.o: builtin.h
 
 # The shipped sbx.ini as a C string, so sbx works with no config file.
@@ -59,6 +59,13 @@ dist: clean
 	rm -rf sbx-$(VERSION)
 
 clean:
-	rm -f sbx $(OBJ) builtin.h tests/unit tests/unit.o sbx-$(VERSION).tar.gz
+	rm -f sbx $(OBJ) builtin.h tests/unit tests/unit.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
-.PHONY: all check install uninstall dist clean
+.PHONY: all bench check install uninstall dist clean
+
+bench/copy: bench/copy.o shadow.o $(LIBOBJ)
+	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o $(LIBOBJ) $(LDLIBS)
+
+# Not part of check: timings are for people, not assertions.
+bench: sbx bench/copy
+	bench/run.sh

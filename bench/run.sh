@@ -1,0 +1,71 @@
+#!/bin/sh
+# Benchmarks, side by side in one run, as medians of N runs (default 15):
+#   raw `RUNTIME run --rm IMAGE true` against sbx running the same `true`,
+#   for podman and docker; and the shadow copy of a generated 10k-file
+#   tree against `cp -a`.  Prints each median and the ratio.
+# Usage: bench/run.sh [N]      (from the top of the tree, after make)
+set -eu
+cd "$(dirname "$0")/.."
+n=${1:-15}
+make -s sbx bench/copy
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+mkdir "$t/src" "$t/tmp"
+echo true >"$t/src/true.sh"
+
+ms() { date +%s%N; }
+# time_cmd FILE cmd...: appends the command's wall time in ms to FILE
+time_cmd() {
+	f=$1
+	shift
+	a=$(ms)
+	"$@" >/dev/null 2>&1 || { echo "bench: failed: $*" >&2; exit 1; }
+	echo $(( ($(ms) - a) / 1000 )) >>"$f"
+}
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2);
+	printf "%.1f", NR % 2 ? v[m] / 1000 : (v[m] + v[m + 1]) / 2000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+for rt in podman docker; do
+	# The raw run with the very flags sbx passes, and a plain one.
+	TMPDIR=$t/tmp ./sbx -D -r "$rt" -w none -d "$t/src" true.sh |
+	    jq -r '.argv[]' >"$t/argv"
+	rm -f "$t/raw" "$t/flags" "$t/sbx"
+	i=0
+	while [ $i -lt "$n" ]; do
+		time_cmd "$t/raw" "$rt" run --rm --pull=never --network=none \
+		    sbx-sh true
+		time_cmd "$t/sbx" env TMPDIR="$t/tmp" ./sbx -r "$rt" \
+		    -d "$t/src" true.sh
+		i=$((i + 1))
+	done
+	r=$(median "$t/raw") s=$(median "$t/sbx")
+	printf '%-7s raw run %7s ms   sbx %7s ms   ratio %s\n' "$rt" "$r" "$s" \
+	    "$(ratio "$s" "$r")"
+done
+
+# 10 000 files of 1 KiB in 100 directories.
+mkdir "$t/tree"
+head -c 1024 /dev/urandom >"$t/blob"
+d=0
+while [ $d -lt 100 ]; do
+	mkdir "$t/tree/d$d"
+	f=0
+	while [ $f -lt 100 ]; do
+		cp "$t/blob" "$t/tree/d$d/f$f"
+		f=$((f + 1))
+	done
+	d=$((d + 1))
+done
+rm -f "$t/cp" "$t/copy"
+i=0
+while [ $i -lt "$n" ]; do
+	rm -rf "$t/c1" "$t/c2"
+	sync
+	time_cmd "$t/cp" cp -a "$t/tree" "$t/c1"
+	time_cmd "$t/copy" bench/copy "$t/tree" "$t/c2"
+	i=$((i + 1))
+done
+c=$(median "$t/cp") s=$(median "$t/copy")
+printf 'copy    cp -a   %7s ms   shadow %7s ms ratio %s\n' "$c" "$s" \
+    "$(ratio "$s" "$c")"
