@@ -407,6 +407,22 @@ drain(const struct job *jb, struct stream *s, struct pollfd *pfd)
 }
 
 /*
+ * One step of stopping, once a second: the kill is repeated because a
+ * container still being created cannot be killed yet.  A client that
+ * outlives the grace period is killed; cleanup then removes by name.
+ */
+static void
+stop_step(const struct job *jb, pid_t pid, int step)
+{
+	if (step < GRACE) {
+		kill_container(jb);
+		alarm(1);
+	} else {
+		kill(pid, SIGKILL);
+	}
+}
+
+/*
  * Relays output until the client exits, stopping the container when
  * the timeout or a signal says so.  Returns the client's wait status.
  */
@@ -422,17 +438,14 @@ wait_loop(struct job *jb, pid_t pid, struct stream *s, struct result *r)
 		pfd[i].events = POLLIN;
 	}
 	while (!reaped) {
-		if (got_alarm && stopping) {
-			got_alarm = 0;
-			kill(pid, SIGKILL);	/* the client hangs */
-		}
 		if ((got_alarm || got_signal || ferror(stdout)) && !stopping) {
 			r->timed_out = got_alarm;
 			r->interrupted = got_signal;
+			got_alarm = 1;
+		}
+		if (got_alarm) {
 			got_alarm = 0;
-			stopping = 1;
-			kill_container(jb);
-			alarm(GRACE);
+			stop_step(jb, pid, stopping++);
 		}
 		if (nopen > 0 && poll(pfd, 2, 250) > 0) {
 			for (i = 0; i < 2; i++)
