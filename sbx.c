@@ -30,6 +30,7 @@ struct opts {
 static struct job *opt_job;
 
 static void usage(int status) NORETURN;
+static void name_container(struct job *jb);
 
 static void
 usage(int status)
@@ -196,7 +197,7 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 	jb->dir = estrdup(real);
 	jb->args = o->args;
 	jb->keep = o->keep;
-	jb->script = o->script;
+	jb->script = jb->script_orig = o->script;
 	if (strcmp(o->script, "-") == 0) {
 		ext = o->ext ? o->ext : "py";
 		jb->script_ctr = smprintf("/sbx/main.%s", ext);
@@ -214,6 +215,8 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 		die("%s: no language for extension '%s' (add a [language %s] "
 		    "section to %s)", o->script, ext, ext, cfg->path);
 	jb->image = jb->pol.image ? jb->pol.image : jb->lang->image;
+	pick_runtime(jb, o->dryrun);
+	name_container(jb);
 	n = strtoll(jb->pol.user, NULL, 10);
 	jb->uid = (uid_t)n;
 	slash = strchr(jb->pol.user, ':');
@@ -440,46 +443,79 @@ finish(int status)
 	return status;
 }
 
+static void
+job_free(struct job *jb)
+{
+	free(jb->runtime_path);
+	free((char *)jb->dir);
+	if (jb->script != jb->script_orig)
+		free((char *)jb->script);
+	free(jb->script_ctr);
+	free(jb->rundir);
+	free(jb->workdir);
+	free(jb->scriptdir);
+	policy_free(&jb->pol);
+}
+
+/* -D: the exact argv, with the temp dir's name left as its pattern. */
+static int
+dry_run(struct job *jb)
+{
+	char **argv;
+
+	jb->workdir = smprintf("%s/sbx.XXXXXX/ws", tmpdir());
+	if (jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0)
+		jb->scriptdir = smprintf("%s/sbx.XXXXXX/sbx", tmpdir());
+	event_argv(argv = backend_argv(jb));
+	strv_free(argv);
+	return 0;
+}
+
+/*
+ * The run itself: shadow copy, container argv, the child and its
+ * events, the result.  Cleanup is armed before anything is created.
+ */
+static int
+run(struct job *jb)
+{
+	struct result r;
+	char **argv;
+
+	opt_job = jb;
+	atexit(cleanup);
+	make_rundir(jb);
+	argv = backend_argv(jb);
+	event_start(jb);
+	memset(&r, 0, sizeof(r));
+	backend_run(jb, argv, &r);
+	event_result(jb, &r);
+	cleanup();
+	strv_free(argv);
+	return r.status;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct opts o;
 	struct config cfg;
 	struct job jb;
-	struct result r;
-	char **cargv;
+	int status;
 
 	std_fds();
 	backend_signals();
 	parse_args(argc, argv, &o);
 	config_find(&cfg, o.config);
+	memset(&jb, 0, sizeof(jb));
 	if (o.list) {
 		config_list(&cfg);
-		return finish(0);
+		status = 0;
+	} else {
+		make_policy(&cfg, &o, &jb.pol);
+		make_job(&cfg, &o, &jb);
+		status = o.dryrun ? dry_run(&jb) : run(&jb);
 	}
-	memset(&jb, 0, sizeof(jb));
-	make_policy(&cfg, &o, &jb.pol);
-	make_job(&cfg, &o, &jb);
-	pick_runtime(&jb, o.dryrun);
-	name_container(&jb);
-	if (o.dryrun) {
-		jb.workdir = smprintf("%s/sbx.XXXXXX/ws", tmpdir());
-		if (jb.pol.workspace == WS_NONE || strcmp(jb.script, "-") == 0)
-			jb.scriptdir = smprintf("%s/sbx.XXXXXX/sbx", tmpdir());
-		event_argv(cargv = backend_argv(&jb));
-		return finish(0);
-	}
-	opt_job = &jb;
-	atexit(cleanup);
-	make_rundir(&jb);
-	cargv = backend_argv(&jb);
-	event_start(&jb);
-	memset(&r, 0, sizeof(r));
-	backend_run(&jb, cargv, &r);
-	event_result(&jb, &r);
-	cleanup();
-	strv_free(cargv);
-	policy_free(&jb.pol);
+	job_free(&jb);
 	config_free(&cfg);
-	return finish(r.status);
+	return finish(status);
 }

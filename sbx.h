@@ -71,6 +71,7 @@ struct job {
 	char *runtime_path;	/* absolute path found in PATH */
 	const char *dir;	/* the user's source tree */
 	const char *script;	/* relative to dir, or "-" */
+	const char *script_orig;	/* as given */
 	char *script_ctr;	/* the script's path in the container */
 	char **args;		/* passed to the script */
 	const struct lang *lang;
