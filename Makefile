@@ -20,13 +20,13 @@ builtin.h: sbx.ini
 		sbx.ini > $@
 
 sbx: $(OBJ)
-	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(SBX_LIBS) $(LDLIBS)
 
 tests/unit: tests/unit.o $(LIBOBJ)
-	$(CC) $(LDFLAGS) -o $@ tests/unit.o $(LIBOBJ) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ tests/unit.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)
 
 .c.o:
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(SBX_CPPFLAGS) $(CPPFLAGS) $(SBX_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Unit tests, golden argv files, bad input, then real podman and docker.
 check: sbx tests/unit
@@ -64,7 +64,7 @@ clean:
 .PHONY: all bench check install uninstall dist clean
 
 bench/copy: bench/copy.o shadow.o $(LIBOBJ)
-	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o $(LIBOBJ) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)
 
 # Not part of check: timings are for people, not assertions.
 bench: sbx bench/copy

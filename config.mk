@@ -10,11 +10,13 @@ SYSCONFDIR = $(PREFIX)/etc
 INIH_CFLAGS = `pkg-config --cflags inih`
 INIH_LIBS = `pkg-config --libs inih`
 
-# flags
-CPPFLAGS = -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -DVERSION=\"$(VERSION)\" \
-	-DSYSCONFDIR=\"$(SYSCONFDIR)\"
-CFLAGS = -std=c99 -pedantic -Wall -Wextra -O2 $(INIH_CFLAGS)
+# What sbx needs; CPPFLAGS, CFLAGS and LDFLAGS stay the packager's own.
+SBX_CPPFLAGS = -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
+	-DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\"
+SBX_CFLAGS = -std=c99 -pedantic -Wall -Wextra $(INIH_CFLAGS)
+SBX_LIBS = $(INIH_LIBS)
+
+CFLAGS = -O2
 LDFLAGS =
-LDLIBS = $(INIH_LIBS)
 
 CC = cc
