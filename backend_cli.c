@@ -76,13 +76,15 @@ runtime_find(const char *name)
 		e = strchr(p, ':');
 		if (e == NULL)
 			e = p + strlen(p);
-		f = smprintf("%.*s/%s", (int)(e - p), e == p ? "." : p, name);
-		if (*p != '/' && e != p)
-			;	/* a relative PATH entry is not trusted */
-		else if (stat(f, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(f, X_OK) == 0)
-			return f;
-		free(f);
+		/* Relative entries, empty ones included, are the current
+		 * directory's say: not trusted to name the runtime. */
+		if (*p == '/') {
+			f = smprintf("%.*s/%s", (int)(e - p), p, name);
+			if (stat(f, &st) == 0 && S_ISREG(st.st_mode) &&
+			    access(f, X_OK) == 0)
+				return f;
+			free(f);
+		}
 		if (*e == '\0')
 			return NULL;
 	}
@@ -164,9 +166,11 @@ add_isolation(struct args *a, const struct job *jb)
 			add(a, "--read-only-tmpfs=false");
 	}
 	add(a, "--tmpfs=/tmp:rw,nosuid,nodev,size=%lld,mode=1777", p->tmpfs);
+	add(a, "--shm-size=%lld", p->tmpfs);
 	add(a, "--cap-drop=ALL");
 	add(a, "--security-opt=no-new-privileges");
-	add(a, "--user=%s", p->user);
+	/* A uid alone would run with group 0: always name the group. */
+	add(a, "--user=%ld:%ld", (long)jb->uid, (long)jb->gid);
 	add(a, "--hostname=sbx");
 	add(a, "--init");
 }
@@ -208,6 +212,10 @@ backend_argv(const struct job *jb)
 	add(&a, "--pull=never");
 	add(&a, "--interactive");
 	add(&a, "--log-driver=none");
+	/* podman hands the host's proxy variables, credentials and all,
+	 * to the container unless told not to. */
+	if (is_podman(jb))
+		add(&a, "--http-proxy=false");
 	add(&a, "--name=%s", jb->name);
 	add(&a, "--label=sbx=%s", VERSION);
 	add(&a, "--label=sbx.pid=%ld", (long)getpid());
@@ -464,8 +472,6 @@ wait_loop(struct job *jb, pid_t pid, struct stream *s, struct result *r)
 	}
 	alarm(0);
 	drain(jb, s, pfd);
-	if (stopping)
-		remove_container(jb);
 	return ws;
 }
 
@@ -488,9 +494,7 @@ diagnose(const struct job *jb)
 		    "builds the sample images)", jb->runtime, jb->image);
 		return msg;
 	}
-	snprintf(msg, sizeof(msg), "%s failed with status 125 (its "
-	    "message is in the stderr events)", jb->runtime);
-	return msg;
+	return NULL;	/* the script's own exit 125, as far as we can tell */
 }
 
 static int
@@ -532,8 +536,7 @@ decode(struct job *jb, int ws, struct result *r)
 		r->status = EXIT_FAIL;
 		return;
 	}
-	if (code == EXIT_FAIL) {
-		r->error = diagnose(jb);
+	if (code == EXIT_FAIL && (r->error = diagnose(jb)) != NULL) {
 		r->status = EXIT_FAIL;
 		return;
 	}
@@ -570,7 +573,8 @@ backend_run(struct job *jb, char **argv, struct result *r)
 	ws = wait_loop(jb, pid, s, r);
 	r->duration = now() - jb->t0;
 	decode(jb, ws, r);
-	if (!is_podman(jb) && !r->timed_out && !r->interrupted)
+	/* podman's --rm did it, unless we had to stop the container. */
+	if (!is_podman(jb) || r->timed_out || r->interrupted)
 		remove_container(jb);
 	jb->started = 0;
 	if (ferror(stdout) && r->error == NULL) {

@@ -376,7 +376,7 @@ reader(char *buf, int size, void *stream)
 	buf[n] = '\0';
 	ps->line++;
 	if (c != '\n' && c != EOF) {
-		perr(ps, "line longer than %s bytes", "200");
+		perr(ps, "line longer than %s bytes", "198");
 		return NULL;
 	}
 	if ((buf[0] == ' ' || buf[0] == '\t') &&
@@ -524,6 +524,10 @@ handler(void *user, const char *sec, const char *name, const char *val)
 		return 0;
 	}
 	if (strcmp(name, "inherit") == 0) {
+		if (ps->cur->inherit) {
+			perr(ps, "duplicate key '%s'", name);
+			return 0;
+		}
 		ps->cur->inherit = estrdup(val);
 		ps->cur->inherit_line = ps->line;
 		return 1;
@@ -560,9 +564,11 @@ check_inherit(struct config *c)
 		if (t->inherit && tmpl_find(c, t->inherit) == NULL)
 			die("%s:%d: inherit: no template '%s'", c->path,
 			    t->inherit_line, t->inherit);
+		/* Implicit inheritance ends at [default], so any cycle
+		 * has a member with an inherit line to point at. */
 		for (u = t, i = 0; u && i <= n; u = parent(c, u), i++)
 			;
-		if (u != NULL)
+		if (u != NULL && t->inherit)
 			die("%s:%d: inherit: template '%s' inherits from "
 			    "itself", c->path, t->inherit_line, t->name);
 	}

@@ -18,9 +18,9 @@ struct opts {
 	const char *tmpl;
 	const char *dir;
 	const char *ext;
-	const char *override[8][2];	/* policy key, value */
+	const char *override[32][2];	/* policy key, value */
 	size_t noverride;
-	char opt[8];			/* the option of each override */
+	char opt[32];			/* the option of each override */
 	int dryrun, keep, list;
 	char *script;
 	char **args;
@@ -46,7 +46,7 @@ static void
 override(struct opts *o, int c, const char *key, const char *val)
 {
 	if (o->noverride == LEN(o->override))
-		usage(EXIT_FAIL);
+		die("-%c: too many options", c);
 	o->opt[o->noverride] = (char)c;
 	o->override[o->noverride][0] = key;
 	o->override[o->noverride++][1] = val;
@@ -132,13 +132,22 @@ static char *
 script_path(const char *dir, const char *script)
 {
 	size_t dl = strlen(dir), n;
-	const char *p = script;
-	char *rel = ecalloc(1, strlen(script) + 1), *q = rel;
+	const char *p = script, *base;
+	char *rel = ecalloc(1, strlen(script) + 1), *q = rel, *abs = NULL;
+	char real[PATH_MAX];
 
 	if (*p == '/') {
-		if (strncmp(p, dir, dl) != 0 || (p[dl] != '/' && dl > 1))
+		/* Compare real paths: dir is one, and the script's own
+		 * directory may be reached through a link. */
+		base = strrchr(p, '/');
+		abs = smprintf("%.*s", (int)(base - p) + 1, p);
+		if (realpath(abs, real) == NULL)
+			die("%s:", script);
+		free(abs);
+		abs = smprintf("%s/%s", real, base + 1);
+		if (strncmp(abs, dir, dl) != 0 || (abs[dl] != '/' && dl > 1))
 			die("%s: script is outside %s", script, dir);
-		p += dl;
+		p = abs + dl;
 	}
 	while (*p) {
 		p += strspn(p, "/");
@@ -155,6 +164,7 @@ script_path(const char *dir, const char *script)
 	}
 	if (*rel == '\0')
 		die("%s: not a script", script);
+	free(abs);
 	return rel;
 }
 
@@ -294,10 +304,13 @@ stage_script(struct job *jb)
 static const char *
 tmpdir(void)
 {
+	static char real[PATH_MAX];
 	const char *t = getenv("TMPDIR");
 
 	if (t == NULL || *t != '/')
 		t = "/tmp";
+	if (realpath(t, real) != NULL)
+		t = real;
 	/* The path becomes part of a --mount=a,b,c option. */
 	if (strpbrk(t, ",\"\n") != NULL)
 		die("TMPDIR %s: must not contain ',', '\"' or a newline", t);
@@ -312,12 +325,9 @@ tmpdir(void)
 static void
 make_rundir(struct job *jb)
 {
-	char real[PATH_MAX];
-	const char *t = tmpdir();
+	const char *real = tmpdir();
 	size_t dl = strlen(jb->dir);
 
-	if (realpath(t, real) == NULL)
-		die("TMPDIR %s:", t);
 	if (strncmp(real, jb->dir, dl) == 0 && (real[dl] == '/' ||
 	    real[dl] == '\0' || dl == 1))
 		die("%s: holds the temporary directory %s; set TMPDIR "
@@ -415,7 +425,7 @@ event_result(const struct job *jb, const struct result *r)
 	jb_int(&j, "stdout_bytes", (long long)r->out_bytes);
 	jb_int(&j, "stderr_bytes", (long long)r->err_bytes);
 	jb_str(&j, "error", r->error);
-	if (jb->keep && jb->rundir)
+	if (jb->keep && jb->rundir && jb->pol.workspace != WS_NONE)
 		jb_str(&j, "shadow", jb->workdir);
 	jb_emit(&j);
 }
