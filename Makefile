@@ -7,7 +7,8 @@ include config.mk
 SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o
-TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/integration.sh
+TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh \
+	tests/integration.sh
 
 all: sbx
 
