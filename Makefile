@@ -23,6 +23,10 @@ builtin.h: sbx.ini
 sbx: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(SBX_LIBS) $(LDLIBS)
 
+# One file to copy to another machine: libc and libinih linked in.
+static: $(OBJ)
+	$(CC) $(LDFLAGS) -static -o sbx $(OBJ) $(SBX_LIBS) $(LDLIBS)
+
 tests/unit: tests/unit.o $(LIBOBJ)
 	$(CC) $(LDFLAGS) -o $@ tests/unit.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)
 
@@ -35,7 +39,8 @@ check: sbx tests/unit
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
-		$(DESTDIR)$(MANPREFIX)/man5 $(DESTDIR)$(SYSCONFDIR)/sbx
+		$(DESTDIR)$(MANPREFIX)/man5 $(DESTDIR)$(SYSCONFDIR)/sbx \
+		$(DESTDIR)$(BASHCOMPDIR)
 	cp -f sbx $(DESTDIR)$(PREFIX)/bin/sbx
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/sbx
 	cp -f man/sbx.1 $(DESTDIR)$(MANPREFIX)/man1/sbx.1
@@ -44,25 +49,28 @@ install: all
 		$(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5
 	cp -f sbx.ini $(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini
 	chmod 644 $(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini
+	cp -f completion/sbx.bash $(DESTDIR)$(BASHCOMPDIR)/sbx
+	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/sbx
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sbx \
 		$(DESTDIR)$(MANPREFIX)/man1/sbx.1 \
 		$(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5 \
-		$(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini
+		$(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini \
+		$(DESTDIR)$(BASHCOMPDIR)/sbx
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/sbx
 
 dist: clean
 	mkdir -p sbx-$(VERSION)
 	cp -R LICENSE Makefile README.md config.mk sbx.ini $(SRC) sbx.h \
-		man tests examples bench sbx-$(VERSION)
+		man tests examples bench completion .ci sbx-$(VERSION)
 	tar -cf - sbx-$(VERSION) | gzip > sbx-$(VERSION).tar.gz
 	rm -rf sbx-$(VERSION)
 
 clean:
 	rm -f sbx $(OBJ) builtin.h tests/unit tests/unit.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
-.PHONY: all bench check install uninstall dist clean
+.PHONY: all bench check install uninstall dist clean static
 
 bench/copy: bench/copy.o shadow.o $(LIBOBJ)
 	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)

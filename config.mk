@@ -5,6 +5,7 @@ VERSION = 0.1.0
 PREFIX = /usr/local
 MANPREFIX = $(PREFIX)/share/man
 SYSCONFDIR = $(PREFIX)/etc
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 
 # libinih, found with pkg-config
 INIH_CFLAGS = `pkg-config --cflags inih`
