@@ -151,6 +151,8 @@ add_limits(struct args *a, const struct policy *p)
 	/* SIGXCPU at the limit, SIGKILL a second later if ignored. */
 	if (p->cpu_time > 0)
 		add(a, "--ulimit=cpu=%ld:%ld", p->cpu_time, p->cpu_time + 1);
+	if (p->fsize > 0)
+		add(a, "--ulimit=fsize=%lld:%lld", p->fsize, p->fsize);
 }
 
 static void
@@ -173,6 +175,8 @@ add_isolation(struct args *a, const struct job *jb)
 	add(a, "--user=%ld:%ld", (long)jb->uid, (long)jb->gid);
 	add(a, "--hostname=sbx");
 	add(a, "--init");
+	if (p->oci_runtime)
+		add(a, "--runtime=%s", p->oci_runtime);
 }
 
 static void
@@ -235,61 +239,99 @@ backend_argv(const struct job *jb)
 }
 
 /*
- * Runs "runtime args..." with no input and stderr discarded; its first
- * line of output goes to out if given.  Returns its exit status, or -1.
+ * Starts "runtime args..." with no input and stderr discarded; its
+ * output goes to a pipe returned in *out, or to /dev/null.
  */
-static int
-run_quiet(const struct job *jb, char *out, size_t outsz, ...)
+static pid_t
+vstart(const struct job *jb, int *out, va_list ap)
 {
 	char *argv[16];
-	va_list ap;
 	size_t i = 0;
-	ssize_t n;
-	int fd[2], st, null;
+	int fd[2] = { -1, -1 }, null;
 	pid_t pid;
 
 	argv[i++] = (char *)jb->runtime;
-	va_start(ap, outsz);
 	while (i < LEN(argv) - 1 && (argv[i] = va_arg(ap, char *)) != NULL)
 		i++;
-	va_end(ap);
 	argv[i] = NULL;
-	if (pipe(fd) < 0)
+	if (out && pipe(fd) < 0)
 		return -1;
-	if ((pid = fork()) < 0) {
-		close(fd[0]);
-		close(fd[1]);
-		return -1;
-	}
-	if (pid == 0) {
+	if ((pid = fork()) == 0) {
 		null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
-		dup2(fd[1], 1);
+		dup2(out ? fd[1] : null, 1);
 		dup2(null, 2);
 		signal(SIGPIPE, SIG_DFL);
 		execv(jb->runtime_path, argv);
 		_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
 	}
-	close(fd[1]);
 	if (out) {
-		for (i = 0; i < outsz - 1; i += (size_t)n)
-			if ((n = read(fd[0], out + i, outsz - 1 - i)) <= 0)
-				break;
-		out[i] = '\0';
-		out[strcspn(out, "\n")] = '\0';
+		close(fd[1]);
+		*out = fd[0];
+		if (pid < 0)
+			close(fd[0]);
 	}
-	close(fd[0]);
+	return pid;
+}
+
+static pid_t
+start_quiet(const struct job *jb, int *out, ...)
+{
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, out);
+	pid = vstart(jb, out, ap);
+	va_end(ap);
+	return pid;
+}
+
+static int
+reap(pid_t pid)
+{
+	int st;
+
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Kills the container by name: killing the client would leave it. */
-static void
+/* Runs a runtime command to its end; its first output line to out. */
+static int
+run_quiet(const struct job *jb, char *out, size_t outsz, ...)
+{
+	va_list ap;
+	size_t i;
+	ssize_t n;
+	int fd;
+	pid_t pid;
+
+	va_start(ap, outsz);
+	pid = vstart(jb, out ? &fd : NULL, ap);
+	va_end(ap);
+	if (pid < 0)
+		return -1;
+	if (out) {
+		for (i = 0; i < outsz - 1; i += (size_t)n)
+			if ((n = read(fd, out + i, outsz - 1 - i)) <= 0)
+				break;
+		out[i] = '\0';
+		out[strcspn(out, "\n")] = '\0';
+		close(fd);
+	}
+	return reap(pid);
+}
+
+/*
+ * Kills the container by name: killing the client would leave it.  Not
+ * waited for here: docker's kill waits until the container's output is
+ * delivered, and only our wait loop reads it.
+ */
+static pid_t
 kill_container(const struct job *jb)
 {
-	run_quiet(jb, NULL, 0, "kill", jb->name, (char *)NULL);
+	return start_quiet(jb, NULL, "kill", jb->name, (char *)NULL);
 }
 
 static void
@@ -309,7 +351,10 @@ backend_stop(struct job *jb)
 {
 	if (!jb->started)
 		return;
-	kill_container(jb);
+	/* Nobody reads the client's output now: end it first, so that
+	 * docker is not left waiting to deliver it. */
+	if (jb->client > 0 && kill(jb->client, SIGKILL) == 0)
+		reap(jb->client);
 	remove_container(jb);
 	jb->started = 0;
 }
@@ -321,6 +366,7 @@ struct stream {
 	char buf[65536 + 4];
 	size_t held;		/* bytes of a cut UTF-8 character */
 	unsigned long long *count;
+	struct result *r;	/* the other stream's count, truncated */
 };
 
 static void
@@ -340,6 +386,7 @@ emit(const struct job *jb, const struct stream *s, size_t n)
 static int
 relay(const struct job *jb, struct stream *s)
 {
+	unsigned long long room;
 	ssize_t n;
 	size_t total, keep;
 
@@ -351,8 +398,20 @@ relay(const struct job *jb, struct stream *s)
 		s->held = 0;
 		return 0;
 	}
-	*s->count += (unsigned long long)n;
+	if (s->r->truncated)	/* read on so the client never blocks */
+		return 1;
 	total = s->held + (size_t)n;
+	room = (unsigned long long)jb->pol.max_output - s->r->out_bytes -
+	    s->r->err_bytes;
+	*s->count += (unsigned long long)n;
+	if ((unsigned long long)n > room) {
+		/* The cap: keep what fits, cut at a character. */
+		total = s->held + (size_t)room;
+		emit(jb, s, total - utf8_tail(s->buf, total));
+		s->held = 0;
+		s->r->truncated = 1;
+		return 1;
+	}
 	keep = utf8_tail(s->buf, total);
 	emit(jb, s, total - keep);
 	memmove(s->buf, s->buf + total - keep, keep);
@@ -377,11 +436,17 @@ child(const struct job *jb, char **argv, int out, int err)
 static pid_t
 spawn(struct job *jb, char **argv, struct stream *s)
 {
-	int out[2], err[2];
+	int out[2], err[2], i;
 	pid_t pid;
 
 	if (pipe(out) < 0 || pipe(err) < 0)
 		die("pipe:");
+	/* Only the child's 1 and 2, made by dup2, stay open in it: a
+	 * client holding its own pipes would never see them close. */
+	for (i = 0; i < 2; i++) {
+		fcntl(out[i], F_SETFD, FD_CLOEXEC);
+		fcntl(err[i], F_SETFD, FD_CLOEXEC);
+	}
 	jb->started = 1;
 	if ((pid = fork()) < 0)
 		die("fork:");
@@ -389,8 +454,6 @@ spawn(struct job *jb, char **argv, struct stream *s)
 		child(jb, argv, out[1], err[1]);
 	close(out[1]);
 	close(err[1]);
-	fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	fcntl(err[0], F_SETFD, FD_CLOEXEC);
 	s[0].fd = out[0];
 	s[1].fd = err[0];
 	return pid;
@@ -414,20 +477,26 @@ drain(const struct job *jb, struct stream *s, struct pollfd *pfd)
 	}
 }
 
+struct stopper {
+	int step;		/* seconds since the stop began */
+	pid_t killer;		/* the runtime's kill command, or -1 */
+};
+
 /*
  * One step of stopping, once a second: the kill is repeated because a
  * container still being created cannot be killed yet.  A client that
  * outlives the grace period is killed; cleanup then removes by name.
  */
 static void
-stop_step(const struct job *jb, pid_t pid, int step)
+stop_step(const struct job *jb, struct stopper *st)
 {
-	if (step < GRACE) {
-		kill_container(jb);
-		alarm(1);
-	} else {
-		kill(pid, SIGKILL);
-	}
+	if (st->killer > 0 && waitpid(st->killer, NULL, WNOHANG) == 0)
+		;	/* the last kill is still at work */
+	else if (st->step < GRACE)
+		st->killer = kill_container(jb);
+	if (st->step++ >= GRACE)
+		kill(jb->client, SIGKILL);
+	alarm(1);
 }
 
 /*
@@ -435,8 +504,9 @@ stop_step(const struct job *jb, pid_t pid, int step)
  * the timeout or a signal says so.  Returns the client's wait status.
  */
 static int
-wait_loop(struct job *jb, pid_t pid, struct stream *s, struct result *r)
+wait_loop(struct job *jb, struct stream *s, struct result *r)
 {
+	struct stopper st = { 0, -1 };
 	struct pollfd pfd[2];
 	int i, ws = 0, reaped = 0, stopping = 0, nopen = 2;
 	pid_t w;
@@ -446,14 +516,15 @@ wait_loop(struct job *jb, pid_t pid, struct stream *s, struct result *r)
 		pfd[i].events = POLLIN;
 	}
 	while (!reaped) {
-		if ((got_alarm || got_signal || ferror(stdout)) && !stopping) {
+		if ((got_alarm || got_signal || r->truncated ||
+		    ferror(stdout)) && !stopping) {
 			r->timed_out = got_alarm;
 			r->interrupted = got_signal;
-			got_alarm = 1;
+			stopping = got_alarm = 1;
 		}
 		if (got_alarm) {
 			got_alarm = 0;
-			stop_step(jb, pid, stopping++);
+			stop_step(jb, &st);
 		}
 		if (nopen > 0 && poll(pfd, 2, 250) > 0) {
 			for (i = 0; i < 2; i++)
@@ -464,14 +535,17 @@ wait_loop(struct job *jb, pid_t pid, struct stream *s, struct result *r)
 					nopen--;
 				}
 		}
-		w = waitpid(pid, &ws, nopen > 0 ? WNOHANG : 0);
-		if (w == pid)
+		w = waitpid(jb->client, &ws, nopen > 0 ? WNOHANG : 0);
+		if (w == jb->client)
 			reaped = 1;
 		else if (w < 0 && errno != EINTR)
 			die("waitpid:");
 	}
+	jb->client = 0;
 	alarm(0);
 	drain(jb, s, pfd);
+	if (st.killer > 0)
+		reap(st.killer);
 	return ws;
 }
 
@@ -526,9 +600,15 @@ decode(struct job *jb, int ws, struct result *r)
 	int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 
 	r->exit_code = -1;
+	/* Stopped by us: what the client says is only our kill. */
 	if (r->timed_out || r->interrupted) {
 		r->status = r->timed_out ? EXIT_TIMEOUT : 128 + r->interrupted;
 		r->oom_killed = oom_killed(jb, code);
+		return;
+	}
+	if (r->truncated) {
+		r->signal = SIGKILL;
+		r->status = 128 + SIGKILL;
 		return;
 	}
 	if (code < 0) {
@@ -553,7 +633,6 @@ void
 backend_run(struct job *jb, char **argv, struct result *r)
 {
 	struct stream s[2];
-	pid_t pid;
 	int ws;
 
 	if (got_signal) {	/* during the copy: nothing to stop */
@@ -565,16 +644,18 @@ backend_run(struct job *jb, char **argv, struct result *r)
 	memset(s, 0, sizeof(s));
 	s[0].event = "stdout";
 	s[0].count = &r->out_bytes;
+	s[0].r = r;
 	s[1].event = "stderr";
 	s[1].count = &r->err_bytes;
+	s[1].r = r;
 	jb->t0 = now();
 	alarm((unsigned)jb->pol.timeout);
-	pid = spawn(jb, argv, s);
-	ws = wait_loop(jb, pid, s, r);
+	jb->client = spawn(jb, argv, s);
+	ws = wait_loop(jb, s, r);
 	r->duration = now() - jb->t0;
 	decode(jb, ws, r);
 	/* podman's --rm did it, unless we had to stop the container. */
-	if (!is_podman(jb) || r->timed_out || r->interrupted)
+	if (!is_podman(jb) || r->timed_out || r->interrupted || r->truncated)
 		remove_container(jb);
 	jb->started = 0;
 	if (ferror(stdout) && r->error == NULL) {

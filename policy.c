@@ -33,7 +33,7 @@ struct tmpl {
 };
 
 enum ktype { K_STR, K_SIZE, K_DUR, K_CPUS, K_BOOL, K_LONG, K_RUNTIME,
-	K_WS, K_USER, K_IMAGE, K_LIST };
+	K_WS, K_USER, K_IMAGE, K_LIST, K_PROG };
 
 struct key {
 	const char *name;
@@ -49,13 +49,16 @@ static const struct key keys[] = {
 	{ "cpus", K_CPUS, P(cpus), 1, 1024000 },
 	{ "description", K_STR, P(description), 0, 0 },
 	{ "image", K_IMAGE, P(image), 0, 0 },
+	{ "fsize", K_SIZE, P(fsize), 0, MAXSIZE },
 	{ "inherit", K_STR, 0, 0, 0 },	/* handled at resolution */
 	{ "max_bytes", K_SIZE, P(max_bytes), 0, MAXSIZE },
 	{ "max_files", K_LONG, P(max_files), 1, 10000000 },
+	{ "max_output", K_SIZE, P(max_output), 1024, MAXSIZE },
 	{ "memory", K_SIZE, P(memory), 6LL << 20, MAXSIZE },
 	{ "network", K_BOOL, P(network), 0, 0 },
 	{ "nofile", K_LONG, P(nofile), 16, 1048576 },
 	{ "nproc", K_LONG, P(nproc), 1, 4194304 },
+	{ "oci_runtime", K_PROG, P(oci_runtime), 0, 0 },
 	{ "pids", K_LONG, P(pids), 1, 4194304 },
 	{ "read_only", K_BOOL, P(read_only), 0, 0 },
 	{ "runtime", K_RUNTIME, P(runtime), 0, 0 },
@@ -81,6 +84,7 @@ policy_base(struct policy *p)
 	p->tmpfs = 64LL << 20;
 	p->nofile = 1024;
 	p->nproc = 1024;
+	p->max_output = 16LL << 20;
 	p->max_files = 100000;
 	p->max_bytes = 1LL << 30;
 	p->imports = ecalloc(1, sizeof(char *));
@@ -94,6 +98,7 @@ policy_free(struct policy *p)
 	free(p->runtime);
 	free(p->image);
 	free(p->user);
+	free(p->oci_runtime);
 	strv_free(p->imports);
 	memset(p, 0, sizeof(*p));
 }
@@ -200,6 +205,16 @@ valid_image(const char *s)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-")] == '\0';
 }
 
+/* An OCI runtime: a name the runtime knows, or an absolute path. */
+static int
+valid_prog(const char *s)
+{
+	if (!isalnum((unsigned char)*s) && *s != '/')
+		return 0;
+	return strlen(s) < 256 && s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-")] == '\0';
+}
+
 static int
 valid_user(const char *s)
 {
@@ -303,7 +318,9 @@ policy_set(struct policy *p, const char *name, const char *val)
 		break;
 	case K_USER:
 	case K_IMAGE:
-		if ((ok = k->type == K_USER ? valid_user(val) : valid_image(val))) {
+	case K_PROG:
+		if ((ok = k->type == K_USER ? valid_user(val) :
+		    k->type == K_IMAGE ? valid_image(val) : valid_prog(val))) {
 			free(*(char **)field);
 			*(char **)field = estrdup(val);
 		}
@@ -350,6 +367,29 @@ perr(struct parse *ps, const char *fmt, const char *arg)
 	snprintf(ps->err, sizeof(ps->err), fmt, arg);
 }
 
+static int section(struct parse *ps, const char *sec);
+
+/*
+ * A "[name]" line opens its section here, where its line number is
+ * known: inih tells the handler of a section only at its first key.
+ * A line without "]" is left for inih to call a syntax error.
+ */
+static int
+header(struct parse *ps, const char *line)
+{
+	const char *end = strchr(line, ']'), *s = line + 1;
+	char name[128];
+	size_t n;
+
+	if (end == NULL)
+		return 1;
+	s += strspn(s, " \t");
+	for (n = (size_t)(end - s); n > 0 && strchr(" \t", s[n - 1]); n--)
+		;
+	snprintf(name, sizeof(name), "%.*s", (int)n, s);
+	return section(ps, name);
+}
+
 static char *
 reader(char *buf, int size, void *stream)
 {
@@ -385,6 +425,8 @@ reader(char *buf, int size, void *stream)
 		    "supported)", "");
 		return NULL;
 	}
+	if (buf[0] == '[' && !header(ps, buf))
+		return NULL;
 	return buf;
 }
 
@@ -505,8 +547,10 @@ handler(void *user, const char *sec, const char *name, const char *val)
 		perr(ps, "key '%.64s' outside any [section]", name);
 		return 0;
 	}
-	if (strcmp(sec, ps->cursec) != 0 && !section(ps, sec))
+	if (strcmp(sec, ps->cursec) != 0) {	/* opened by header() */
+		perr(ps, "section [%.64s] not understood", sec);
 		return 0;
+	}
 	if (ps->curlang)
 		return lang_key(ps, name, val);
 	for (s = ps->cur->set; s; s = s->next)
@@ -778,6 +822,9 @@ policy_json(struct jbuf *j, const struct policy *p)
 	jb_int(j, "tmpfs_size", p->tmpfs);
 	jb_int(j, "nofile", p->nofile);
 	jb_int(j, "nproc", p->nproc);
+	jb_int(j, "fsize", p->fsize);
+	jb_int(j, "max_output", p->max_output);
+	jb_str(j, "oci_runtime", p->oci_runtime);
 	jb_int(j, "max_files", p->max_files);
 	jb_int(j, "max_bytes", p->max_bytes);
 	jb_strv(j, "authorized_imports", p->imports);

@@ -417,6 +417,7 @@ event_result(const struct job *jb, const struct result *r)
 	jb_bool(&j, "timed_out", r->timed_out);
 	jb_bool(&j, "oom_killed", r->oom_killed);
 	jb_bool(&j, "cpu_time_exceeded", r->cpu_exceeded);
+	jb_bool(&j, "truncated", r->truncated);
 	if (r->interrupted)
 		jb_int(&j, "interrupted", r->interrupted);
 	else

@@ -50,6 +50,9 @@ struct policy {
 	long long tmpfs;	/* bytes of /tmp */
 	long nofile;
 	long nproc;
+	long long fsize;	/* RLIMIT_FSIZE bytes, 0 for none */
+	long long max_output;	/* stdout + stderr bytes kept */
+	char *oci_runtime;	/* --runtime, NULL for the default */
 	long max_files;		/* shadow copy guard */
 	long long max_bytes;	/* shadow copy guard */
 	char **imports;		/* authorized_imports, NULL-terminated */
@@ -84,6 +87,7 @@ struct job {
 	gid_t gid;
 	int keep;		/* -k: keep rundir */
 	int started;		/* a container may exist */
+	pid_t client;		/* the runtime client, 0 once reaped */
 	double t0;		/* monotonic start, seconds */
 };
 
@@ -95,6 +99,7 @@ struct result {
 	int timed_out;
 	int oom_killed;
 	int cpu_exceeded;	/* RLIMIT_CPU hit */
+	int truncated;		/* output passed max_output */
 	int interrupted;	/* signal that sbx received, 0 if none */
 	const char *error;	/* sbx or runtime failure, NULL if none */
 	double duration;

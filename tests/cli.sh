@@ -54,7 +54,7 @@ printf '[default]\n\nbogus = 1\n' | badini "unknown key" 3 "unknown key 'bogus'"
 printf '[default]\nmemory = 1g\nmemory = 2g\n' | badini "duplicate key" 3 \
     "duplicate key 'memory'"
 printf '[a]\npids = 1\n[b]\npids = 2\n[a]\npids = 3\n' | badini \
-    "duplicate section" 6 "duplicate section"
+    "duplicate section" 5 "duplicate section"
 printf '[default]\nmemory 1g\n' | badini "line without =" 2 "syntax error"
 printf '[default\nmemory = 1g\n' | badini "truncated section" 1 "syntax error"
 printf 'memory = 1g\n' | badini "key outside a section" 1 "outside"
@@ -64,9 +64,9 @@ printf '[default]\nmemory = 1g\0\n' | badini "binary junk" 2 "binary"
 printf '[a]\ninherit = b\n[b]\ninherit = a\n' | badini "inherit cycle" \
     "[24]" "inherits from itself"
 printf '[a]\ninherit = zz\n' | badini "inherit unknown" 2 "no template 'zz'"
-printf '[bad name!]\npids = 1\n' | badini "bad section name" 2 "section"
+printf '[bad name!]\npids = 1\n' | badini "bad section name" 1 "section"
 printf '[default]\npids = 1\n[language py]\nimage = x\n' | badini \
-    "language without command" 4 "needs both"
+    "language without command" 3 "needs both"
 printf '[language py]\ncommand = "python"\nimage = x\n' | badini \
     "quoted command" 2 "command"
 head -c 3000 /dev/urandom | tr -d '\n' | badini "random bytes" "[0-9]*" ""

@@ -12,7 +12,8 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root"
 
 pkgs="podman runc catatonit tini docker.io busybox-static libinih-dev
-pkg-config make gcc clang jq mandoc ca-certificates uidmap"
+pkg-config make gcc clang jq mandoc ca-certificates uidmap
+build-essential dpkg-dev debhelper lintian"
 
 # 1. packages; skipped when all are installed, to keep reruns fast
 missing=

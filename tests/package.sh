@@ -1,0 +1,291 @@
+#!/bin/sh
+# Packaging, end to end, each step in a private copy of the tree:
+#  1. make install / uninstall into a staging root: the exact file list,
+#     and nothing left behind;
+#  2. make dist, unpacked elsewhere, builds and passes the tests that
+#     need no container engine;
+#  3. the Debian package builds with dpkg-buildpackage -us -uc -b;
+#  4. lintian reports no error and no warning on it;
+#  5. it installs with dpkg -i, the installed sbx runs a script on podman,
+#     and it is removed and purged without a trace.
+# Run as root, with debhelper, lintian, podman and the sbx-python image
+# (tests/setup-debian.sh).  Leaves the system as it found it.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+src=$(pwd)
+pkg=sbx-sandbox
+# A make or dpkg-buildpackage above us must not steer the builds below.
+unset MAKEFLAGS MFLAGS MAKELEVEL SBX_CONFIG XDG_CONFIG_HOME
+
+ok() { echo "ok - package: $1"; }
+nok() { echo "not ok - package: $1"; }
+# diag [FILE]: the last lines of FILE (or stdin) as "# " lines
+diag() { tail -n 30 "$@" | sed 's/^/# /'; }
+# failures FILE: a log's failed tests and errors, else its last lines
+failures() {
+	grep -E '^not ok |\*\*\*|error:|warning:|^[0-9]+ passed, [0-9]+ failed' "$1" \
+	    >"$1.f" || cp "$1" "$1.f"
+	diag "$1.f"
+}
+
+if [ "$(id -u)" != 0 ]; then
+	nok "must run as root"
+	exit 1
+fi
+for c in make tar dpkg-buildpackage dpkg-parsechangelog lintian podman jq; do
+	if ! command -v "$c" >/dev/null 2>&1; then
+		nok "$c not installed (tests/setup-debian.sh installs it)"
+		exit 1
+	fi
+done
+
+version=$(sed -n 's/^VERSION *= *//p' config.mk)
+t=$(mktemp -d) || exit 1
+installed=0
+cleanup() {
+	if [ "$installed" = 1 ]; then
+		dpkg -P "$pkg" >/dev/null 2>&1
+	fi
+	rm -rf "$t"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# copytree DIR: the working tree as it is (uncommitted and untracked
+# files included, ignored ones and build products left out), into DIR.
+copytree() {
+	mkdir -p "$1"
+	if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$src" ls-files -z --cached --others --exclude-standard |
+		    tar -C "$src" --null --ignore-failed-read -T - -cf - 2>/dev/null
+	else
+		tar -C "$src" --exclude=.git -cf - .
+	fi | tar -C "$1" -xf -
+	make -C "$1" clean >/dev/null 2>&1
+}
+
+# files ROOT: every file and link under ROOT, relative to it
+files() {
+	(cd "$1" && find . \( -type f -o -type l \) -print | sort)
+}
+
+# --- 1. make install / uninstall into a staging root -----------------
+
+copytree "$t/inst"
+
+# staged NAME WANT MAKEVARS...: install with MAKEVARS into a fresh
+# DESTDIR, expect exactly the files WANT, then uninstall and expect none.
+staged() {
+	name=$1 want=$2
+	shift 2
+	root=$t/root-$name
+	mkdir "$root"
+	make -C "$t/inst" clean >/dev/null 2>&1
+	if ! make -C "$t/inst" DESTDIR="$root" "$@" install >"$t/log" 2>&1; then
+		nok "make install $*"
+		diag "$t/log"
+		return
+	fi
+	ok "make install $*"
+	got=$(files "$root")
+	if [ "$got" = "$want" ]; then
+		ok "$name: installed files"
+	else
+		nok "$name: installed files"
+		printf '%s\n' "$want" >"$t/want"
+		printf '%s\n' "$got" | diff -u "$t/want" - | diag
+	fi
+	bad=$(cd "$root" && find . -type f ! -perm 644 ! -path '*/bin/sbx' -print)
+	bad=$bad$(cd "$root" && find . -path '*/bin/sbx' ! -perm 755 -print)
+	[ -z "$bad" ] && ok "$name: modes 755 and 644" ||
+	    { nok "$name: modes 755 and 644"; echo "$bad" | diag; }
+	if ! make -C "$t/inst" DESTDIR="$root" "$@" uninstall >"$t/log" 2>&1; then
+		nok "$name: make uninstall"
+		diag "$t/log"
+		return
+	fi
+	left=$(files "$root")
+	[ -z "$left" ] && ok "$name: make uninstall leaves no file" ||
+	    { nok "$name: make uninstall leaves no file"; echo "$left" | diag; }
+}
+
+staged usr './etc/sbx/sbx.ini
+./usr/bin/sbx
+./usr/share/bash-completion/completions/sbx
+./usr/share/man/man1/sbx.1
+./usr/share/man/man5/sbx.ini.5' PREFIX=/usr SYSCONFDIR=/etc
+# SYSCONFDIR is compiled in: sbx looks for the system file there.
+tr '\0' '\n' <"$t/inst/sbx" >"$t/strings"
+if grep -qx '/etc\(/sbx/sbx\.ini\)\{0,1\}' "$t/strings" &&
+    ! grep -q '^/usr/local/etc' "$t/strings"; then
+	ok "usr: sbx built to read /etc/sbx/sbx.ini"
+else
+	nok "usr: sbx built to read /etc/sbx/sbx.ini"
+fi
+staged opt './opt/man/man1/sbx.1
+./opt/man/man5/sbx.ini.5
+./opt/sbx/bin/sbx
+./opt/sbx/share/bash-completion/completions/sbx
+./srv/etc/sbx/sbx.ini' PREFIX=/opt/sbx MANPREFIX=/opt/man SYSCONFDIR=/srv/etc
+[ ! -d "$t/root-opt/srv/etc/sbx" ] && ok "opt: make uninstall removes SYSCONFDIR/sbx" ||
+    nok "opt: make uninstall removes SYSCONFDIR/sbx"
+rm -rf "$t/inst" "$t"/root-*
+
+# --- 2. make dist, unpacked and tested elsewhere ----------------------
+
+copytree "$t/dist"
+tgz=$t/dist/sbx-$version.tar.gz
+if make -C "$t/dist" dist >"$t/log" 2>&1 && [ -f "$tgz" ]; then
+	ok "make dist makes sbx-$version.tar.gz"
+	top=$(tar -tzf "$tgz" | cut -d/ -f1 | sort -u)
+	[ "$top" = "sbx-$version" ] && ok "dist: one top directory sbx-$version" ||
+	    { nok "dist: one top directory sbx-$version"; echo "$top" | diag; }
+	junk=$(tar -tzf "$tgz" | grep -E '\.o$|/sbx$|/tests/unit$|/builtin\.h$')
+	[ -z "$junk" ] && ok "dist: no build products" ||
+	    { nok "dist: no build products"; echo "$junk" | diag; }
+	mkdir "$t/unpack"
+	tar -C "$t/unpack" -xzf "$tgz"
+	d=$t/unpack/sbx-$version
+	if (cd "$d" && make && make tests/unit &&
+	    tests/run.sh tests/unit.sh tests/cli.sh tests/golden.sh \
+	    tests/docs.sh) >"$t/log" 2>&1; then
+		ok "dist: builds and passes unit, cli, golden and docs tests"
+	else
+		nok "dist: builds and passes unit, cli, golden and docs tests"
+		failures "$t/log"
+	fi
+else
+	nok "make dist makes sbx-$version.tar.gz"
+	diag "$t/log"
+fi
+rm -rf "$t/dist" "$t/unpack"
+
+# --- 3. the Debian package --------------------------------------------
+
+b=$t/deb/$pkg-$version
+copytree "$b"
+cv=$(cd "$b" && dpkg-parsechangelog -S Version)
+[ "$cv" = "$version" ] && ok "debian/changelog version is config.mk's $version" ||
+    nok "debian/changelog version is config.mk's $version (it is $cv)"
+deb=$t/deb/${pkg}_${version}_$(dpkg --print-architecture).deb
+changes=${deb%.deb}.changes
+if (cd "$b" && dpkg-buildpackage -us -uc -b) >"$t/build.log" 2>&1 &&
+    [ -f "$deb" ] && [ -f "$changes" ]; then
+	ok "dpkg-buildpackage -us -uc -b"
+else
+	nok "dpkg-buildpackage -us -uc -b"
+	failures "$t/build.log"
+	exit 0
+fi
+if grep -q -- '-D_FORTIFY_SOURCE=2.* -c -o sbx\.o' "$t/build.log" &&
+    grep -q -- '-Wl,-z,relro.* -o sbx ' "$t/build.log"; then
+	ok "built with dpkg-buildflags"
+else
+	nok "built with dpkg-buildflags"
+	grep -- ' -o sbx' "$t/build.log" | diag
+fi
+
+# --- 4. lintian ---------------------------------------------------------
+
+# lintian exits 1 on errors; 2 or more means it could not check.
+lintian -I --color never "$changes" >"$t/lint" 2>"$t/lint.err"
+rc=$?
+if [ "$rc" -le 1 ] && ! grep -q '^[EW]: ' "$t/lint"; then
+	ok "lintian: no errors, no warnings"
+else
+	nok "lintian: no errors, no warnings (status $rc)"
+	diag "$t/lint.err"
+fi
+diag "$t/lint"
+
+# --- 5. dpkg -i, a run on podman, dpkg -r and -P ----------------------
+
+# absent: dpkg knows nothing of it, or only that it is not installed
+absent() {
+	case $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) in
+	'' | un* | pn*) return 0 ;;
+	esac
+	return 1
+}
+
+if ! absent || [ -e /usr/bin/sbx ] || [ -e /etc/sbx ]; then
+	nok "no $pkg, /usr/bin/sbx or /etc/sbx before the test (remove them)"
+	exit 0
+fi
+# From here on, however the script ends, cleanup purges the package.
+installed=1
+if dpkg -i "$deb" >"$t/log" 2>&1; then
+	ok "dpkg -i $(basename "$deb")"
+else
+	nok "dpkg -i $(basename "$deb")"
+	diag "$t/log"
+	exit 0
+fi
+
+v=$(/usr/bin/sbx -V 2>&1)
+[ "$v" = "sbx $version" ] && ok "installed sbx -V" ||
+    { nok "installed sbx -V"; echo "$v" | diag; }
+
+list=$(dpkg -L "$pkg")
+for f in /usr/bin/sbx /etc/sbx/sbx.ini /usr/share/man/man1/sbx.1.gz \
+    /usr/share/man/man5/sbx.ini.5.gz \
+    /usr/share/bash-completion/completions/sbx \
+    /usr/share/doc/$pkg/copyright; do
+	printf '%s\n' "$list" | grep -qx "$f" && ok "dpkg -L lists $f" ||
+	    nok "dpkg -L lists $f"
+done
+dpkg-query -W -f='${Conffiles}\n' "$pkg" | grep -q '^ /etc/sbx/sbx.ini ' &&
+    ok "/etc/sbx/sbx.ini is a conffile" || nok "/etc/sbx/sbx.ini is a conffile"
+zcat /usr/share/man/man1/sbx.1.gz | grep -q '^\.Pa /etc/sbx/sbx\.ini' &&
+    ok "sbx(1) names /etc/sbx/sbx.ini" || nok "sbx(1) names /etc/sbx/sbx.ini"
+bash -c '. /usr/share/bash-completion/completions/sbx && complete -p sbx' \
+    >/dev/null 2>&1 && ok "bash completion defines sbx's" ||
+    nok "bash completion defines sbx's"
+
+mkdir "$t/home" "$t/tmp" "$t/src"
+export HOME="$t/home" TMPDIR="$t/tmp"
+n=$(/usr/bin/sbx -l 2>"$t/err" | jq -r 'select(.event == "template") | .name' |
+    tr '\n' ' ')
+[ "$n" = "default secure ml web " ] && ok "installed sbx -l" ||
+    { nok "installed sbx -l"; echo "$n" | diag; diag "$t/err"; }
+# The installed sbx reads the system file: a template added there shows.
+cp -p /etc/sbx/sbx.ini "$t/sbx.ini.orig"
+printf '\n[pkgtest]\ndescription = added by tests/package.sh\n' \
+    >>/etc/sbx/sbx.ini
+/usr/bin/sbx -l 2>/dev/null | jq -e 'select(.name == "pkgtest")' \
+    >/dev/null && ok "installed sbx reads /etc/sbx/sbx.ini" ||
+    nok "installed sbx reads /etc/sbx/sbx.ini"
+cp -p "$t/sbx.ini.orig" /etc/sbx/sbx.ini
+
+printf 'print("hello from the package")\n' >"$t/src/hello.py"
+(cd "$t" && /usr/bin/sbx -r podman -d src hello.py) >"$t/out" 2>"$t/err" \
+    </dev/null
+rc=$?
+data=$(jq -rj 'select(.event == "stdout") | .data' "$t/out" 2>/dev/null)
+res=$(jq -c 'select(.event == "result") | [.status, .timed_out]' "$t/out" \
+    2>/dev/null)
+if [ "$rc" -eq 0 ] && [ "$data" = "hello from the package" ] &&
+    [ "$res" = "[0,false]" ] && [ -z "$(ls -A "$TMPDIR")" ]; then
+	ok "installed sbx runs hello.py on podman"
+else
+	nok "installed sbx runs hello.py on podman"
+	{ echo "status $rc"; cat "$t/out" "$t/err"; } | diag
+fi
+
+if dpkg -r "$pkg" >"$t/log" 2>&1 && [ ! -e /usr/bin/sbx ] &&
+    [ ! -e /usr/share/man/man1/sbx.1.gz ] &&
+    [ ! -e /usr/share/bash-completion/completions/sbx ] &&
+    [ -f /etc/sbx/sbx.ini ]; then
+	ok "dpkg -r removes sbx and keeps the conffile"
+else
+	nok "dpkg -r removes sbx and keeps the conffile"
+	diag "$t/log"
+fi
+if dpkg -P "$pkg" >"$t/log" 2>&1 && [ ! -e /etc/sbx ] && absent; then
+	installed=0
+	ok "dpkg -P leaves no trace"
+else
+	nok "dpkg -P leaves no trace"
+	diag "$t/log"
+fi
+exit 0
