@@ -8,7 +8,7 @@ SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o
 TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh \
-	tests/integration.sh
+	tests/integration.sh tests/package.sh
 
 all: sbx
 
@@ -43,7 +43,8 @@ install: all
 		$(DESTDIR)$(BASHCOMPDIR)
 	cp -f sbx $(DESTDIR)$(PREFIX)/bin/sbx
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/sbx
-	cp -f man/sbx.1 $(DESTDIR)$(MANPREFIX)/man1/sbx.1
+	sed 's,/usr/local/etc,$(SYSCONFDIR),g' man/sbx.1 \
+		> $(DESTDIR)$(MANPREFIX)/man1/sbx.1
 	cp -f man/sbx.ini.5 $(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5
 	chmod 644 $(DESTDIR)$(MANPREFIX)/man1/sbx.1 \
 		$(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5

@@ -30,6 +30,7 @@ struct opts {
 static struct job *opt_job;
 
 static void usage(int status) NORETURN;
+static const char *tmpdir(void);
 static void name_container(struct job *jb);
 
 static void
@@ -193,6 +194,19 @@ extension(const char *script)
 	return dot && dot != base ? dot + 1 : "";
 }
 
+/* A copy into the tree being copied would never end. */
+static void
+check_tmpdir(const char *dir)
+{
+	const char *t = tmpdir();
+	size_t dl = strlen(dir);
+
+	if (strncmp(t, dir, dl) == 0 && (t[dl] == '/' || t[dl] == '\0' ||
+	    dl == 1))
+		die("%s: holds the temporary directory %s; set TMPDIR "
+		    "elsewhere", dir, t);
+}
+
 /* Everything about the run that needs no file system changes. */
 static void
 make_job(const struct config *cfg, struct opts *o, struct job *jb)
@@ -225,6 +239,7 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 		die("%s: no language for extension '%s' (add a [language %s] "
 		    "section to %s)", o->script, ext, ext, cfg->path);
 	jb->image = jb->pol.image ? jb->pol.image : jb->lang->image;
+	check_tmpdir(jb->dir);
 	pick_runtime(jb, o->dryrun);
 	name_container(jb);
 	n = strtoll(jb->pol.user, NULL, 10);
@@ -326,12 +341,7 @@ static void
 make_rundir(struct job *jb)
 {
 	const char *real = tmpdir();
-	size_t dl = strlen(jb->dir);
 
-	if (strncmp(real, jb->dir, dl) == 0 && (real[dl] == '/' ||
-	    real[dl] == '\0' || dl == 1))
-		die("%s: holds the temporary directory %s; set TMPDIR "
-		    "elsewhere", jb->dir, real);
 	jb->rundir = smprintf("%s/sbx.XXXXXX", real);
 	if (mkdtemp(jb->rundir) == NULL) {
 		free(jb->rundir);
