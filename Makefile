@@ -7,7 +7,7 @@ include config.mk
 SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o
-TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh \
+TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh tests/build.sh \
 	tests/integration.sh tests/package.sh
 
 all: sbx

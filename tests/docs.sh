@@ -38,3 +38,10 @@ for k in $keys command image; do
 	    echo "ok - docs: key $k in sbx.ini(5)" ||
 	    echo "not ok - docs: key $k in sbx.ini(5)"
 done
+
+# Rendered as a user sees it, without a warning.
+for m in man/sbx.1 man/sbx.ini.5; do
+	out=$(MANWIDTH=80 man -l "$m" 2>&1 >/dev/null)
+	[ -z "$out" ] && echo "ok - docs: man -l $m" ||
+	    { echo "not ok - docs: man -l $m"; echo "# $out"; }
+done
