@@ -4,10 +4,11 @@
 
 include config.mk
 
-SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c
+SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c audit.c
 OBJ = $(SRC:.c=.o)
-LIBOBJ = policy.o json.o util.o
+LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh tests/build.sh \
+	tests/system.sh \
 	tests/integration.sh tests/package.sh
 
 all: sbx
@@ -27,6 +28,15 @@ sbx: $(OBJ)
 static: $(OBJ)
 	$(CC) $(LDFLAGS) -static -o sbx $(OBJ) $(SBX_LIBS) $(LDLIBS)
 
+# sbx with its system configuration in tests/sysconf, for tests/system.sh.
+tests/sbx-sys: $(OBJ) tests/policy-sys.o
+	$(CC) $(LDFLAGS) -o $@ sbx.o tests/policy-sys.o shadow.o backend_cli.o \
+		json.o util.o audit.o $(SBX_LIBS) $(LDLIBS)
+
+tests/policy-sys.o: policy.c builtin.h sbx.h config.mk
+	$(CC) $(SBX_CPPFLAGS) -USYSCONFDIR -DSYSCONFDIR=\"$$(pwd)/tests/sysconf\" \
+		$(CPPFLAGS) $(SBX_CFLAGS) $(CFLAGS) -c -o $@ policy.c
+
 tests/unit: tests/unit.o $(LIBOBJ)
 	$(CC) $(LDFLAGS) -o $@ tests/unit.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)
 
@@ -34,7 +44,7 @@ tests/unit: tests/unit.o $(LIBOBJ)
 	$(CC) $(SBX_CPPFLAGS) $(CPPFLAGS) $(SBX_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Unit tests, golden argv files, bad input, then real podman and docker.
-check: sbx tests/unit
+check: sbx tests/unit tests/sbx-sys
 	tests/run.sh $(TESTS)
 
 install: all
@@ -69,7 +79,8 @@ dist: clean
 	rm -rf sbx-$(VERSION)
 
 clean:
-	rm -f sbx $(OBJ) builtin.h tests/unit tests/unit.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
+	rm -f sbx $(OBJ) builtin.h tests/unit tests/unit.o tests/sbx-sys \
+		tests/policy-sys.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
 .PHONY: all bench check install uninstall dist clean static
 

@@ -549,6 +549,17 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 	return ws;
 }
 
+char *
+backend_image_id(const struct job *jb)
+{
+	char out[256];
+
+	if (run_quiet(jb, out, sizeof(out), "image", "inspect",
+	    "--format={{.Id}}", jb->image, (char *)NULL) != 0)
+		return NULL;
+	return estrdup(out);
+}
+
 /* What a runtime's status 125 meant, asked only after it happened. */
 static const char *
 diagnose(const struct job *jb)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sbx.h"
 
@@ -244,6 +245,20 @@ jb_emit(struct jbuf *j)
 	fflush(stdout);
 	free(j->s);
 	j->s = NULL;
+}
+
+/* The same line, to fd in one write(2); -1 if it did not all go. */
+int
+jb_write(struct jbuf *j, int fd)
+{
+	ssize_t n;
+
+	put(j, "}\n", 2);
+	n = write(fd, j->s, j->len);
+	n = n == (ssize_t)j->len ? 0 : -1;
+	free(j->s);
+	j->s = NULL;
+	return (int)n;
 }
 
 void

@@ -1,6 +1,7 @@
 /* See LICENSE file for copyright and license details. */
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "sbx.h"
 
+#define SYSFILE SYSCONFDIR "/sbx/sbx.ini"
 #define MAXSIZE (1LL << 40)		/* 1t: anything larger is a typo */
 #define MAXDURATION (7L * 24 * 3600)	/* a week */
 
@@ -35,37 +37,46 @@ struct tmpl {
 enum ktype { K_STR, K_SIZE, K_DUR, K_CPUS, K_BOOL, K_LONG, K_RUNTIME,
 	K_WS, K_USER, K_IMAGE, K_LIST, K_PROG };
 
+/* What a [ceiling] value means for a key. */
+enum ceil { C_NONE,	/* cannot be a ceiling */
+	C_MAX,		/* a maximum */
+	C_MAX0,		/* a maximum, where 0 means no limit */
+	C_OFF,		/* false forbids true */
+	C_ON,		/* true forbids false */
+	C_WS };		/* none < ro < rw */
+
 struct key {
 	const char *name;
 	enum ktype type;
 	size_t off;
 	long long min, max;
+	enum ceil ceil;
 };
 
 #define P(f) offsetof(struct policy, f)
 static const struct key keys[] = {
-	{ "authorized_imports", K_LIST, P(imports), 0, 0 },
-	{ "cpu_time", K_DUR, P(cpu_time), 0, MAXDURATION },
-	{ "cpus", K_CPUS, P(cpus), 1, 1024000 },
-	{ "description", K_STR, P(description), 0, 0 },
-	{ "image", K_IMAGE, P(image), 0, 0 },
-	{ "fsize", K_SIZE, P(fsize), 0, MAXSIZE },
-	{ "inherit", K_STR, 0, 0, 0 },	/* handled at resolution */
-	{ "max_bytes", K_SIZE, P(max_bytes), 0, MAXSIZE },
-	{ "max_files", K_LONG, P(max_files), 1, 10000000 },
-	{ "max_output", K_SIZE, P(max_output), 1024, MAXSIZE },
-	{ "memory", K_SIZE, P(memory), 6LL << 20, MAXSIZE },
-	{ "network", K_BOOL, P(network), 0, 0 },
-	{ "nofile", K_LONG, P(nofile), 16, 1048576 },
-	{ "nproc", K_LONG, P(nproc), 1, 4194304 },
-	{ "oci_runtime", K_PROG, P(oci_runtime), 0, 0 },
-	{ "pids", K_LONG, P(pids), 1, 4194304 },
-	{ "read_only", K_BOOL, P(read_only), 0, 0 },
-	{ "runtime", K_RUNTIME, P(runtime), 0, 0 },
-	{ "timeout", K_DUR, P(timeout), 1, MAXDURATION },
-	{ "tmpfs_size", K_SIZE, P(tmpfs), 4096, MAXSIZE },
-	{ "user", K_USER, P(user), 0, 0 },
-	{ "workspace", K_WS, P(workspace), 0, 0 },
+	{ "authorized_imports", K_LIST, P(imports), 0, 0, C_NONE },
+	{ "cpu_time", K_DUR, P(cpu_time), 0, MAXDURATION, C_MAX0 },
+	{ "cpus", K_CPUS, P(cpus), 1, 1024000, C_MAX },
+	{ "description", K_STR, P(description), 0, 0, C_NONE },
+	{ "fsize", K_SIZE, P(fsize), 0, MAXSIZE, C_MAX0 },
+	{ "image", K_IMAGE, P(image), 0, 0, C_NONE },
+	{ "inherit", K_STR, 0, 0, 0, C_NONE },	/* used at resolution */
+	{ "max_bytes", K_SIZE, P(max_bytes), 0, MAXSIZE, C_MAX },
+	{ "max_files", K_LONG, P(max_files), 1, 10000000, C_MAX },
+	{ "max_output", K_SIZE, P(max_output), 1024, MAXSIZE, C_MAX },
+	{ "memory", K_SIZE, P(memory), 6LL << 20, MAXSIZE, C_MAX },
+	{ "network", K_BOOL, P(network), 0, 0, C_OFF },
+	{ "nofile", K_LONG, P(nofile), 16, 1048576, C_MAX },
+	{ "nproc", K_LONG, P(nproc), 1, 4194304, C_MAX },
+	{ "oci_runtime", K_PROG, P(oci_runtime), 0, 0, C_NONE },
+	{ "pids", K_LONG, P(pids), 1, 4194304, C_MAX },
+	{ "read_only", K_BOOL, P(read_only), 0, 0, C_ON },
+	{ "runtime", K_RUNTIME, P(runtime), 0, 0, C_NONE },
+	{ "timeout", K_DUR, P(timeout), 1, MAXDURATION, C_MAX },
+	{ "tmpfs_size", K_SIZE, P(tmpfs), 4096, MAXSIZE, C_MAX },
+	{ "user", K_USER, P(user), 0, 0, C_NONE },
+	{ "workspace", K_WS, P(workspace), 0, 0, C_WS },
 };
 
 /* The limits a template starts from before its file says otherwise. */
@@ -245,6 +256,17 @@ valid_imports(char **v)
 	return 1;
 }
 
+static const struct key *
+key_find(const char *name)
+{
+	const struct key *k;
+
+	for (k = keys; k < keys + LEN(keys); k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
 /*
  * Sets one key of p from its text.  Returns NULL, or what is wrong in
  * words that follow "file:line: ".
@@ -259,10 +281,7 @@ policy_set(struct policy *p, const char *name, const char *val)
 	long l;
 	int b, ok = 1;
 
-	for (k = keys; k < keys + LEN(keys); k++)
-		if (strcmp(k->name, name) == 0)
-			break;
-	if (k == keys + LEN(keys)) {
+	if ((k = key_find(name)) == NULL) {
 		snprintf(err, sizeof(err), "unknown key '%.64s'", name);
 		return err;
 	}
@@ -352,6 +371,7 @@ struct parse {
 	int errline;
 	char err[512];
 	struct tmpl *cur;
+	int system;		/* this is the system configuration */
 	char cursec[128];
 	char **seen;		/* sections already closed */
 	size_t nseen;
@@ -483,6 +503,19 @@ section(struct parse *ps, const char *sec)
 		ps->curlang->line = ps->line;
 		return 1;
 	}
+	if (strcmp(sec, "ceiling") == 0 || strcmp(sec, "system") == 0) {
+		if (!ps->system) {
+			perr(ps, "[%s] is read only from the system "
+			    "configuration, " SYSCONFDIR "/sbx/sbx.ini", sec);
+			return 0;
+		}
+		t = ecalloc(1, sizeof(*t));
+		t->name = estrdup(sec);
+		t->tail = &t->set;
+		*(*sec == 'c' ? &ps->c->ceiling : &ps->c->system) = t;
+		ps->cur = t;
+		return 1;
+	}
 	if (*sec == '\0' || strlen(sec) > 64 || !valid_word(sec,
 	    IDENT "0123456789", IDENT "0123456789.-")) {
 		perr(ps, "bad section name [%.64s]: want a template name or "
@@ -535,6 +568,26 @@ lang_key(struct parse *ps, const char *name, const char *val)
 	return 1;
 }
 
+/* [system]: what only the administrator decides. */
+static const char *
+system_key(const char *name, const char *val)
+{
+	char **v;
+	size_t i;
+
+	if (strcmp(name, "audit_log") == 0)
+		return *val == '/' ? NULL : "audit_log: want an absolute path";
+	if (strcmp(name, "allowed_images") != 0)
+		return "unknown key in [system] (audit_log, allowed_images)";
+	v = strv_split(val, " \t,");
+	for (i = 0; v[i]; i++)
+		if (strlen(v[i]) > 255 || strpbrk(v[i], "\"'\\") != NULL)
+			break;
+	i = v[0] == NULL || v[i] != NULL;
+	strv_free(v);
+	return i ? "allowed_images: want image name patterns" : NULL;
+}
+
 static int
 handler(void *user, const char *sec, const char *name, const char *val)
 {
@@ -560,9 +613,16 @@ handler(void *user, const char *sec, const char *name, const char *val)
 		}
 	/* Check the value now, so an error names this line even when
 	 * another template is the one in use. */
-	policy_base(&scratch);
-	e = policy_set(&scratch, name, val);
-	policy_free(&scratch);
+	if (ps->cur == ps->c->system) {
+		e = system_key(name, val);
+	} else {
+		policy_base(&scratch);
+		e = policy_set(&scratch, name, val);
+		policy_free(&scratch);
+		if (e == NULL && ps->cur == ps->c->ceiling &&
+		    (key_find(name)->ceil == C_NONE))
+			e = "this key cannot be a ceiling";
+	}
 	if (e != NULL) {
 		perr(ps, "%s", e);
 		return 0;
@@ -659,6 +719,7 @@ config_load(struct config *c, const char *path)
 	memset(&ps, 0, sizeof(ps));
 	memset(c, 0, sizeof(*c));
 	c->path = estrdup(path);
+	ps.system = strcmp(path, SYSFILE) == 0;
 	if ((ps.fp = fopen(path, "r")) == NULL)
 		die("%s:", path);
 	parse(c, &ps);
@@ -685,6 +746,24 @@ config_builtin(struct config *c)
 }
 
 /*
+ * The system file's [ceiling] and [system] hold whichever file the
+ * templates came from: loaded here when that was another file.
+ */
+static void
+load_system(struct config *c)
+{
+	struct config sys;
+
+	if (strcmp(c->path, SYSFILE) == 0 || access(SYSFILE, F_OK) < 0)
+		return;
+	config_load(&sys, SYSFILE);
+	c->ceiling = sys.ceiling;
+	c->system = sys.system;
+	sys.ceiling = sys.system = NULL;
+	config_free(&sys);
+}
+
+/*
  * Finds and loads the configuration: -c, $SBX_CONFIG, the user's, the
  * system's, then the built-in copy.  Never anything in the current
  * directory or the source tree: an untrusted repository must not be able
@@ -698,19 +777,16 @@ config_find(struct config *c, const char *opt)
 	size_t i;
 	int found = 0;
 
-	if (opt) {
-		config_load(c, opt);
-		return 1;
-	}
-	if ((env = getenv("SBX_CONFIG")) != NULL && *env != '\0') {
-		config_load(c, env);
+	if (opt || ((env = getenv("SBX_CONFIG")) != NULL && *env != '\0')) {
+		config_load(c, opt ? opt : env);
+		load_system(c);
 		return 1;
 	}
 	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
 		paths[0] = smprintf("%s/sbx/sbx.ini", env);
 	else if ((home = getenv("HOME")) != NULL && *home == '/')
 		paths[0] = smprintf("%s/.config/sbx/sbx.ini", home);
-	paths[1] = estrdup(SYSCONFDIR "/sbx/sbx.ini");
+	paths[1] = estrdup(SYSFILE);
 	for (i = 0; i < LEN(paths) && !found; i++) {
 		if (paths[i] == NULL)
 			continue;
@@ -725,28 +801,40 @@ config_find(struct config *c, const char *opt)
 		free(paths[i]);
 	if (!found)
 		config_builtin(c);
+	load_system(c);
 	return found;
+}
+
+static void
+tmpl_free(struct tmpl *t)
+{
+	struct setting *s, *sn;
+
+	for (s = t ? t->set : NULL; s; s = sn) {
+		sn = s->next;
+		free(s->key);
+		free(s->value);
+		free(s);
+	}
+	if (t) {
+		free(t->name);
+		free(t->inherit);
+		free(t);
+	}
 }
 
 void
 config_free(struct config *c)
 {
 	struct tmpl *t, *tn;
-	struct setting *s, *sn;
 	struct lang *l, *ln;
 
 	for (t = c->tmpls; t; t = tn) {
 		tn = t->next;
-		for (s = t->set; s; s = sn) {
-			sn = s->next;
-			free(s->key);
-			free(s->value);
-			free(s);
-		}
-		free(t->name);
-		free(t->inherit);
-		free(t);
+		tmpl_free(t);
 	}
+	tmpl_free(c->ceiling);
+	tmpl_free(c->system);
 	for (l = c->langs; l; l = ln) {
 		ln = l->next;
 		free(l->ext);
@@ -864,6 +952,90 @@ config_list(const struct config *c)
 		list_one(c, t);
 		last = t;
 	}
+}
+
+static long long
+numeric(const struct policy *p, const struct key *k)
+{
+	const char *f = (const char *)p + k->off;
+
+	switch (k->type) {
+	case K_SIZE:
+		return *(const long long *)f;
+	case K_BOOL:
+		return *(const int *)f;
+	case K_WS:	/* ranked by what the script may touch */
+		return p->workspace == WS_NONE ? 0 : p->workspace == WS_RO ?
+		    1 : 2;
+	default:
+		return *(const long *)f;
+	}
+}
+
+/* Is v, of the policy, within c, of the ceiling? */
+static int
+within(enum ceil how, long long v, long long c)
+{
+	switch (how) {
+	case C_MAX0:
+		return c == 0 || (v != 0 && v <= c);
+	case C_OFF:
+		return c || !v;
+	case C_ON:
+		return !c || v;
+	default:
+		return v <= c;
+	}
+}
+
+/*
+ * The system's ceilings bind every setting, from a template or the
+ * command line alike: loosening one is an error, never a silent clamp.
+ */
+void
+policy_check(const struct config *c, const struct policy *p,
+    const char *image)
+{
+	struct policy ceil;
+	const struct setting *s;
+	const struct key *k;
+	char **pat;
+	size_t i;
+	int ok;
+
+	policy_base(&ceil);
+	for (s = c->ceiling ? c->ceiling->set : NULL; s; s = s->next) {
+		k = key_find(s->key);
+		policy_set(&ceil, s->key, s->value);
+		if (!within(k->ceil, numeric(p, k), numeric(&ceil, k)))
+			die("%s: above the system ceiling '%s = %s' (%s:%d)",
+			    s->key, s->key, s->value, SYSFILE, s->line);
+	}
+	policy_free(&ceil);
+	for (s = c->system ? c->system->set : NULL; s; s = s->next) {
+		if (strcmp(s->key, "allowed_images") != 0)
+			continue;
+		pat = strv_split(s->value, " \t,");
+		for (i = 0; pat[i] && fnmatch(pat[i], image, 0) != 0; i++)
+			;
+		ok = pat[i] != NULL;
+		strv_free(pat);
+		if (!ok)
+			die("image '%s' is not in allowed_images (%s:%d)",
+			    image, SYSFILE, s->line);
+	}
+}
+
+/* A [system] value, or NULL. */
+const char *
+system_value(const struct config *c, const char *key)
+{
+	const struct setting *s;
+
+	for (s = c->system ? c->system->set : NULL; s; s = s->next)
+		if (strcmp(s->key, key) == 0)
+			return s->value;
+	return NULL;
 }
 
 const struct lang *

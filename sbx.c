@@ -239,6 +239,7 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 		die("%s: no language for extension '%s' (add a [language %s] "
 		    "section to %s)", o->script, ext, ext, cfg->path);
 	jb->image = jb->pol.image ? jb->pol.image : jb->lang->image;
+	policy_check(cfg, &jb->pol, jb->image);
 	check_tmpdir(jb->dir);
 	pick_runtime(jb, o->dryrun);
 	name_container(jb);
@@ -497,20 +498,26 @@ dry_run(struct job *jb)
  * events, the result.  Cleanup is armed before anything is created.
  */
 static int
-run(struct job *jb)
+run(const struct config *cfg, struct job *jb)
 {
 	struct result r;
-	char **argv;
+	char **argv, *id = NULL;
+	int audit;
 
+	audit = audit_open(system_value(cfg, "audit_log"));
 	opt_job = jb;
 	atexit(cleanup);
 	make_rundir(jb);
 	argv = backend_argv(jb);
+	if (audit >= 0)
+		id = backend_image_id(jb);
 	event_start(jb);
 	memset(&r, 0, sizeof(r));
 	backend_run(jb, argv, &r);
 	event_result(jb, &r);
+	audit_write(audit, jb, &r, id);
 	cleanup();
+	free(id);
 	strv_free(argv);
 	return r.status;
 }
@@ -534,7 +541,7 @@ main(int argc, char *argv[])
 	} else {
 		make_policy(&cfg, &o, &jb.pol);
 		make_job(&cfg, &o, &jb);
-		status = o.dryrun ? dry_run(&jb) : run(&jb);
+		status = o.dryrun ? dry_run(&jb) : run(&cfg, &jb);
 	}
 	job_free(&jb);
 	config_free(&cfg);

@@ -65,6 +65,8 @@ struct config {
 	char *path;		/* the file read, or "(built-in)" */
 	struct tmpl *tmpls;
 	struct lang *langs;
+	struct tmpl *ceiling;	/* of the system file, or NULL */
+	struct tmpl *system;	/* of the system file, or NULL */
 };
 
 /* One run: the policy, where things are, and what happened. */
@@ -138,6 +140,7 @@ void jb_strv(struct jbuf *j, const char *key, char **v);
 void jb_obj(struct jbuf *j, const char *key);
 void jb_endobj(struct jbuf *j);
 void jb_emit(struct jbuf *j);	/* writes one line to stdout, frees */
+int jb_write(struct jbuf *j, int fd);	/* one write(2), frees */
 void jb_escape(struct jbuf *j, const char *s, size_t n);
 size_t utf8_tail(const char *s, size_t n);
 void event_msg(const char *event, const char *fmt, ...) PRINTF(2, 3);
@@ -155,6 +158,9 @@ const char *policy_set(struct policy *p, const char *key, const char *val);
 char *config_names(const struct config *c);	/* caller frees */
 int policy_resolve(const struct config *c, const char *name, struct policy *p);
 void policy_free(struct policy *p);
+void policy_check(const struct config *c, const struct policy *p,
+    const char *image);
+const char *system_value(const struct config *c, const char *key);
 void policy_json(struct jbuf *j, const struct policy *p);
 void config_list(const struct config *c);
 const struct lang *lang_find(const struct config *c, const char *ext);
@@ -164,6 +170,12 @@ const char *workspace_name(enum workspace w);
 void shadow_copy(struct job *jb);
 int shadow_remove(const char *path);
 
+/* audit.c */
+int sha256_file(const char *path, char out[65]);
+int audit_open(const char *path);
+void audit_write(int fd, const struct job *jb, const struct result *r,
+    const char *image_id);
+
 /* backend_cli.c */
 char *runtime_find(const char *name);	/* caller frees */
 const char *runtime_auto(void);
@@ -171,4 +183,5 @@ char **backend_argv(const struct job *jb);	/* caller frees with strv_free */
 void backend_run(struct job *jb, char **argv, struct result *r);
 void backend_stop(struct job *jb);
 void backend_signals(void);
+char *backend_image_id(const struct job *jb);	/* caller frees */
 int backend_interrupted(void);

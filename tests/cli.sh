@@ -110,7 +110,7 @@ PATH=/nonexistent-dir "$sbx" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
     nok "-h"
 "$sbx" -V | grep -q '^sbx [0-9]' && ok "-V" || nok "-V"
 "$sbx" -l >"$t/out" &&
-    [ "$(jq -r .name "$t/out" | tr '\n' ' ')" = "default secure ml web " ] &&
+    [ "$(jq -r .name "$t/out" | tr "\n" " ")" = "default secure ml web minimal standard hardened paranoid " ] &&
     jq -e -s 'all(.event == "template" and .limits.memory > 0)' "$t/out" \
     >/dev/null && ok "-l lists the built-in templates in order" ||
     nok "-l lists the built-in templates in order"

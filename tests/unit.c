@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../sbx.h"
 
@@ -177,6 +178,25 @@ test_policy(const char *ini)
 	config_free(&c);
 }
 
+static void
+test_sha256(void)
+{
+	char path[] = "/tmp/sbx-unit-XXXXXX", out[65];
+	FILE *f;
+	int fd;
+
+	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL) {
+		check(0, "sha256: temp file");
+		return;
+	}
+	fputs("abc", f);
+	fclose(f);
+	check(sha256_file(path, out) && strcmp(out, "ba7816bf8f01cfea4141"
+	    "40de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+	    "sha256 of 'abc' (FIPS 180-2 example)");
+	unlink(path);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -190,5 +210,6 @@ main(int argc, char *argv[])
 	test_json();
 	test_fixed();
 	test_policy(argv[1]);
+	test_sha256();
 	return 0;
 }

@@ -1,0 +1,131 @@
+#!/bin/sh
+# The system configuration: [ceiling] binds templates and options alike,
+# allowed_images refuses other images before anything runs, and
+# audit_log gets one whole JSON line per run, also under concurrency.
+# Uses tests/sbx-sys, built with SYSCONFDIR=tests/sysconf.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+sbx=$(pwd)/tests/sbx-sys
+sys=$(pwd)/tests/sysconf/sbx
+t=$(mktemp -d) || exit 1
+trap 'rm -rf "$t" "$sys"' EXIT
+mkdir -p "$sys" "$t/tmp" "$t/src"
+export TMPDIR="$t/tmp" HOME="$t"
+unset SBX_CONFIG XDG_CONFIG_HOME
+printf 'import sys\nprint("ran", sys.argv[1:])\n' >"$t/src/ok.py"
+
+ok() { echo "ok - system: $1"; }
+nok() { echo "not ok - system: $1"; }
+cat >"$sys/sbx.ini" <<EOT
+[default]
+memory = 128m
+timeout = 10
+cpu_time = 5
+workspace = ro
+
+[big]
+memory = 1g
+
+[language py]
+command = python3 -u -B
+image = sbx-python
+
+[ceiling]
+memory = 256m
+timeout = 20
+cpu_time = 10
+network = false
+workspace = ro
+read_only = true
+
+[system]
+allowed_images = sbx-python localhost/sbx-python sbx-sh
+audit_log = $t/audit.jsonl
+EOT
+# line of "memory = 256m" in the file, for the messages
+mline=$(grep -n '^memory = 256m' "$sys/sbx.ini" | cut -d: -f1)
+
+# refused WHAT PATTERN args...: 125, the message, nothing created
+refused() {
+	what=$1 pat=$2
+	shift 2
+	"$sbx" "$@" >/dev/null 2>"$t/err" </dev/null
+	rc=$?
+	if [ $rc -eq 125 ] && grep -q -- "$pat" "$t/err" &&
+	    [ -z "$(ls -A "$TMPDIR")" ] && [ ! -e "$t/audit.jsonl" ]; then
+		ok "$what"
+	else
+		nok "$what"
+		echo "# status $rc: $(cat "$t/err")"
+	fi
+}
+allowed() {
+	what=$1
+	shift
+	"$sbx" -D "$@" >/dev/null 2>"$t/err" </dev/null &&
+	    ok "$what" || { nok "$what"; echo "# $(cat "$t/err")"; }
+}
+
+allowed "a lower memory is allowed" -m 64m -d "$t/src" ok.py
+allowed "the ceiling itself is allowed" -m 256m -T 20 -d "$t/src" ok.py
+refused "-m above the ceiling" \
+    "memory: above the system ceiling 'memory = 256m' ($sys/sbx.ini:$mline)" \
+    -m 512m -d "$t/src" ok.py
+refused "a template above the ceiling" "memory: above the system ceiling" \
+    -t big -d "$t/src" ok.py
+refused "-T above the ceiling" "timeout: above" -T 60 -d "$t/src" ok.py
+refused "-n against network = false" "network: above" -n -d "$t/src" ok.py
+refused "-w rw against workspace = ro" "workspace: above" -w rw \
+    -d "$t/src" ok.py
+printf '[default]\nmemory = 64m\ntimeout = 5\ncpu_time = 0\n[language py]\ncommand = python3\nimage = sbx-python\n' \
+    >"$t/user.ini"
+refused "cpu_time 0 (no limit) against a ceiling" "cpu_time: above" \
+    -c "$t/user.ini" -d "$t/src" ok.py
+printf '[default]\nmemory = 2g\ncpu_time = 1\n[language py]\ncommand = python3\nimage = sbx-python\n' \
+    >"$t/user.ini"
+refused "a user file's template is bound too" "memory: above" \
+    -c "$t/user.ini" -d "$t/src" ok.py
+printf '[ceiling]\nmemory = 8g\n' >"$t/user.ini"
+refused "[ceiling] in a user file is an error" \
+    "user.ini:1: \[ceiling\] is read only from the system configuration" \
+    -c "$t/user.ini" -d "$t/src" ok.py
+refused "an image outside allowed_images" \
+    "image 'sbx-node' is not in allowed_images" -i sbx-node -d "$t/src" ok.py
+
+# Audit: concurrent runs on each runtime, one whole line each.
+n=0
+for rt in podman docker; do
+	i=0
+	while [ $i -lt 4 ]; do
+		"$sbx" -r "$rt" -d "$t/src" ok.py "$rt" "$i" >"$t/out.$rt.$i" \
+		    2>&1 </dev/null &
+		i=$((i + 1))
+		n=$((n + 1))
+	done
+done
+wait
+lines=$(wc -l <"$t/audit.jsonl")
+sha=$(sha256sum <"$t/src/ok.py" | cut -c1-64)
+[ "$lines" -eq "$n" ] && ok "audit_log: $n concurrent runs, $n lines" ||
+    nok "audit_log: $n concurrent runs, $lines lines"
+jq -e -s --arg sha "$sha" 'all(.event == "audit" and .status == 0 and
+    .script_sha256 == $sha and .script == "ok.py" and .uid == 0 and
+    .template == "default" and .limits.memory == 134217728 and
+    (.image_id | test("^(sha256:)?[0-9a-f]{64}$")) and
+    (.time | test("^[0-9-]{10}T[0-9:]{8}Z$")) and .timed_out == false and
+    .oom_killed == false and .duration > 0)' "$t/audit.jsonl" >/dev/null &&
+    ok "audit_log: every field" ||
+    { nok "audit_log: every field"; sed 's/^/# /' "$t/audit.jsonl"; }
+for rt in podman docker; do
+	[ "$(jq -s "map(select(.runtime == \"$rt\")) | length" \
+	    "$t/audit.jsonl")" -eq 4 ] && ok "audit_log: 4 lines for $rt" ||
+	    nok "audit_log: 4 lines for $rt"
+done
+rm -f "$t/audit.jsonl"
+mkdir "$t/audit.jsonl"	# unwritable: the run must not start
+"$sbx" -r podman -d "$t/src" ok.py >"$t/out" 2>"$t/err"
+[ $? -eq 125 ] && grep -q "audit_log" "$t/err" &&
+    ! grep -q '"event":"start"' "$t/out" &&
+    ok "an unwritable audit log stops the run before it starts" ||
+    nok "an unwritable audit log stops the run before it starts"
+exit 0
