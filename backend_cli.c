@@ -560,6 +560,53 @@ backend_image_id(const struct job *jb)
 	return estrdup(out);
 }
 
+/*
+ * sbx gc: removes the containers sbx made (label sbx, name sbx-...)
+ * whose sbx is gone or whose deadline has passed.  Returns -1 if the
+ * runtime could not list them.
+ */
+int
+backend_gc(struct job *jb)
+{
+	static char buf[1 << 20];
+	char *line, *next, name[64];
+	long pid;
+	long long deadline;
+	size_t len = 0;
+	ssize_t n;
+	int fd, st;
+	pid_t ps;
+
+	ps = start_quiet(jb, &fd, "ps", "--all", "--filter=label=sbx",
+	    is_podman(jb) ? "--format={{.Names}} {{index .Labels \"sbx.pid\"}} "
+	    "{{index .Labels \"sbx.deadline\"}}" : "--format={{.Names}} "
+	    "{{.Label \"sbx.pid\"}} {{.Label \"sbx.deadline\"}}", (char *)NULL);
+	if (ps < 0)
+		return -1;
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd);
+	if ((st = reap(ps)) != 0)
+		return -1;
+	for (line = buf; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		if (sscanf(line, "%63s %ld %lld", name, &pid, &deadline) != 3 ||
+		    strncmp(name, "sbx-", 4) != 0)
+			continue;
+		if (sbx_alive(pid) && deadline > (long long)time(NULL))
+			continue;
+		snprintf(jb->name, sizeof(jb->name), "%s", name);
+		remove_container(jb);
+		event_gc("container", jb->runtime, name, sbx_alive(pid) ?
+		    "deadline passed" : "owner gone");
+	}
+	return 0;
+}
+
 /* What a runtime's status 125 meant, asked only after it happened. */
 static const char *
 diagnose(const struct job *jb)

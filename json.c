@@ -275,3 +275,18 @@ event_msg(const char *event, const char *fmt, ...)
 	jb_str(&j, "message", buf);
 	jb_emit(&j);
 }
+
+/* What sbx gc removed. */
+void
+event_gc(const char *kind, const char *runtime, const char *name,
+    const char *reason)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "gc");
+	jb_str(&j, "kind", kind);
+	jb_str(&j, "runtime", runtime);
+	jb_str(&j, "name", name);
+	jb_str(&j, "reason", reason);
+	jb_emit(&j);
+}

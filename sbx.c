@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,7 @@ struct opts {
 	const char *override[32][2];	/* policy key, value */
 	size_t noverride;
 	char opt[32];			/* the option of each override */
+	const char *runtime;		/* -r, for gc */
 	int dryrun, keep, list;
 	char *script;
 	char **args;
@@ -76,7 +78,10 @@ parse_args(int argc, char *argv[], struct opts *o)
 		case 'm': override(o, c, "memory", optarg); break;
 		case 'n': override(o, c, "network", "true"); break;
 		case 'p': override(o, c, "cpus", optarg); break;
-		case 'r': override(o, c, "runtime", optarg); break;
+		case 'r':
+			o->runtime = optarg;
+			override(o, c, "runtime", optarg);
+			break;
 		case 'T': override(o, c, "timeout", optarg); break;
 		case 't': o->tmpl = optarg; break;
 		case 'V':
@@ -343,7 +348,8 @@ make_rundir(struct job *jb)
 {
 	const char *real = tmpdir();
 
-	jb->rundir = smprintf("%s/sbx.XXXXXX", real);
+	/* The pid in the name tells sbx gc whose it is. */
+	jb->rundir = smprintf("%s/sbx.%ld.XXXXXX", real, (long)getpid());
 	if (mkdtemp(jb->rundir) == NULL) {
 		free(jb->rundir);
 		jb->rundir = NULL;
@@ -370,6 +376,18 @@ name_container(struct job *jb)
 	    (long)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
 }
 
+/* A kept run directory is the user's now: sbx gc leaves it alone. */
+static void
+keep_mark(const char *rundir)
+{
+	char *path = smprintf("%s/kept", rundir);
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW, 0600)) >= 0)
+		close(fd);
+	free(path);
+}
+
 static void
 cleanup(void)
 {
@@ -379,7 +397,9 @@ cleanup(void)
 		return;
 	opt_job = NULL;
 	backend_stop(jb);
-	if (jb->rundir && !jb->keep && shadow_remove(jb->rundir) < 0)
+	if (jb->rundir && jb->keep)
+		keep_mark(jb->rundir);
+	else if (jb->rundir && shadow_remove(jb->rundir) < 0)
 		warn("remove %s:", jb->rundir);
 }
 
@@ -485,9 +505,11 @@ dry_run(struct job *jb)
 {
 	char **argv;
 
-	jb->workdir = smprintf("%s/sbx.XXXXXX/ws", tmpdir());
+	jb->workdir = smprintf("%s/sbx.%ld.XXXXXX/ws", tmpdir(),
+	    (long)getpid());
 	if (jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0)
-		jb->scriptdir = smprintf("%s/sbx.XXXXXX/sbx", tmpdir());
+		jb->scriptdir = smprintf("%s/sbx.%ld.XXXXXX/sbx", tmpdir(),
+		    (long)getpid());
 	event_argv(argv = backend_argv(jb));
 	strv_free(argv);
 	return 0;
@@ -522,6 +544,69 @@ run(const struct config *cfg, struct job *jb)
 	return r.status;
 }
 
+/* sbx gc, the directories: ours, of an sbx that is gone, not kept. */
+static void
+gc_dirs(void)
+{
+	const char *t = tmpdir();
+	struct dirent *de;
+	struct stat st;
+	char *path, *kept, x[8];
+	long pid;
+	DIR *d;
+
+	if ((d = opendir(t)) == NULL)
+		die("%s:", t);
+	while ((de = readdir(d)) != NULL) {
+		if (sscanf(de->d_name, "sbx.%ld.%7s", &pid, x) != 2 ||
+		    strlen(x) != 6 || sbx_alive(pid))
+			continue;
+		path = smprintf("%s/%s", t, de->d_name);
+		kept = smprintf("%s/kept", path);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    st.st_uid == geteuid() && lstat(kept, &st) < 0) {
+			if (shadow_remove(path) == 0)
+				event_gc("directory", NULL, path,
+				    "owner gone");
+			else
+				warn("remove %s:", path);
+		}
+		free(kept);
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * sbx gc: what a killed sbx left behind, on every runtime in PATH (or
+ * the one -r names) and in TMPDIR.  Never anything sbx did not make.
+ */
+static int
+gc(const struct opts *o)
+{
+	static const char *names[] = { "podman", "docker" };
+	struct job jb;
+	size_t i;
+	int status = 0;
+
+	for (i = 0; i < LEN(names); i++) {
+		memset(&jb, 0, sizeof(jb));
+		jb.runtime = names[i];
+		if (o->runtime && strcmp(o->runtime, names[i]) != 0)
+			continue;
+		if ((jb.runtime_path = runtime_find(names[i])) == NULL)
+			continue;
+		if (backend_gc(&jb) < 0) {
+			event_msg("warning", "%s: cannot list containers",
+			    names[i]);
+			status = EXIT_FAIL;
+		}
+		free(jb.runtime_path);
+	}
+	gc_dirs();
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -538,6 +623,8 @@ main(int argc, char *argv[])
 	if (o.list) {
 		config_list(&cfg);
 		status = 0;
+	} else if (strcmp(o.script, "gc") == 0 && *o.args == NULL) {
+		status = gc(&o);
 	} else {
 		make_policy(&cfg, &o, &jb.pol);
 		make_job(&cfg, &o, &jb);

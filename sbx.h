@@ -122,6 +122,7 @@ char **strv_split(const char *s, const char *sep);	/* caller frees */
 size_t strv_len(char **v);
 void strv_free(char **v);
 double now(void);
+int sbx_alive(long pid);
 
 /* json.c */
 struct jbuf {
@@ -144,6 +145,8 @@ int jb_write(struct jbuf *j, int fd);	/* one write(2), frees */
 void jb_escape(struct jbuf *j, const char *s, size_t n);
 size_t utf8_tail(const char *s, size_t n);
 void event_msg(const char *event, const char *fmt, ...) PRINTF(2, 3);
+void event_gc(const char *kind, const char *runtime, const char *name,
+    const char *reason);
 
 /* policy.c */
 int parse_size(const char *s, long long *v);
@@ -184,4 +187,5 @@ void backend_run(struct job *jb, char **argv, struct result *r);
 void backend_stop(struct job *jb);
 void backend_signals(void);
 char *backend_image_id(const struct job *jb);	/* caller frees */
+int backend_gc(struct job *jb);
 int backend_interrupted(void);

@@ -29,7 +29,8 @@ echo "$cases" | while IFS='|' read -r name args; do
 	    sed -e 's/sbx-[0-9]*-[0-9a-f]\{12\}/sbx-NAME/' \
 	        -e 's/sbx\.pid=[0-9]*/sbx.pid=PID/' \
 	        -e 's/sbx\.deadline=[0-9]*/sbx.deadline=TIME/' \
-	        -e 's/sbx=[0-9.]*"/sbx=VERSION"/')
+	        -e 's/sbx=[0-9.]*"/sbx=VERSION"/' \
+	        -e 's/sbx\.[0-9]*\.XXXXXX/sbx.PID.XXXXXX/g')
 	if [ "${UPDATE:-0}" = 1 ]; then
 		printf '%s\n' "$got" >"$want"
 	fi
