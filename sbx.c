@@ -41,7 +41,7 @@ usage(int status)
 	fprintf(stderr, "usage: %s [-DhklnV] [-c config] [-d dir] [-e ext] "
 	    "[-i image] [-m memory]\n           [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n           script "
-	    "[arg ...]\n", argv0);
+	    "[arg ...]\n       %s [-r runtime] gc\n", argv0, argv0);
 	exit(status);
 }
 
