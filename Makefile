@@ -8,13 +8,19 @@ SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c audit.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh tests/build.sh \
-	tests/system.sh \
+	tests/system.sh tests/guard.sh \
 	tests/integration.sh tests/package.sh
 
 all: sbx
 
 $(OBJ) tests/unit.o bench/copy.o: sbx.h config.mk
 policy.o: builtin.h
+sbx.o: guard.h
+
+# The import guard, as a C string, written next to the workspace.
+guard.h: guard.py
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
+		guard.py > $@
 
 # The shipped sbx.ini as a C string, so sbx works with no config file.
 builtin.h: sbx.ini
@@ -79,7 +85,7 @@ dist: clean
 	rm -rf sbx-$(VERSION)
 
 clean:
-	rm -f sbx $(OBJ) builtin.h tests/unit tests/unit.o tests/sbx-sys \
+	rm -f sbx $(OBJ) builtin.h guard.h tests/unit tests/unit.o tests/sbx-sys \
 		tests/policy-sys.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
 .PHONY: all bench check install uninstall dist clean static

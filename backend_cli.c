@@ -193,7 +193,28 @@ add_mounts(struct args *a, const struct job *jb)
 	if (jb->scriptdir)
 		add(a, "--mount=type=bind,source=%s,target=/sbx,ro",
 		    jb->scriptdir);
+	if (jb->outdir)
+		add(a, "--mount=type=bind,source=%s,target=/sbx/out",
+		    jb->outdir);
 	add(a, "--workdir=/workspace");
+}
+
+/* python3 /sbx/sbx_guard.py TEMPLATE a,b,c SCRIPT ARGS... */
+static void
+add_guard(struct args *a, const struct job *jb)
+{
+	char *list = estrdup(""), *n;
+	size_t i;
+
+	for (i = 0; jb->pol.imports[i]; i++) {
+		n = smprintf("%s%s%s", list, i ? "," : "", jb->pol.imports[i]);
+		free(list);
+		list = n;
+	}
+	add(a, "/sbx/sbx_guard.py");
+	add(a, "%s", jb->pol.name);
+	add(a, "%s", list);
+	free(list);
 }
 
 /*
@@ -232,6 +253,8 @@ backend_argv(const struct job *jb)
 	add(&a, "%s", jb->image);
 	for (i = 0; jb->lang->command[i]; i++)
 		add(&a, "%s", jb->lang->command[i]);
+	if (jb->guard)
+		add_guard(&a, jb);
 	add(&a, "%s", jb->script_ctr);
 	for (i = 0; jb->args[i]; i++)
 		add(&a, "%s", jb->args[i]);

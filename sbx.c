@@ -33,6 +33,7 @@ static struct job *opt_job;
 
 static void usage(int status) NORETURN;
 static const char *tmpdir(void);
+static void stage_script(struct job *jb);
 static void name_container(struct job *jb);
 
 static void
@@ -244,6 +245,8 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 		die("%s: no language for extension '%s' (add a [language %s] "
 		    "section to %s)", o->script, ext, ext, cfg->path);
 	jb->image = jb->pol.image ? jb->pol.image : jb->lang->image;
+	/* An empty list means no restriction, and no guard. */
+	jb->guard = strcmp(jb->lang->ext, "py") == 0 && jb->pol.imports[0];
 	policy_check(cfg, &jb->pol, jb->image);
 	check_tmpdir(jb->dir);
 	pick_runtime(jb, o->dryrun);
@@ -283,6 +286,56 @@ save_stdin(const char *path, long long max)
 		die("script on standard input is empty");
 }
 
+/* What goes to rundir/sbx, mounted read-only at /sbx: the script when
+ * the workspace will not hold it, and the import guard. */
+static int
+staged(const struct job *jb)
+{
+	return jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0 ||
+	    jb->guard;
+}
+
+static const char guard_py[] =
+#include "guard.h"
+;
+
+/*
+ * The import guard, and rundir/out for what it reports: the one place
+ * the container may write that sbx reads back, as hostile input.
+ */
+static void
+stage_guard(struct job *jb)
+{
+	char *path = smprintf("%s/sbx_guard.py", jb->scriptdir);
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+	    0644)) < 0 || write(fd, guard_py, sizeof(guard_py) - 1) !=
+	    (ssize_t)sizeof(guard_py) - 1 || close(fd) < 0)
+		die("write %s:", path);
+	free(path);
+	path = smprintf("%s/out", jb->scriptdir);
+	jb->outdir = smprintf("%s/out", jb->rundir);
+	if (mkdir(path, 0755) < 0 || mkdir(jb->outdir, 0700) < 0)
+		die("mkdir %s:", jb->outdir);
+	if (geteuid() == 0 ? chown(jb->outdir, jb->uid, jb->gid) :
+	    chmod(jb->outdir, 0777))	/* inside our private rundir */
+		die("chown %s:", jb->outdir);
+	free(path);
+}
+
+static void
+stage(struct job *jb)
+{
+	jb->scriptdir = smprintf("%s/sbx", jb->rundir);
+	if (mkdir(jb->scriptdir, 0755) < 0)
+		die("mkdir %s:", jb->scriptdir);
+	if (jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0)
+		stage_script(jb);
+	if (jb->guard)
+		stage_guard(jb);
+}
+
 /* The script goes to rundir/sbx when the workspace will not hold it. */
 static void
 stage_script(struct job *jb)
@@ -293,9 +346,6 @@ stage_script(struct job *jb)
 	char buf[65536];
 	ssize_t n;
 
-	jb->scriptdir = smprintf("%s/sbx", jb->rundir);
-	if (mkdir(jb->scriptdir, 0755) < 0)
-		die("mkdir %s:", jb->scriptdir);
 	dst = smprintf("%s%s", jb->rundir, jb->script_ctr);
 	if (strcmp(jb->script, "-") == 0) {
 		save_stdin(dst, jb->pol.max_bytes);
@@ -358,8 +408,8 @@ make_rundir(struct job *jb)
 	jb->workdir = smprintf("%s/ws", jb->rundir);
 	if (jb->pol.workspace != WS_NONE)
 		shadow_copy(jb);
-	if (jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0)
-		stage_script(jb);
+	if (staged(jb))
+		stage(jb);
 }
 
 static void
@@ -449,6 +499,7 @@ event_result(const struct job *jb, const struct result *r)
 	jb_bool(&j, "oom_killed", r->oom_killed);
 	jb_bool(&j, "cpu_time_exceeded", r->cpu_exceeded);
 	jb_bool(&j, "truncated", r->truncated);
+	jb_str(&j, "import_refused", *r->refused ? r->refused : NULL);
 	if (r->interrupted)
 		jb_int(&j, "interrupted", r->interrupted);
 	else
@@ -496,6 +547,7 @@ job_free(struct job *jb)
 	free(jb->rundir);
 	free(jb->workdir);
 	free(jb->scriptdir);
+	free(jb->outdir);
 	policy_free(&jb->pol);
 }
 
@@ -507,12 +559,47 @@ dry_run(struct job *jb)
 
 	jb->workdir = smprintf("%s/sbx.%ld.XXXXXX/ws", tmpdir(),
 	    (long)getpid());
-	if (jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0)
+	if (staged(jb))
 		jb->scriptdir = smprintf("%s/sbx.%ld.XXXXXX/sbx", tmpdir(),
+		    (long)getpid());
+	if (jb->guard)
+		jb->outdir = smprintf("%s/sbx.%ld.XXXXXX/out", tmpdir(),
 		    (long)getpid());
 	event_argv(argv = backend_argv(jb));
 	strv_free(argv);
 	return 0;
+}
+
+/*
+ * What the guard reported, read as the hostile input it is: no link
+ * followed, a regular file, a few bytes of a module name or nothing.
+ */
+static void
+read_refused(const struct job *jb, struct result *r)
+{
+	char *path, buf[sizeof(r->refused)];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (jb->outdir == NULL)
+		return;
+	path = smprintf("%s/refused", jb->outdir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		if (buf[strspn(buf, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")] == '\0') {
+			memcpy(r->refused, buf, (size_t)n + 1);
+			event_msg("error", "import of '%s' refused by template "
+			    "'%s'", r->refused, jb->pol.name);
+		}
+	}
+	close(fd);
 }
 
 /*
@@ -536,6 +623,7 @@ run(const struct config *cfg, struct job *jb)
 	event_start(jb);
 	memset(&r, 0, sizeof(r));
 	backend_run(jb, argv, &r);
+	read_refused(jb, &r);
 	event_result(jb, &r);
 	audit_write(audit, jb, &r, id);
 	cleanup();

@@ -85,6 +85,8 @@ struct job {
 	char *rundir;		/* private temp dir, NULL until made */
 	char *workdir;		/* rundir/ws: the shadow copy */
 	char *scriptdir;	/* rundir/sbx: script outside the workspace */
+	char *outdir;		/* rundir/out: the guard's report, or NULL */
+	int guard;		/* run .py through the import guard */
 	uid_t uid;		/* container user */
 	gid_t gid;
 	int keep;		/* -k: keep rundir */
@@ -102,6 +104,7 @@ struct result {
 	int oom_killed;
 	int cpu_exceeded;	/* RLIMIT_CPU hit */
 	int truncated;		/* output passed max_output */
+	char refused[64];	/* the import the guard refused, or "" */
 	int interrupted;	/* signal that sbx received, 0 if none */
 	const char *error;	/* sbx or runtime failure, NULL if none */
 	double duration;
