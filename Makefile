@@ -79,7 +79,7 @@ uninstall:
 
 dist: clean
 	mkdir -p sbx-$(VERSION)
-	cp -R LICENSE Makefile README.md config.mk sbx.ini $(SRC) sbx.h \
+	cp -R LICENSE Makefile README.md config.mk sbx.ini guard.py $(SRC) sbx.h \
 		man tests examples bench completion .ci sbx-$(VERSION)
 	tar -cf - sbx-$(VERSION) | gzip > sbx-$(VERSION).tar.gz
 	rm -rf sbx-$(VERSION)

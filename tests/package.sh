@@ -246,7 +246,7 @@ mkdir "$t/home" "$t/tmp" "$t/src"
 export HOME="$t/home" TMPDIR="$t/tmp"
 n=$(/usr/bin/sbx -l 2>"$t/err" | jq -r 'select(.event == "template") | .name' |
     tr '\n' ' ')
-[ "$n" = "default secure ml web " ] && ok "installed sbx -l" ||
+[ "$n" = "default secure ml web minimal standard hardened paranoid " ] && ok "installed sbx -l" ||
     { nok "installed sbx -l"; echo "$n" | diag; diag "$t/err"; }
 # The installed sbx reads the system file: a template added there shows.
 cp -p /etc/sbx/sbx.ini "$t/sbx.ini.orig"
