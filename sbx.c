@@ -129,6 +129,13 @@ pick_runtime(struct job *jb, int dryrun)
 	jb->runtime = rt;
 	if ((jb->runtime_path = runtime_find(rt)) == NULL && !dryrun)
 		die("%s: not found in PATH", rt);
+	/* Rootless podman on cgroup v1 warns and runs without memory,
+	 * CPU or pids limits: better no run than an unlimited one. */
+	if (strcmp(rt, "podman") == 0 && geteuid() != 0 && !dryrun &&
+	    access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
+		die("rootless podman cannot enforce memory, cpus or pids "
+		    "limits on cgroup v1; refusing to run (use cgroup v2, "
+		    "or run as root)");
 }
 
 /*

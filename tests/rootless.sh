@@ -1,0 +1,56 @@
+#!/bin/sh
+# sbx as an unprivileged user with rootless podman.  The user is made
+# here (with subordinate ids) if missing; CI runs as root.  On cgroup v1
+# rootless podman ignores memory, CPU and pids limits, so sbx must refuse
+# to run there; on cgroup v2 the run must work, limits and all, and the
+# shadow copy (files written by a mapped uid included) must be removed.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+user=sbx-rootless
+ok() { echo "ok - rootless: $1"; }
+nok() { echo "not ok - rootless: $1"; }
+if [ "$(id -u)" != 0 ]; then
+	nok "needs root to create the test user"
+	exit 0
+fi
+id "$user" >/dev/null 2>&1 || useradd -m -s /bin/sh "$user" || {
+	nok "useradd $user"
+	exit 0
+}
+grep -q "^$user:" /etc/subuid || usermod --add-subuids 200000-265535 \
+    --add-subgids 200000-265535 "$user"
+t=$(mktemp -d) || exit 1
+trap 'rm -rf "$t"' EXIT
+mkdir "$t/tmp" "$t/src"
+cp sbx "$t/sbx"
+printf 'print("hello", flush=True)\nopen("new.txt", "w").write("x")\n' \
+    >"$t/src/w.py"
+chmod -R a+rX "$t"
+chown "$user" "$t/tmp"
+as_user() { su -s /bin/sh "$user" -c "cd $t && TMPDIR=$t/tmp $*"; }
+
+if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
+	as_user "./sbx -r podman -w rw -d src w.py" >"$t/out" 2>"$t/err"
+	rc=$?
+	[ $rc -eq 125 ] && grep -q "rootless podman cannot enforce" "$t/err" &&
+	    [ -z "$(ls -A "$t/tmp")" ] &&
+	    ok "cgroup v1: refused with a clear error, nothing created" ||
+	    { nok "cgroup v1: refused with a clear error, nothing created"
+	      echo "# status $rc: $(cat "$t/err")"; }
+	exit 0
+fi
+# cgroup v2: the image must be in the user's own storage.
+as_user "podman image exists sbx-python || podman import -q \
+    /var/tmp/sbx-images/sbx-python.tar sbx-python" >/dev/null 2>&1
+as_user "./sbx -r podman -w rw -k -d src w.py" >"$t/out" 2>"$t/err"
+rc=$?
+[ $rc -eq 0 ] && grep -q '"data":"hello' "$t/out" &&
+    ok "cgroup v2: a rw run as $user" || nok "cgroup v2: a rw run as $user"
+shadow=$(jq -r 'select(.event == "result") | .shadow' "$t/out")
+[ -f "$shadow/new.txt" ] && ok "cgroup v2: the write landed in the copy" ||
+    nok "cgroup v2: the write landed in the copy"
+as_user "./sbx -r podman -w rw -d src w.py" >/dev/null 2>&1
+[ "$(ls -A "$t/tmp" | wc -l)" -le 1 ] &&
+    ok "cgroup v2: the copy with a mapped uid's files is removed" ||
+    nok "cgroup v2: the copy with a mapped uid's files is removed"
+exit 0
