@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -121,6 +122,7 @@ void *ecalloc(size_t n, size_t size);
 void *erealloc(void *p, size_t n);
 char *estrdup(const char *s);
 char *smprintf(const char *fmt, ...) PRINTF(1, 2);	/* caller frees */
+char *vsmprintf(const char *fmt, va_list ap);		/* caller frees */
 char **strv_split(const char *s, const char *sep);	/* caller frees */
 size_t strv_len(char **v);
 void strv_free(char **v);

@@ -1,0 +1,1326 @@
+#!/bin/sh
+# tests/hostile.sh: hostile scripts against sbx, under podman and docker.
+#
+# usage: tests/hostile.sh [podman|docker ...]	(default: both)
+#
+# Run from the repository root.  The sbx under test is ${SBX:-./sbx}, the
+# configuration tests/hostile.ini (small limits).  HOSTILE_CASES="name ..."
+# runs only those cases (see "cases" at the end).
+#
+# Each case runs a script that attacks the sandbox: a fork bomb, a memory
+# hog, a spin, a script deaf to SIGTERM, floods of output, a full /tmp and
+# workspace, writes outside the workspace, sockets, reads of /proc and
+# /sys, privilege, links out of the workspace, a hostile source tree and
+# hostile names, and sbx itself interrupted or killed.  Every run checks
+# that (a) the limit held, (b) the result says honestly what happened,
+# (c) nothing is left behind: no container labelled sbx of the run's name,
+# the private TMPDIR empty again, and (d) the source tree is byte for byte
+# what it was.
+#
+# Prints "ok - hostile: RUNTIME: WHAT" or "not ok - hostile: RUNTIME: WHAT"
+# per assertion and "# " diagnostics; tests/run.sh counts them.  Exits 0
+# even when assertions fail, 2 when it cannot run at all.  A missing
+# runtime is a failure, never a skip.
+#
+# No container ever gets a network (no -n, no template with one); the only
+# connections tried go to loopback, or to an address that has no route in
+# a container without a network, so no packet leaves.  Every sbx runs
+# under "timeout 120".
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd) || exit 2
+# shellcheck source=tests/lib.sh
+. "$here/lib.sh"
+
+# lib.sh's reporting, with this suite's prefix: every helper of lib.sh
+# (is, num, like, check...) reports through these two.
+ok() {
+	printf 'ok - hostile: %s: %s\n' "$RT" "$1"
+}
+
+notok() {
+	printf 'not ok - hostile: %s: %s\n' "$RT" "$1"
+}
+
+usage() {
+	echo "usage: $0 [podman|docker ...]" >&2
+	exit 2
+}
+
+cannot() {
+	echo "# cannot run: $*"
+	echo "$0: cannot run: $*" >&2
+	exit 2
+}
+
+runtimes=
+for a; do
+	case $a in
+	podman | docker) runtimes="$runtimes $a" ;;
+	*) usage ;;
+	esac
+done
+[ -n "$runtimes" ] || runtimes="podman docker"
+
+SBX=${SBX:-./sbx}
+case $SBX in
+/*) ;;
+*) SBX=$(pwd)/${SBX#./} ;;
+esac
+CONF=$here/hostile.ini
+[ -x "$SBX" ] || cannot "$SBX: no such executable (run make first)"
+[ -r "$CONF" ] || cannot "$CONF: missing"
+SBX_REAL=$(readlink -f "$SBX") || cannot "$SBX: cannot resolve"
+for tool in jq timeout find sha256sum od awk head mkfifo perl date \
+    readlink xargs sort; do
+	command -v "$tool" >/dev/null 2>&1 || cannot "$tool is needed"
+done
+# GNU time measures the peak memory of sbx (and of the runtime client it
+# waits for); without it, sbx's own VmHWM is read while it runs.
+GTIME=
+if [ -x /usr/bin/time ] && /usr/bin/time -f %M -o /dev/null true \
+    >/dev/null 2>&1; then
+	GTIME=/usr/bin/time
+fi
+
+exec </dev/null
+MEASURE=
+SBXOUT=
+
+case ${TMPDIR:-} in
+/*) tmp=$TMPDIR ;;
+*) tmp=/tmp ;;
+esac
+BASE=$(mktemp -d "$tmp/sbx-hostile.XXXXXX") || cannot "mktemp in $tmp failed"
+# Whatever a case leaves, even a kept or stale run directory, goes.
+trap 'rm -rf "$BASE"' EXIT
+BASE=$(cd "$BASE" && pwd -P) || cannot "$BASE: cannot resolve"
+trap 'exit 130' INT
+trap 'exit 143' TERM
+case $BASE in
+*,* | *\"*) cannot "$BASE: TMPDIR must not hold ',' or '\"'" ;;
+esac
+
+MB=1048576
+# In the names of the scripts whose processes are looked for on the host:
+# another suite running at the same time has none of these.
+TAG=hx$$
+
+# --- running sbx ---------------------------------------------------------
+
+now() {
+	date +%s.%N
+}
+
+# since START: seconds since START (a now), two decimals.
+since() {
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# hsbx [ARG...]: sbx with hostile.ini for runtime RT and the private
+# TMPDIR, under the 120 s safety timeout; sets RC and WALL (seconds).
+hsbx() {
+	_t0=$(now)
+	timeout -k 5 120 env TMPDIR="$T" "$SBX" -c "$CONF" -r "$RT" "$@" \
+	    >"$OUT" 2>"$ERR"
+	RC=$?
+	WALL=$(since "$_t0")
+	if [ "$(count result)" = 0 ] && [ "$RC" -eq 124 ]; then
+		diag "the 120 s safety timeout may have stopped sbx $*"
+	fi
+}
+
+# find_sbx PID: the pid of the sbx process under PID (timeout, GNU time
+# and env in between), once it has exec'd; empty if none shows in 5 s.
+find_sbx() {
+	_fn=0
+	while [ "$_fn" -lt 50 ]; do
+		_fq=$1
+		while [ -n "$_fq" ]; do
+			_fnext=
+			for _fp in $_fq; do
+				if [ "$(readlink "/proc/$_fp/exe" 2>/dev/null)" = \
+				    "$SBX_REAL" ]; then
+					printf '%s' "$_fp"
+					return 0
+				fi
+				_fnext="$_fnext $(children "$_fp")"
+			done
+			_fq=$(printf '%s' "$_fnext" | tr -s ' \n' '  ')
+			_fq=${_fq# }
+		done
+		sleep 0.1
+		_fn=$((_fn + 1))
+	done
+	return 1
+}
+
+# hbg [ARG...]: hsbx in the background, output to SBXOUT (default OUT),
+# under GNU time if MEASURE is not empty and there is one.  Sets TPID (the
+# timeout process, to wait for) and SPID (sbx itself, to signal).
+hbg() {
+	_t0=$(now)
+	if [ -n "$MEASURE" ] && [ -n "$GTIME" ]; then
+		timeout -k 5 120 "$GTIME" -f %M -o "$W/gtime" env TMPDIR="$T" \
+		    "$SBX" -c "$CONF" -r "$RT" "$@" >"${SBXOUT:-$OUT}" \
+		    2>"$ERR" &
+	else
+		timeout -k 5 120 env TMPDIR="$T" "$SBX" -c "$CONF" -r "$RT" \
+		    "$@" >"${SBXOUT:-$OUT}" 2>"$ERR" &
+	fi
+	TPID=$!
+	SPID=$(find_sbx "$TPID") || diag "sbx's pid not found under $TPID"
+}
+
+# hwait: waits for the background run; sets RC and WALL.
+hwait() {
+	wait "$TPID"
+	RC=$?
+	WALL=$(since "$_t0")
+}
+
+# nprocs: the number of processes on the host.
+nprocs() {
+	set -- /proc/[0-9]*
+	echo "$#"
+}
+
+# hwm PID: the peak resident memory of PID in KB, empty once it is gone.
+hwm() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# sample: while the background run lasts, keeps the peak of sbx's VmHWM
+# in PEAK_KB and of the host's process count in PEAK_PROCS.
+sample() {
+	PEAK_KB=0
+	PEAK_PROCS=0
+	while kill -0 "$TPID" 2>/dev/null; do
+		if [ -n "$SPID" ]; then
+			_sv=$(hwm "$SPID")
+			[ -n "$_sv" ] && [ "$_sv" -gt "$PEAK_KB" ] && PEAK_KB=$_sv
+		fi
+		_sv=$(nprocs)
+		[ "$_sv" -gt "$PEAK_PROCS" ] && PEAK_PROCS=$_sv
+		sleep 0.1
+	done
+}
+
+# --- reading and checking ------------------------------------------------
+
+# json_ok: every line of sbx's stdout is a JSON object whose first member
+# is "event", and the last line is complete.
+json_ok() {
+	[ -s "$OUT" ] || { diag "no output at all"; return 1; }
+	_jb=$(grep -c -v '^{"event":"' "$OUT")
+	if [ "$_jb" != 0 ]; then
+		diag "$_jb lines do not start with {\"event\":\""
+		return 1
+	fi
+	if ! jq -e -R -n '[inputs | (try fromjson catch null) |
+	    type == "object" and (.event | type) == "string"] | all' \
+	    "$OUT" >/dev/null 2>&1; then
+		diag "a line is not a JSON event"
+		return 1
+	fi
+	if [ "$(tail -c 1 "$OUT" | od -An -tx1 | tr -d ' \n')" != 0a ]; then
+		diag "last line not terminated by a newline"
+		return 1
+	fi
+	return 0
+}
+
+# not_left NAME: no container labelled sbx has that name (one that has
+# is removed, so that later cases start clean).
+not_left() {
+	if [ -z "$1" ] || [ "$1" = null ]; then
+		diag "no container name: no start event"
+		return 1
+	fi
+	if ! _nl=$(timeout 30 "$RT" ps -a --filter label=sbx \
+	    --filter "name=$1" --format '{{.Names}}' 2>&1); then
+		diag "$RT ps failed: $_nl"
+		return 1
+	fi
+	printf '%s\n' "$_nl" | grep -qxF -- "$1" || return 0
+	diag "still there: $1"
+	timeout 30 "$RT" rm -f "$1" >/dev/null 2>&1
+	return 1
+}
+
+# finish WHAT: the checks of every run that started a container: JSON
+# lines, one start and one result event, sbx's status is result.status,
+# no container of the run's name left, TMPDIR empty again.
+finish() {
+	NAME=$(start_field name)
+	case $NAME in
+	'' | null) ;;
+	*) printf '%s\n' "$NAME" >>"$NAMES" ;;
+	esac
+	check "$1: stdout is JSON lines" json_ok || show
+	is "$1: one start and one result event" \
+	    "$(count start) $(count result)" "1 1" || show
+	is "$1: sbx's exit status is result.status" "$RC" "$(res status)"
+	check "$1: no container of the run's name left" not_left "$NAME"
+	check "$1: TMPDIR empty again" tmp_empty
+}
+
+# state DIR: names, types, modes, owners, sizes, mtimes and link targets
+# of the whole tree, then the SHA-256 of every file.
+state() {
+	(
+		cd "$1" || exit 1
+		find . -printf '%p|%y|%m|%U:%G|%s|%T@|%l\0' | LC_ALL=C sort -z |
+		    tr '\0' '\n'
+		find . -type f -print0 | LC_ALL=C sort -z |
+		    xargs -0 -r sha256sum --
+	) 2>&1
+}
+
+# before DIR: remembers DIR's state for unchanged.
+before() {
+	state "$1" >"$W/.before"
+}
+
+# unchanged WHAT DIR: DIR is byte for byte as before saw it.
+unchanged() {
+	state "$2" >"$W/.after"
+	if cmp -s "$W/.before" "$W/.after"; then
+		ok "$1: source tree byte-identical"
+		return 0
+	fi
+	notok "$1: source tree byte-identical"
+	diag "changes (before/after):$nl$(diff "$W/.before" "$W/.after")"
+	return 1
+}
+
+# line_of LABEL: the first stdout line that starts with "LABEL ".
+line_of() {
+	stream stdout | awk -v p="$1 " 'index($0, p) == 1 { print; exit }'
+}
+
+# word_of LABEL: what follows "LABEL " on that line.
+word_of() {
+	_wl=$(line_of "$1")
+	printf '%s' "${_wl#"$1 "}"
+}
+
+# relayed: the bytes of output relayed in stdout and stderr events (the
+# floods are ASCII, so characters are bytes).
+relayed() {
+	J '[.[] | select(.event == "stdout" or .event == "stderr") |
+	    .data | length] | add // 0'
+}
+
+# gone_from_host TEXT: no process on the host has TEXT in its command
+# line, within 5 s.
+gone_from_host() {
+	_gn=0
+	while [ "$_gn" -lt 50 ]; do
+		_gh=$(grep -laF -- "$1" /proc/[0-9]*/cmdline 2>/dev/null |
+		    grep -v "^/proc/$$/")
+		[ -z "$_gh" ] && return 0
+		sleep 0.1
+		_gn=$((_gn + 1))
+	done
+	for _gp in $_gh; do
+		diag "still on the host: $(tr '\0' ' ' <"$_gp" 2>/dev/null |
+		    cut -c 1-120)"
+	done
+	return 1
+}
+
+# gc_events KIND NAME FILE: how many gc events of FILE name it.
+gc_events() {
+	jq -R -s -j --arg k "$1" --arg n "$2" '[split("\n")[] | fromjson? |
+	    select(.event == "gc" and .kind == $k and .name == $n)] | length' \
+	    "$3" 2>/dev/null
+}
+
+# The Python helper of the probes: runs each action, prints "LABEL ok
+# [value]" or "LABEL ERRNO-NAME".
+attempt_py='import errno, os, sys
+def attempt(label, fn):
+    try:
+        r = fn()
+        print(label, "ok" if r is None else "ok %s" % (r,), flush=True)
+    except OSError as e:
+        print(label, errno.errorcode.get(e.errno, e.errno), flush=True)
+def write(path, mode="w"):
+    with open(path, mode) as f:
+        f.write("x\n")
+'
+
+# --- the cases -------------------------------------------------------------
+# Each case_* runs with RT, T, W, OUT, ERR and NAMES set for one runtime.
+
+# 1. Fork bombs, in sh and in Python: the pids limit holds, the timeout
+# stops them, sbx returns, and the host neither sees more processes than
+# the limit allows nor keeps any of the bomb's.
+case_forkbomb() {
+	d=$(src forkbomb)
+	cat >"$d/$TAG-bomb.sh" <<'EOF'
+echo start
+f() { f | f & }
+f 2>/dev/null
+max=0
+i=0
+while [ "$i" -lt 300 ]; do
+	set -- /proc/[0-9]*
+	[ "$#" -gt "$max" ] && max=$#
+	i=$((i + 1))
+done
+echo "maxprocs $max"
+exec sleep 60
+EOF
+	cat >"$d/$TAG-bomb.py" <<'EOF'
+import errno, os, signal, time
+kids, err = [], None
+while True:
+    try:
+        pid = os.fork()
+    except OSError as e:
+        err = e.errno
+        break
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    kids.append(pid)
+procs = len([p for p in os.listdir("/proc") if p.isdigit()])
+print("forked", len(kids), errno.errorcode.get(err, err), flush=True)
+print("maxprocs", procs, flush=True)
+for k in kids:
+    os.kill(k, signal.SIGKILL)
+for k in kids:
+    os.waitpid(k, 0)
+if os.fork() == 0:
+    while True:        # every process forks, forever
+        try:
+            os.fork()
+        except OSError:
+            pass
+time.sleep(60)
+EOF
+	before "$d"
+	for s in "$TAG-bomb.sh" "$TAG-bomb.py"; do
+		w="fork bomb ${s#"$TAG-"}"
+		base=$(nprocs)
+		hbg -d "$d" "$s"
+		sample
+		hwait
+		finish "$w"
+		is "$w: result.timed_out true" "$(res timed_out)" true
+		is "$w: exit status 124" "$RC" 124
+		num "$w: sbx returned soon after the 5 s timeout (wall s)" \
+		    "$WALL" '<' 15
+		mp=$(word_of maxprocs)
+		num "$w: the script never saw more than 64 processes" \
+		    "${mp:-none}" '<=' 64 || show
+		num "$w: at least one fork succeeded (the bomb ran)" \
+		    "${mp:-none}" '>=' 2
+		if [ "$s" = "$TAG-bomb.py" ]; then
+			is "$w: fork fails with EAGAIN at the limit" \
+			    "$(line_of forked | cut -d ' ' -f 3)" EAGAIN
+		fi
+		# The runtime's own helpers come and go too: some slack.
+		num "$w: host process count stayed within the limit (peak - before)" \
+		    "$((PEAK_PROCS - base))" '<=' $((64 + 50))
+		check "$w: no process of the bomb left on the host" \
+		    gone_from_host "/workspace/$s"
+		is "$w: the host can still fork" "$(sh -c 'echo alive')" alive
+	done
+	unchanged "fork bomb" "$d"
+}
+
+# 2. Memory: a hog is OOM-killed, and says so; the limit held.  A child
+# OOM-killed under a parent that exits 0 is an OOM kill too (sbx(1):
+# "the kernel's OOM killer ended a process of the container").
+case_memory() {
+	d=$(src memory)
+	cat >"$d/hog.py" <<'EOF'
+chunks = []
+while True:
+    chunks.append(bytearray(4 << 20))
+    print("mb", 4 * len(chunks), flush=True)
+EOF
+	cat >"$d/oomchild.py" <<'EOF'
+import os, sys
+pid = os.fork()
+if pid == 0:
+    chunks = []
+    while True:
+        chunks.append(bytearray(4 << 20))
+_, st = os.waitpid(pid, 0)
+if os.WIFSIGNALED(st):
+    print("child signal", os.WTERMSIG(st), flush=True)
+else:
+    print("child exit", os.WEXITSTATUS(st), flush=True)
+sys.exit(0)
+EOF
+	before "$d"
+	hsbx -d "$d" hog.py
+	finish "memory hog"
+	is "memory hog: result.oom_killed true" "$(res oom_killed)" true
+	is "memory hog: result.signal 9" "$(res signal)" 9
+	is "memory hog: exit status 137" "$RC" 137
+	is "memory hog: result.exit_code 137" "$(res exit_code)" 137
+	is "memory hog: result.timed_out false" "$(res timed_out)" false
+	mb=$(stream stdout | awk '$1 == "mb" { m = $2 } END { print m + 0 }')
+	num "memory hog: never held more than the 128m limit (MB reached)" \
+	    "$mb" '<=' 128
+	num "memory hog: it did allocate (MB reached)" "$mb" '>=' 32
+
+	hsbx -d "$d" oomchild.py
+	finish "OOM in a child"
+	is "OOM in a child: the child was SIGKILLed" \
+	    "$(line_of child)" "child signal 9"
+	is "OOM in a child: exit status 0 (the parent's)" "$RC" 0
+	is "OOM in a child: result.oom_killed true" "$(res oom_killed)" true
+	unchanged "memory" "$d"
+}
+
+# 3. A CPU spin past the timeout, with no cpu_time: timed_out, 124.  While
+# it spins, three processes together get no more than the one CPU.
+case_spin() {
+	d=$(src spin)
+	cat >"$d/spin.py" <<'EOF'
+import os, resource, time
+def spin(sec):
+    end = time.time() + sec
+    while time.time() < end:
+        pass
+    os._exit(0)
+t0 = time.time()
+kids = []
+for i in range(3):
+    pid = os.fork()
+    if pid == 0:
+        spin(1.5)
+    kids.append(pid)
+for k in kids:
+    os.waitpid(k, 0)
+wall = time.time() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("cpus %.2f" % ((ru.ru_utime + ru.ru_stime) / wall), flush=True)
+while True:
+    pass
+EOF
+	before "$d"
+	hsbx -t spin -d "$d" spin.py
+	finish "CPU spin"
+	is "CPU spin: result.timed_out true" "$(res timed_out)" true
+	is "CPU spin: exit status 124" "$RC" 124
+	is "CPU spin: result.exit_code null" "$(res exit_code)" null
+	is "CPU spin: result.cpu_time_exceeded false" \
+	    "$(res cpu_time_exceeded)" false
+	num "CPU spin: duration >= the 5 s timeout" "$(res duration)" '>=' 5
+	num "CPU spin: duration < 8 s" "$(res duration)" '<' 8
+	num "CPU spin: 3 spinning processes got at most the 1 CPU (cpu/wall)" \
+	    "$(word_of cpus)" '<=' 1.3
+	unchanged "CPU spin" "$d"
+}
+
+# 4. Scripts deaf to SIGTERM, SIGINT and SIGHUP: still stopped at the
+# timeout, 124, no container left.
+case_ignore_term() {
+	d=$(src ignore-term)
+	cat >"$d/deaf.sh" <<'EOF'
+trap '' TERM INT HUP
+echo deaf
+sleep 100
+sleep 100
+EOF
+	cat >"$d/deaf.py" <<'EOF'
+import signal, time
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, signal.SIG_IGN)
+print("deaf", flush=True)
+while True:
+    time.sleep(1)
+EOF
+	before "$d"
+	for s in deaf.sh deaf.py; do
+		w="SIGTERM ignored ($s)"
+		hsbx -d "$d" "$s"
+		finish "$w"
+		is "$w: the script ran" "$(stream stdout)" deaf
+		is "$w: result.timed_out true" "$(res timed_out)" true
+		is "$w: exit status 124" "$RC" 124
+		num "$w: stopped soon after the 5 s timeout (duration)" \
+		    "$(res duration)" '<' 8
+	done
+	unchanged "SIGTERM ignored" "$d"
+}
+
+# The flood script: writes 64 KiB chunks to stdout, stderr or both, until
+# 4 GiB or until it is stopped.
+flood_py='import sys
+chunk = b"x" * 65536
+which = sys.argv[1]
+o, e = sys.stdout.buffer, sys.stderr.buffer
+for i in range(65536):
+    if which in ("out", "both"):
+        o.write(chunk)
+        o.flush()
+    if which in ("err", "both"):
+        e.write(chunk)
+        e.flush()
+'
+
+# mem_checks WHAT: sbx's peak memory stayed under 50 MB, by GNU time (sbx
+# and the runtime client it reaped) when there is one, and by its own
+# VmHWM when it could be read.
+mem_checks() {
+	if [ -n "$GTIME" ]; then
+		g=$(tail -n 1 "$W/gtime" 2>/dev/null)
+		num "$1: max RSS of sbx and its client < 50 MB (GNU time, KB)" \
+		    "${g:-none}" '<' 51200
+	fi
+	if [ "$PEAK_KB" -gt 0 ]; then
+		num "$1: sbx's own peak RSS < 50 MB (VmHWM, KB)" \
+		    "$PEAK_KB" '<' 51200
+	elif [ -z "$GTIME" ]; then
+		notok "$1: sbx's peak RSS measured"
+		diag "no GNU time, and sbx ended before VmHWM could be read"
+	else
+		diag "$1: too quick for a VmHWM sample; GNU time's stands"
+	fi
+}
+
+# 5 and 6. Floods of stdout, stderr and both: cut at max_output (1m),
+# truncated, killed (137, signal 9), and sbx's memory stays flat.  Then
+# 512 MB pushed through sbx: its memory still stays flat.
+case_flood() {
+	d=$(src flood)
+	printf '%s' "$flood_py" >"$d/flood.py"
+	before "$d"
+	for which in out err both; do
+		w="flood ($which)"
+		MEASURE=1
+		hbg -d "$d" flood.py "$which"
+		MEASURE=
+		sample
+		hwait
+		finish "$w"
+		is "$w: result.truncated true" "$(res truncated)" true
+		is "$w: exit status 137" "$RC" 137
+		is "$w: result.signal 9" "$(res signal)" 9
+		is "$w: result.timed_out false" "$(res timed_out)" false
+		is "$w: exactly max_output (1m) relayed" "$(relayed)" "$MB"
+		n=$(J '(map(select(.event == "result"))[0] // {}) |
+		    (.stdout_bytes // 0) + (.stderr_bytes // 0)')
+		num "$w: the bytes read are counted, past the cap" "$n" '>=' "$MB"
+		num "$w: stopped long before the timeout (duration)" \
+		    "$(res duration)" '<' 4
+		mem_checks "$w"
+	done
+
+	# 512 MB through sbx: its stdout events are dropped on the way to
+	# OUT, the rest is checked as usual.
+	w="flood of 512 MB"
+	fifo=$W/flood.fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	grep -v '^{"event":"stdout"' <"$fifo" >"$OUT" &
+	gpid=$!
+	SBXOUT=$fifo
+	MEASURE=1
+	hbg -t bigout -d "$d" flood.py out
+	SBXOUT=
+	MEASURE=
+	sample
+	hwait
+	wait "$gpid"
+	rm -f "$fifo"
+	finish "$w"
+	is "$w: result.truncated true" "$(res truncated)" true
+	is "$w: exit status 137" "$RC" 137
+	num "$w: 512 MB or more read" "$(res stdout_bytes)" '>=' $((512 * MB))
+	mem_checks "$w"
+	unchanged "flood" "$d"
+}
+
+# 7. Filling /tmp, /dev/shm and the rw workspace: no file passes fsize
+# (8m, EFBIG), /tmp and /dev/shm stop at their 16m (ENOSPC), and the
+# workspace's copy is gone from the host afterwards.
+case_fill() {
+	d=$(src fill)
+	cat >"$d/fill.py" <<'EOF'
+import errno, os, sys
+def fill(path):
+    n = 0
+    chunk = b"y" * (1 << 20)
+    try:
+        with open(path, "wb") as f:
+            while n < (64 << 20):
+                f.write(chunk)
+                f.flush()
+                n += len(chunk)
+        return n, "ok"
+    except OSError as e:
+        try:
+            n = os.path.getsize(path)
+        except OSError:
+            n = -1
+        return n, errno.errorcode.get(e.errno, e.errno)
+for d in sys.argv[1:]:
+    total, big, errs = 0, 0, set()
+    for i in range(4):      # at most 4 files: 32 MB on the host disk
+        size, err = fill(os.path.join(d, "fill%d" % i))
+        total += max(size, 0)
+        big = max(big, size)
+        errs.add(err)
+        if err == "ENOSPC":
+            break
+    print(d, total, big, ",".join(sorted(errs)), flush=True)
+EOF
+	before "$d"
+	hsbx -d "$d" fill.py /tmp /dev/shm
+	finish "fill /tmp"
+	is "fill /tmp: exit status 0" "$RC" 0
+	for dir in /tmp /dev/shm; do
+		set -- $(word_of "$dir")
+		num "fill $dir: no file past fsize 8m (largest)" \
+		    "${2:-none}" '<=' $((8 * MB))
+		like "fill $dir: the script saw EFBIG at fsize" "${3:-}" EFBIG
+		like "fill $dir: the script saw ENOSPC" "${3:-}" ENOSPC
+		num "fill $dir: no more than its 16m held (total)" \
+		    "${1:-none}" '<=' $((16 * MB))
+	done
+
+	hsbx -w rw -d "$d" fill.py /workspace
+	finish "fill rw workspace"
+	is "fill rw workspace: exit status 0" "$RC" 0
+	set -- $(word_of /workspace)
+	num "fill rw workspace: no file past fsize 8m (largest)" \
+	    "${2:-none}" '<=' $((8 * MB))
+	is "fill rw workspace: every file stopped with EFBIG" "${3:-}" EFBIG
+	diag "rw workspace: ${1:-?} bytes written to the host's TMPDIR" \
+	    "in 4 files; fsize bounds each file, nothing bounds the total"
+	unchanged "fill" "$d"
+}
+
+# 8. Writing outside the workspace, and to it in ro mode: EROFS.
+case_writes() {
+	d=$(src writes)
+	{
+		printf '%s' "$attempt_py"
+		cat <<'EOF'
+for p in ["/", "/etc", "/usr", "/var/tmp", "/run", "/sys", "/workspace"]:
+    attempt(p, lambda: write(os.path.join(p, "sbx-hostile")))
+attempt("/workspace/script", lambda: write("/workspace/writes.py", "a"))
+attempt("/workspace/mkdir", lambda: os.mkdir("/workspace/newdir"))
+attempt("/proc/sys", lambda: write("/proc/sys/kernel/hostname"))
+attempt("/proc/sysrq-trigger", lambda: write("/proc/sysrq-trigger"))
+EOF
+	} >"$d/writes.py"
+	before "$d"
+	for mode in default ro; do
+		w="writes ($mode)"
+		if [ "$mode" = default ]; then
+			hsbx -d "$d" writes.py
+		else
+			hsbx -w ro -d "$d" writes.py
+		fi
+		finish "$w"
+		is "$w: exit status 0" "$RC" 0
+		for p in / /etc /usr /var/tmp /run /sys /workspace \
+		    /workspace/script /workspace/mkdir; do
+			is "$w: write to $p fails with EROFS" \
+			    "$(word_of "$p")" EROFS
+		done
+		for p in /proc/sys /proc/sysrq-trigger; do
+			case $(word_of "$p") in
+			E*) ok "$w: write to $p fails" ;;
+			*)
+				notok "$w: write to $p fails"
+				diag "got: '$(line_of "$p")'"
+				;;
+			esac
+		done
+	done
+	unchanged "writes" "$d"
+}
+
+# 9. Sockets: only loopback, the container's own.  A listener on the
+# host's 127.0.0.1 is not reached; an outside address has no route and
+# fails at once, so nothing is sent.
+case_network() {
+	d=$(src network)
+	{
+		printf '%s' "$attempt_py"
+		cat <<'EOF'
+import socket, time
+port = int(sys.argv[1])
+def tcp(host, p, fam=socket.AF_INET):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        s.connect((host, p))
+    finally:
+        s.close()
+def udp(host, p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(b"x", (host, p))
+    finally:
+        s.close()
+def own_loopback():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    tcp("127.0.0.1", srv.getsockname()[1])
+    srv.close()
+attempt("hostport", lambda: tcp("127.0.0.1", port))
+attempt("loopback", own_loopback)
+t0 = time.time()
+attempt("tcp-out", lambda: tcp("10.255.255.1", 80))
+print("tcp-out-time %.2f" % (time.time() - t0), flush=True)
+attempt("udp-out", lambda: udp("10.255.255.1", 53))
+print("ifaces", ",".join(sorted(os.listdir("/sys/class/net"))), flush=True)
+EOF
+	} >"$d/net.py"
+	rm -f "$W/port" "$W/hits"
+	perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+		    LocalPort => 0, Listen => 5, ReuseAddr => 1) or die "$!";
+		open(my $f, ">", "$ARGV[0].new") or die "$!";
+		print $f $s->sockport, "\n";
+		close $f;
+		rename("$ARGV[0].new", $ARGV[0]);
+		while (my $c = $s->accept) {
+			open(my $g, ">>", $ARGV[1]);
+			print $g "CONNECTED\n";
+			close $g;
+			close $c;
+		}' "$W/port" "$W/hits" &
+	lpid=$!
+	n=0
+	while [ ! -s "$W/port" ] && [ "$n" -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	port=$(cat "$W/port" 2>/dev/null)
+	before "$d"
+	hsbx -d "$d" net.py "${port:-1}"
+	finish "network"
+	is "network: exit status 0" "$RC" 0
+	is "network: the host's loopback listener is not reached" \
+	    "$(word_of hostport)" ECONNREFUSED
+	check "network: the host's listener saw no connection" \
+	    test ! -e "$W/hits"
+	is "network: the container's own loopback works" \
+	    "$(word_of loopback)" ok
+	is "network: TCP to an outside address: ENETUNREACH" \
+	    "$(word_of tcp-out)" ENETUNREACH
+	num "network: ... at once, nothing waits on a packet (s)" \
+	    "$(word_of tcp-out-time)" '<' 1
+	is "network: UDP to an outside address: ENETUNREACH" \
+	    "$(word_of udp-out)" ENETUNREACH
+	is "network: the only interface is lo" "$(word_of ifaces)" lo
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	unchanged "network" "$d"
+}
+
+# 10. /proc and /sys show the container, not the host.
+case_proc() {
+	d=$(src proc)
+	{
+		printf '%s' "$attempt_py"
+		cat <<'EOF'
+# The host's marker comes reversed, so that this process's own command
+# line does not hold it.
+marker = sys.argv[1][::-1].encode()
+print("init", os.path.basename(open("/proc/1/cmdline").read().split("\0")[0]))
+print("hostname", open("/proc/sys/kernel/hostname").read().strip())
+print("uname", os.uname().nodename)
+attempt("etc-hostname", lambda: open("/etc/hostname").read().strip())
+pids = [p for p in os.listdir("/proc") if p.isdigit()]
+print("procs", len(pids))
+seen = 0
+for p in pids:
+    try:
+        if marker in open("/proc/%s/cmdline" % p, "rb").read():
+            seen += 1
+    except OSError:
+        pass
+print("marker", seen)
+def peek(path):
+    if os.path.isdir(path):
+        return len(os.listdir(path))
+    with open(path, "rb") as f:
+        return len(f.read(4096))
+for p in ["/proc/kcore", "/proc/keys", "/proc/timer_list",
+          "/proc/sched_debug", "/proc/latency_stats", "/sys/firmware"]:
+    attempt(p, lambda: peek(p))
+EOF
+	} >"$d/proc.py"
+	marker="sbx-hostile-host-$$-$(date +%s)"
+	sh -c 'sleep 60; :' "$marker" &
+	mpid=$!
+	rev=$(printf '%s' "$marker" | rev 2>/dev/null) ||
+	    rev=$(printf '%s' "$marker" | awk '{ s = ""; for (i = length; i; i--) s = s substr($0, i, 1); print s }')
+	before "$d"
+	hsbx -d "$d" proc.py "$rev"
+	finish "/proc"
+	is "/proc: exit status 0" "$RC" 0
+	case $(word_of init) in
+	catatonit | tini | tini-static | docker-init | podman-init)
+		ok "/proc: /proc/1 is the container's init ($(word_of init))" ;;
+	*)
+		notok "/proc: /proc/1 is the container's init"
+		diag "got: '$(line_of init)'"
+		;;
+	esac
+	is "/proc: /proc/sys/kernel/hostname is sbx" "$(word_of hostname)" sbx
+	is "/proc: uname's node name is sbx" "$(word_of uname)" sbx
+	is "/proc: /etc/hostname is the container's (sbx)" \
+	    "$(word_of etc-hostname)" "ok sbx"
+	num "/proc: only the container's processes are seen" \
+	    "$(word_of procs)" '<=' 3
+	is "/proc: a host process is not seen" "$(word_of marker)" 0
+	for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug \
+	    /proc/latency_stats /sys/firmware; do
+		case $(word_of "$p") in
+		"ok 0" | E*) ok "/proc: $p is masked" ;;
+		*)
+			notok "/proc: $p is masked"
+			diag "got: '$(line_of "$p")'"
+			;;
+		esac
+	done
+	kill "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null
+	unchanged "/proc" "$d"
+}
+
+# 11. No privilege: user 65534, no capability, no_new_privs; chown,
+# mknod and mount fail.
+case_privilege() {
+	d=$(src privilege)
+	cat >"$d/priv.sh" <<'EOF'
+echo "uid $(id -u)"
+echo "gid $(id -g)"
+sed -n 's/^\(Cap[A-Za-z]*\|NoNewPrivs\):[[:space:]]*/\1 /p' /proc/self/status
+: >/tmp/f
+chown 0:0 /tmp/f 2>/dev/null
+echo "chown $?"
+mknod /tmp/null c 1 3 2>/dev/null
+echo "mknod $?"
+mkdir /tmp/m
+mount -t tmpfs none /tmp/m 2>/dev/null
+echo "mount $?"
+EOF
+	{
+		printf '%s' "$attempt_py"
+		cat <<'EOF'
+attempt("setuid", lambda: os.setuid(0))
+attempt("setgid", lambda: os.setgid(0))
+attempt("chroot", lambda: os.chroot("/tmp"))
+EOF
+	} >"$d/priv.py"
+	before "$d"
+	hsbx -d "$d" priv.sh
+	finish "privilege (sh)"
+	is "privilege: id -u is 65534" "$(word_of uid)" 65534
+	is "privilege: id -g is 65534" "$(word_of gid)" 65534
+	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+		is "privilege: $c is empty" "$(word_of "$c")" 0000000000000000
+	done
+	is "privilege: NoNewPrivs 1" "$(word_of NoNewPrivs)" 1
+	for c in chown mknod mount; do
+		isnt "privilege: $c fails" "$(word_of "$c")" 0
+	done
+	hsbx -d "$d" priv.py
+	finish "privilege (py)"
+	for c in setuid setgid chroot; do
+		is "privilege: $c fails with EPERM" "$(word_of "$c")" EPERM
+	done
+	unchanged "privilege" "$d"
+}
+
+# 12. rw mode: links out of the workspace.  They resolve in the container
+# only; afterwards sbx follows none of them: the host's files and a
+# sentinel directory they point at are untouched, no host secret shows
+# in the output, and the tree goes, however deep or locked.
+case_links() {
+	d=$(src links)
+	{
+		printf '%s' "$attempt_py"
+		cat <<'EOF'
+import socket
+sentinel, secret = sys.argv[1], sys.argv[2]
+os.chdir("/workspace")
+attempt("symlink-shadow", lambda: os.symlink("/etc/shadow", "leak"))
+attempt("symlink-up", lambda: os.symlink("../../../../etc/passwd", "up"))
+attempt("symlink-sentinel", lambda: os.symlink(sentinel, "sentinel"))
+attempt("symlink-sentinel-file",
+        lambda: os.symlink(sentinel + "/keep", "sentinel-file"))
+attempt("symlink-secret", lambda: os.symlink(secret, "secret"))
+attempt("symlink-root", lambda: os.symlink("/", "root"))
+attempt("hardlink-passwd", lambda: os.link("/etc/passwd", "hard"))
+attempt("hardlink-tmp",
+        lambda: (open("/tmp/t", "w").close(), os.link("/tmp/t", "hard2")))
+attempt("read-secret", lambda: open("secret").read())
+attempt("write-up", lambda: write("up", "a"))
+attempt("write-sentinel", lambda: write("sentinel-file", "a"))
+attempt("mkfifo", lambda: os.mkfifo("fifo"))
+attempt("socket", lambda: socket.socket(socket.AF_UNIX).bind("sock"))
+def deep():
+    for i in range(3000):
+        os.mkdir("d")
+        os.chdir("d")
+    os.chdir("/workspace")
+attempt("deep", deep)
+def locked():
+    os.makedirs("locked/inner")
+    write("locked/inner/f")
+    os.symlink(sentinel, "locked/inner/sentinel")
+    os.chmod("locked/inner", 0)
+    os.chmod("locked", 0)
+attempt("locked", locked)
+EOF
+	} >"$d/links.py"
+	sent=$W/sentinel
+	rm -rf "$sent"
+	mkdir -p "$sent"
+	printf 'keep\n' >"$sent/keep"
+	secret=$W/secret.txt
+	printf 'HOSTSECRET-%s-%s\n' "$$" "$(date +%s%N)" >"$secret"
+	sum_before=$(sha256sum /etc/shadow /etc/passwd "$secret" "$sent/keep" \
+	    2>&1)
+	before "$d"
+	hsbx -w rw -d "$d" links.py "$sent" "$secret"
+	finish "links (rw)"
+	is "links: exit status 0" "$RC" 0
+	for l in symlink-shadow symlink-up symlink-sentinel \
+	    symlink-sentinel-file symlink-secret symlink-root mkfifo socket \
+	    deep locked; do
+		is "links: the script made $l" "$(word_of "$l")" ok
+	done
+	for l in hardlink-passwd hardlink-tmp; do
+		case $(word_of "$l") in
+		EXDEV | EPERM) ok "links: $l fails" ;;
+		*)
+			notok "links: $l fails"
+			diag "got: '$(line_of "$l")'"
+			;;
+		esac
+	done
+	for l in read-secret write-up write-sentinel; do
+		case $(word_of "$l") in
+		E*) ok "links: $l fails in the container" ;;
+		*)
+			notok "links: $l fails in the container"
+			diag "got: '$(line_of "$l")'"
+			;;
+		esac
+	done
+	is "links: host /etc/shadow, /etc/passwd, secret, sentinel unchanged" \
+	    "$(sha256sum /etc/shadow /etc/passwd "$secret" "$sent/keep" 2>&1)" \
+	    "$sum_before"
+	check "links: the sentinel directory is still there" test -d "$sent"
+	is "links: the sentinel file is still there" "$(cat "$sent/keep" 2>&1)" \
+	    keep
+	s=$(head -n 1 "$secret")
+	check "links: the host secret is not in sbx's stdout" \
+	    sh -c '! grep -qF -- "$1" "$2"' sh "$s" "$OUT"
+	check "links: the host secret is not in sbx's stderr" \
+	    sh -c '! grep -qF -- "$1" "$2"' sh "$s" "$ERR"
+	unchanged "links" "$d"
+}
+
+# 13. A hostile source tree: a symlink loop, a dangling link, a link to
+# the host's /etc/shadow, a FIFO, a socket, names of 250 and 255 bytes.
+# Copied without following anything (a warning for the FIFO and the
+# socket), run, and left as it was.
+case_tree() {
+	d=$(src tree)
+	ln -s b "$d/a"
+	ln -s a "$d/b"
+	ln -s nowhere "$d/dangling"
+	ln -s /etc/shadow "$d/shadow"
+	mkfifo "$d/fifo"
+	perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Type => SOCK_STREAM(),
+	    Local => $ARGV[0], Listen => 1) or die "$!"' "$d/sock" ||
+	    diag "could not make a socket in the tree"
+	n250=$(printf '%0250d' 0 | tr 0 L)
+	n255=$(printf '%0255d' 0 | tr 0 M)
+	printf 'content 250\n' >"$d/$n250"
+	mkdir "$d/sub"
+	printf 'content 255\n' >"$d/sub/$n255"
+	ln -s .. "$d/sub/up"
+	cat >"$d/list.py" <<'EOF'
+import os
+for root, dirs, files in os.walk("/workspace"):
+    for n in sorted(dirs + files):
+        p = os.path.join(root, n)
+        r = os.path.relpath(p, "/workspace")
+        short = r if len(n) < 100 else r.replace(n, "%s*%d" % (n[0], len(n)))
+        if os.path.islink(p):
+            print("link", short, os.readlink(p))
+        elif os.path.isfile(p):
+            print("file", short, open(p).read().strip().replace(" ", "_"))
+        elif not os.path.isdir(p):
+            print("other", short)
+try:
+    open("/workspace/shadow").read()
+    print("shadow readable")
+except OSError as e:
+    print("shadow", e.errno)
+EOF
+	before "$d"
+	hsbx -d "$d" list.py
+	finish "hostile tree"
+	is "hostile tree: exit status 0" "$RC" 0
+	like "hostile tree: a warning names the FIFO" \
+	    "$(J '[.[] | select(.event == "warning") | .message] | join("\n")')" \
+	    "$d/fifo"
+	like "hostile tree: a warning names the socket" \
+	    "$(J '[.[] | select(.event == "warning") | .message] | join("\n")')" \
+	    "$d/sock"
+	o=$(stream stdout)
+	like "hostile tree: a -> b copied as a link" "$o" "link a b"
+	like "hostile tree: b -> a copied as a link" "$o" "link b a"
+	like "hostile tree: the dangling link copied" "$o" "link dangling nowhere"
+	like "hostile tree: the link to /etc/shadow copied as a link" "$o" \
+	    "link shadow /etc/shadow"
+	like "hostile tree: the 250-byte name copied" "$o" \
+	    "file L*250 content_250"
+	like "hostile tree: the 255-byte name copied" "$o" \
+	    "file sub/M*255 content_255"
+	like "hostile tree: sub/up copied as a link" "$o" "link sub/up .."
+	case $o in
+	*fifo* | *sock*) notok "hostile tree: no FIFO or socket in the copy"
+		diag "$o" ;;
+	*) ok "hostile tree: no FIFO or socket in the copy" ;;
+	esac
+	case $(word_of shadow) in
+	readable)
+		notok "hostile tree: the shadow link does not read the host's"
+		;;
+	*) ok "hostile tree: the shadow link does not read the host's" ;;
+	esac
+	unchanged "hostile tree" "$d"
+}
+
+# 14. Hostile script names: "--help.py", "--help" with -e py, a newline in
+# the name, and "./gc".
+case_names() {
+	d=$(src names)
+	for n in --help.py --help "new${nl}line.py"; do
+		printf 'import sys\nprint("ran", repr(sys.argv[0]))\n' >"$d/$n"
+	done
+	printf 'echo "ran gc $0"\n' >"$d/gc"
+	before "$d"
+
+	hsbx -d "$d" -- --help.py
+	finish "script --help.py"
+	is "script --help.py: runs after --" "$(stream stdout)" \
+	    "ran '/workspace/--help.py'"
+	is "script --help.py: exit status 0" "$RC" 0
+	is "script --help.py: start.script" "$(start_field script)" --help.py
+
+	hsbx -d "$d" --help.py
+	is "script --help.py without --: refused as an option, status 125" \
+	    "$RC" 125
+	is "script --help.py without --: nothing started" "$(count start)" 0
+	check "script --help.py without --: TMPDIR empty" tmp_empty
+
+	hsbx -e py -d "$d" -- --help
+	finish "script --help -e py"
+	is "script --help -e py: runs" "$(stream stdout)" \
+	    "ran '/workspace/--help'"
+
+	hsbx -d "$d" "new${nl}line.py"
+	finish "script with a newline"
+	is "script with a newline: runs" "$(stream stdout)" \
+	    "ran '/workspace/new\\nline.py'"
+	is "script with a newline: start.script" "$(start_field script)" \
+	    "new${nl}line.py"
+
+	hsbx -e sh -d "$d" ./gc
+	finish "script ./gc -e sh"
+	is "script ./gc -e sh: runs as a script" "$(stream stdout)" \
+	    "ran gc /workspace/gc"
+	unchanged "names" "$d"
+}
+
+# 15. sbx interrupted mid-run (SIGTERM, SIGINT), with a script deaf to
+# both: the result says interrupted, 128+n, nothing left.
+case_interrupt() {
+	d=$(src interrupt)
+	cat >"$d/$TAG-deaf.py" <<'EOF'
+import signal, time
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, signal.SIG_IGN)
+print("sleeping", flush=True)
+time.sleep(100)
+EOF
+	before "$d"
+	for sig in TERM INT; do
+		case $sig in
+		TERM) n=15 ;;
+		INT) n=2 ;;
+		esac
+		w="SIG$sig to sbx"
+		hbg -t long -d "$d" "$TAG-deaf.py"
+		wait_for '"sleeping' 20 || diag "$w: the script did not start"
+		kill -"$sig" "$SPID"
+		hwait
+		finish "$w"
+		is "$w: exit status $((128 + n))" "$RC" $((128 + n))
+		is "$w: result.interrupted $n" "$(res interrupted)" "$n"
+		is "$w: result.timed_out false" "$(res timed_out)" false
+		is "$w: result.exit_code null" "$(res exit_code)" null
+		num "$w: sbx returned at once (wall s)" "$WALL" '<' 10
+		check "$w: no runtime client left on the host" \
+		    gone_from_host "/workspace/$TAG-deaf.py"
+	done
+	unchanged "interrupt" "$d"
+}
+
+# 16. sbx killed with SIGKILL mid-run: it cannot clean up, so the
+# container (labelled with sbx.pid and sbx.deadline) and the run directory
+# are left.  "sbx gc" must then remove both, and not touch the container
+# of a live sbx running at the same time.
+case_sigkill() {
+	d=$(src sigkill)
+	cat >"$d/$TAG-sleep.py" <<'EOF'
+import sys, time
+print("sleeping", flush=True)
+time.sleep(float(sys.argv[1]))
+print("woke", flush=True)
+EOF
+	before "$d"
+	w="SIGKILL to sbx"
+	t_start=$(date +%s)
+	hbg -t long -d "$d" "$TAG-sleep.py" 100
+	wait_for '"sleeping' 20 || diag "$w: the script did not start"
+	kpid=$SPID
+	clients=$(children "$kpid")
+	kill -KILL "$kpid"
+	hwait
+	is "$w: sbx died of SIGKILL" "$RC" 137
+	NAME=$(start_field name)
+	printf '%s\n' "$NAME" >>"$NAMES"
+	labels=$(timeout 30 "$RT" inspect --format \
+	    '{{index .Config.Labels "sbx.pid"}} {{index .Config.Labels "sbx.deadline"}}' \
+	    "$NAME" 2>&1)
+	is "$w: the orphan container is left, labelled sbx.pid=$kpid" \
+	    "${labels%% *}" "$kpid"
+	dl=${labels##* }
+	case $dl in
+	'' | *[!0-9]*)
+		notok "$w: its sbx.deadline is start + timeout (60) + grace"
+		diag "labels: $labels"
+		;;
+	*)
+		num "$w: its sbx.deadline is start + timeout (60) + grace" \
+		    "$((dl - t_start))" '>=' 60
+		;;
+	esac
+	set -- "$T"/sbx.*
+	if [ -d "$1" ]; then
+		ok "$w: the run directory is left"
+	else
+		notok "$w: the run directory is left"
+		diag "TMPDIR holds: $(ls -A "$T")"
+	fi
+	stale=$1
+
+	# A live run, started before gc and still running during it.
+	sav_out=$OUT
+	OUT=$W/live.out
+	hbg -t long -d "$d" "$TAG-sleep.py" 3
+	live_tpid=$TPID
+	live_t0=$_t0
+	wait_for '"sleeping' 20 || diag "live run: the script did not start"
+	OUT=$sav_out
+
+	timeout -k 5 120 env TMPDIR="$T" "$SBX" -r "$RT" gc >"$OUT" 2>"$ERR"
+	RC=$?
+	gcok=1
+	is "sbx gc: exit status 0" "$RC" 0 || gcok=
+	check "sbx gc: stdout is JSON lines" json_ok || gcok=
+	if [ -z "$gcok" ]; then
+		notok "sbx gc removes the orphan"
+		show
+	else
+		is "sbx gc: one gc event for the orphan container" \
+		    "$(gc_events container "$NAME" "$OUT")" 1
+		is "sbx gc: one gc event for the stale directory" \
+		    "$(gc_events directory "$stale" "$OUT")" 1
+		check "sbx gc removes the orphan container" not_left "$NAME"
+		check "sbx gc removes the stale run directory" test ! -e "$stale"
+	fi
+	# The live run was left alone and ends as usual.
+	OUT=$W/live.out
+	TPID=$live_tpid
+	_t0=$live_t0
+	hwait
+	live=$(start_field name)
+	is "sbx gc: the live run's container was not collected" \
+	    "$(gc_events container "$live" "$sav_out")" 0
+	finish "sbx gc: the live run"
+	is "sbx gc: the live run ends normally" "$RC $(stream stdout)" \
+	    "0 sleeping${nl}woke"
+	OUT=$sav_out
+
+	# Whatever gc left, by hand, so that the next case starts clean.
+	timeout 30 "$RT" rm -f "$NAME" >/dev/null 2>&1
+	[ -n "$stale" ] && [ -e "$stale" ] && rm -rf "$stale"
+	check "$w: the orphan's runtime client ends once the container is gone" \
+	    gone_from_host "/workspace/$TAG-sleep.py"
+	for c in $clients; do
+		kill -0 "$c" 2>/dev/null && kill -KILL "$c" 2>/dev/null
+	done
+	check "$w: TMPDIR empty after gc" tmp_empty
+	unchanged "SIGKILL" "$d"
+}
+
+cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes
+network proc privilege links tree names interrupt sigkill"}
+
+# --- the suite, once per runtime -------------------------------------------
+
+diag "sbx: $SBX ($("$SBX" -V 2>&1))"
+[ -n "$GTIME" ] || diag "no GNU time: sbx's memory is read from /proc"
+t_all=$(date +%s)
+for RT in $runtimes; do
+	t0=$(date +%s)
+	if ! available; then
+		notok "runtime available"
+		continue
+	fi
+	ok "runtime available"
+	diag "$RT: $("$RT" --version 2>&1 | head -n 1)"
+	if ! check "images sbx-python and sbx-sh present" \
+	    images sbx-python sbx-sh; then
+		continue
+	fi
+	mkdir -p "$BASE/$RT/tmp" "$BASE/$RT/work" || cannot "mkdir in $BASE"
+	chmod 700 "$BASE/$RT/tmp"
+	T=$BASE/$RT/tmp
+	W=$BASE/$RT/work
+	OUT=$BASE/$RT/out
+	ERR=$BASE/$RT/err
+	NAMES=$BASE/$RT/names
+	: >"$NAMES"
+	for c in $cases; do
+		tc=$(date +%s)
+		"case_$c"
+		diag "$RT: case $c: $(($(date +%s) - tc)) s"
+	done
+	check "no container labelled sbx of this suite left" no_sbx_containers
+	if [ -s "$NAMES.left" ]; then
+		while read -r n; do
+			timeout 30 "$RT" rm -f "$n" >/dev/null 2>&1
+		done <"$NAMES.left"
+	fi
+	diag "$RT: $(wc -l <"$NAMES" | tr -d ' ') containers started"
+	diag "$RT: $(($(date +%s) - t0)) s"
+done
+diag "total: $(($(date +%s) - t_all)) s"
+exit 0
