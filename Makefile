@@ -9,7 +9,7 @@ OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh tests/build.sh \
 	tests/system.sh tests/guard.sh tests/rootless.sh \
-	tests/integration.sh tests/package.sh
+	tests/integration.sh tests/package.sh tests/sanitize.sh tests/fuzz.sh
 
 all: sbx
 
@@ -49,9 +49,16 @@ tests/unit: tests/unit.o $(LIBOBJ)
 .c.o:
 	$(CC) $(SBX_CPPFLAGS) $(CPPFLAGS) $(SBX_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-# Unit tests, golden argv files, bad input, then real podman and docker.
+# Unit tests, golden argv files, bad input, real podman and docker, the
+# package, then all again under ASan+UBSan and valgrind, and a short
+# time-boxed fuzz run (FUZZ_SECONDS per target).
+FUZZ_SECONDS = 10
 check: sbx tests/unit tests/sbx-sys
-	tests/run.sh $(TESTS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh $(TESTS)
+
+# Longer fuzzing, not part of check.
+fuzz:
+	tests/fuzz.sh 300
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
@@ -88,7 +95,7 @@ clean:
 	rm -f sbx $(OBJ) builtin.h guard.h tests/unit tests/unit.o tests/sbx-sys \
 		tests/policy-sys.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
-.PHONY: all bench check install uninstall dist clean static
+.PHONY: all bench check fuzz install uninstall dist clean static
 
 bench/copy: bench/copy.o shadow.o $(LIBOBJ)
 	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)

@@ -516,7 +516,11 @@ section(struct parse *ps, const char *sec)
 		ps->cur = t;
 		return 1;
 	}
-	if (*sec == '\0' || strlen(sec) > 64 || !valid_word(sec,
+	if (strlen(sec) > 48) {	/* inih keeps 49 bytes of a name */
+		perr(ps, "section name longer than 48 bytes: [%.64s]", sec);
+		return 0;
+	}
+	if (*sec == '\0' || !valid_word(sec,
 	    IDENT "0123456789", IDENT "0123456789.-")) {
 		perr(ps, "bad section name [%.64s]: want a template name or "
 		    "[language EXT]", sec);
@@ -669,10 +673,12 @@ check_inherit(struct config *c)
 			die("%s:%d: inherit: no template '%s'", c->path,
 			    t->inherit_line, t->inherit);
 		/* Implicit inheritance ends at [default], so any cycle
-		 * has a member with an inherit line to point at. */
-		for (u = t, i = 0; u && i <= n; u = parent(c, u), i++)
+		 * has a member with an inherit line to point at; blame
+		 * only the members, not those that lead into it. */
+		for (u = parent(c, t), i = 0; u && u != t && i <= n;
+		    u = parent(c, u), i++)
 			;
-		if (u != NULL && t->inherit)
+		if (u == t && t->inherit)
 			die("%s:%d: inherit: template '%s' inherits from "
 			    "itself", c->path, t->inherit_line, t->name);
 	}

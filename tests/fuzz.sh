@@ -3,16 +3,21 @@
 #
 # Builds each target of tests/fuzz (ini, parse, json: see the comment at
 # the top of each fuzz_*.c) with clang -fsanitize=fuzzer,address,
-# undefined, and runs it for SECONDS (default 20) from a temporary copy
-# of its seed corpus, tests/fuzz/corpus/TARGET, so the tree is never
-# written.  One "ok - fuzz: ..." or "not ok - fuzz: ..." line per target;
-# a crash keeps the work directory and names the input that crashed it,
-# with the command that replays it.  FUZZ_CC picks another clang.
+# undefined, and runs it for SECONDS (default $FUZZ_SECONDS, else 20)
+# from a temporary copy of its seed corpus, tests/fuzz/corpus/TARGET, so
+# the tree is never written.  SECONDS 0 runs the seeds only, once each:
+# a quick, deterministic regression check.  One "ok - fuzz: ..." or
+# "not ok - fuzz: ..." line per target; a crash keeps the work directory
+# and names the input that crashed it, with the command that replays it.  FUZZ_CC picks another clang;
+# FUZZ_KEEP=1 keeps the work directory (binaries, grown corpora) anyway.
 # Needs clang, libclang-rt-14-dev (the fuzzer and sanitizer runtimes),
 # libinih-dev, pkg-config and make; llvm-symbolizer for readable stacks.
+# The compiler flags are split on white space with their quotes kept,
+# -DVERSION="fuzz" as the Makefile passes it:
+# shellcheck disable=SC2089,SC2090
 set -u
 cd "$(dirname "$0")/.." || exit 1
-secs=${1:-20}
+secs=${1:-${FUZZ_SECONDS:-20}}
 [ $# -gt 0 ] && shift
 targets=${*:-ini parse json}
 case $secs in
@@ -26,7 +31,7 @@ case $t in
 *[!A-Za-z0-9._/-]*) echo "$0: $t: want a TMPDIR without odd characters" >&2
 	rm -rf "$t"; exit 2 ;;
 esac
-keep=0
+keep=${FUZZ_KEEP:-0}
 trap '[ "$keep" = 1 ] || rm -rf "$t"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -84,8 +89,6 @@ for name in $targets; do
 	*) nok "$name: no such target (ini, parse, json)"; continue ;;
 	esac
 	bin=$t/fuzz_$name
-	# Split on white space, quotes kept: -DVERSION="fuzz" as the
-	# Makefile passes it.
 	# shellcheck disable=SC2086
 	if ! out=$(cd "$t/src" && "$cc" $flags $defs $inih_cflags -o "$bin" \
 	    tests/fuzz/fuzz_$name.c tests/fuzz/fuzz_util.c \
@@ -100,8 +103,13 @@ for name in $targets; do
 	cp tests/fuzz/corpus/"$name"/* "$t/corpus/$name/" 2>/dev/null
 	log=$t/$name.log
 	t0=$(date +%s)
+	if [ "$secs" -eq 0 ]; then
+		how=-runs=0 what="seed corpus, $(find "$t/corpus/$name" -type f | wc -l) inputs"
+	else
+		how=-max_total_time=$secs what=
+	fi
 	# shellcheck disable=SC2086
-	(cd "$t/src" && "$bin" -max_total_time="$secs" -timeout=10 \
+	(cd "$t/src" && "$bin" $how -timeout=10 \
 	    -rss_limit_mb=2048 -print_final_stats=1 $dict \
 	    -artifact_prefix="$t/crash/$name-" "$t/corpus/$name") \
 	    >"$log" 2>&1
@@ -110,9 +118,9 @@ for name in $targets; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
 	if [ "$rc" -eq 0 ]; then
-		echo "ok - fuzz: $name $took s, no crash"
+		echo "ok - fuzz: $name ${what:-$took s}, no crash"
 		echo "# $name: ${runs:-?} runs, ${cov:-no cov}," \
-		    "corpus $(ls "$t/corpus/$name" | wc -l) inputs"
+		    "corpus $(find "$t/corpus/$name" -type f | wc -l) inputs"
 		continue
 	fi
 	keep=1
@@ -127,5 +135,5 @@ for name in $targets; do
 		sed -n "$n,$((n + 24))p" "$log" | sed 's/^/# /'
 	done
 done
-[ "$keep" = 1 ] && echo "# kept for the crashes: $t"
+[ "$keep" = 1 ] && echo "# kept: $t"
 exit "$fail"

@@ -13,7 +13,8 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 
 pkgs="podman runc catatonit tini docker.io busybox-static libinih-dev
 pkg-config make gcc clang jq mandoc ca-certificates uidmap
-build-essential dpkg-dev debhelper lintian man-db file valgrind"
+build-essential dpkg-dev debhelper lintian man-db file valgrind
+libclang-rt-14-dev llvm"
 
 # 1. packages; skipped when all are installed, to keep reruns fast
 missing=
