@@ -9,7 +9,8 @@ OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh tests/build.sh \
 	tests/system.sh tests/guard.sh tests/rootless.sh \
-	tests/integration.sh tests/package.sh tests/sanitize.sh tests/fuzz.sh
+	tests/integration.sh tests/hostile.sh tests/package.sh \
+	tests/sanitize.sh tests/fuzz.sh
 
 all: sbx
 

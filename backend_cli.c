@@ -355,18 +355,22 @@ kill_container(const struct job *jb)
 }
 
 /*
- * docker's own API on its local socket, for the one call every docker
- * run pays, the removal: a CLI start costs more than the rest of sbx.
- * Only when DOCKER_HOST names no other daemon and no context is chosen;
- * anything but a clean 204 falls back to the CLI, so a context that
- * points elsewhere still gets its container removed.
+ * docker's own API on its local socket, for what every docker run
+ * pays, the removal and the OOM question: starting the CLI costs more
+ * than the rest of sbx.  Only when DOCKER_HOST names no other daemon and
+ * no context is chosen.  Returns the HTTP status, 0 if there was none,
+ * with the response (headers and body) in buf.  Callers take only a
+ * clean answer and otherwise ask the CLI, so a context that points
+ * elsewhere still gets its container removed.
  */
 static int
-docker_delete(const char *name)
+docker_api(const char *method, const char *name, const char *what,
+    char *buf, size_t size)
 {
 	const char *host = getenv("DOCKER_HOST"), *path = "/var/run/docker.sock";
 	struct sockaddr_un sa;
-	char req[256], resp[64];
+	char req[256];
+	size_t len = 0;
 	ssize_t n;
 	int fd, code = 0;
 
@@ -379,30 +383,35 @@ docker_delete(const char *name)
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (strlen(path) >= sizeof(sa.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return 0;
 	strcpy(sa.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
-		return 0;
-	snprintf(req, sizeof(req), "DELETE /containers/%s?force=1 HTTP/1.0"
-	    "\r\nHost: docker\r\n\r\n", name);
+	snprintf(req, sizeof(req), "%s /containers/%s%s HTTP/1.0\r\n"
+	    "Host: docker\r\n\r\n", method, name, what);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    write(fd, req, strlen(req)) == (ssize_t)strlen(req) &&
-	    (n = read(fd, resp, sizeof(resp) - 1)) > 12) {
-		resp[n] = '\0';
-		sscanf(resp, "HTTP/%*s %d", &code);
+	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+		/* HTTP/1.0: the daemon closes when it is done. */
+		while (len < size - 1 &&
+		    (n = read(fd, buf + len, size - 1 - len)) > 0)
+			len += (size_t)n;
+		buf[len] = '\0';
+		sscanf(buf, "HTTP/%*s %d", &code);
 	}
 	close(fd);
-	return code == 204;
+	return code;
 }
 
 static void
 remove_container(const struct job *jb)
 {
+	char buf[256];
+
 	if (is_podman(jb))
 		run_quiet(jb, NULL, 0, "rm", "--force", "--time=0",
 		    jb->name, (char *)NULL);
-	else if (!docker_delete(jb->name))
+	else if (docker_api("DELETE", jb->name, "?force=1", buf,
+	    sizeof(buf)) != 204)
 		run_quiet(jb, NULL, 0, "rm", "--force", jb->name,
 		    (char *)NULL);
 }
@@ -579,7 +588,7 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 	}
 	while (!reaped) {
 		if ((got_alarm || got_signal || r->truncated ||
-		    ferror(stdout)) && !stopping) {
+		    jb_failed()) && !stopping) {
 			r->timed_out = got_alarm;
 			r->interrupted = got_signal;
 			stopping = got_alarm = 1;
@@ -692,8 +701,9 @@ diagnose(const struct job *jb)
 }
 
 static int
-oom_killed(const struct job *jb, int code)
+oom_killed(const struct job *jb)
 {
+	static char buf[1 << 18];
 	char out[64], *marker;
 	struct stat st;
 	int r;
@@ -704,10 +714,14 @@ oom_killed(const struct job *jb, int code)
 		free(marker);
 		return r;
 	}
-	/* Only a SIGKILL can be the OOM killer's; ask only then. */
-	return code == 128 + SIGKILL && run_quiet(jb, out, sizeof(out),
-	    "inspect", "--format={{.State.OOMKilled}}", jb->name,
-	    (char *)NULL) == 0 && strcmp(out, "true") == 0;
+	/* The daemon's JSON: OOMKilled is one of its booleans, and a
+	 * string the script chose cannot hold an unescaped quote. */
+	if (docker_api("GET", jb->name, "/json", buf, sizeof(buf)) == 200 &&
+	    strchr(buf, '\0') < buf + sizeof(buf) - 1)
+		return strstr(buf, "\"OOMKilled\":true") != NULL;
+	return run_quiet(jb, out, sizeof(out), "inspect",
+	    "--format={{.State.OOMKilled}}", jb->name, (char *)NULL) == 0 &&
+	    strcmp(out, "true") == 0;
 }
 
 /*
@@ -723,7 +737,7 @@ decode(struct job *jb, int ws, struct result *r)
 	/* Stopped by us: what the client says is only our kill. */
 	if (r->timed_out || r->interrupted) {
 		r->status = r->timed_out ? EXIT_TIMEOUT : 128 + r->interrupted;
-		r->oom_killed = oom_killed(jb, code);
+		r->oom_killed = oom_killed(jb);
 		return;
 	}
 	if (r->truncated) {
@@ -745,7 +759,7 @@ decode(struct job *jb, int ws, struct result *r)
 	if (code > 128 && code < 128 + 65)
 		r->signal = code - 128;
 	r->cpu_exceeded = r->signal == SIGXCPU;
-	r->oom_killed = oom_killed(jb, code);
+	r->oom_killed = oom_killed(jb);
 }
 
 /* Runs the container to its end and says what happened in r. */
@@ -778,7 +792,7 @@ backend_run(struct job *jb, char **argv, struct result *r)
 	if (!is_podman(jb) || r->timed_out || r->interrupted || r->truncated)
 		remove_container(jb);
 	jb->started = 0;
-	if (ferror(stdout) && r->error == NULL) {
+	if (jb_failed() && r->error == NULL) {
 		r->error = "write error on standard output";
 		r->status = EXIT_FAIL;
 	}

@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,16 +234,34 @@ jb_endobj(struct jbuf *j)
 	j->first = 0;
 }
 
+static int out_failed;	/* a write to stdout failed */
+
+int
+jb_failed(void)
+{
+	return out_failed;
+}
+
 /*
- * One fwrite and a flush per line: readers see each event as soon as it
- * happens, and a pipe never gets half a line from us.
+ * Each line goes out whole, with write(2), as soon as it is made:
+ * readers see each event when it happens.  Not stdio: a signal that
+ * interrupts a blocked fflush makes it drop what it holds, and a slow
+ * reader of our output must cost only time, never lines.
  */
 void
 jb_emit(struct jbuf *j)
 {
+	size_t done = 0;
+	ssize_t n;
+
 	put(j, "}\n", 2);
-	fwrite(j->s, 1, j->len, stdout);
-	fflush(stdout);
+	while (!out_failed && done < j->len) {
+		n = write(1, j->s + done, j->len - done);
+		if (n < 0 && errno != EINTR)
+			out_failed = 1;
+		else if (n > 0)
+			done += (size_t)n;
+	}
 	free(j->s);
 	j->s = NULL;
 }

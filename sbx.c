@@ -23,6 +23,7 @@ struct opts {
 	size_t noverride;
 	char opt[32];			/* the option of each override */
 	const char *runtime;		/* -r, for gc */
+	int runopts;			/* an option only a run takes */
 	int dryrun, keep, list;
 	char *script;
 	char **args;
@@ -66,6 +67,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 	o->dir = ".";
 	/* "+": the script and its arguments are not ours to permute. */
 	while ((c = getopt(argc, argv, "+c:Dd:e:hi:klm:np:r:T:t:Vw:")) != -1) {
+		/* "gc" with any of these is a script's name, not ours. */
+		o->runopts |= strchr("DdeikmnpTtw", c) != NULL;
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'D': o->dryrun = 1; break;
@@ -536,7 +539,8 @@ std_fds(void)
 static int
 finish(int status)
 {
-	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
+	if (jb_failed() || fflush(stdout) == EOF || ferror(stdout) ||
+	    fclose(stdout) == EOF) {
 		warn("write error on standard output");
 		return EXIT_FAIL;
 	}
@@ -718,7 +722,8 @@ main(int argc, char *argv[])
 	if (o.list) {
 		config_list(&cfg);
 		status = 0;
-	} else if (strcmp(o.script, "gc") == 0 && *o.args == NULL) {
+	} else if (strcmp(o.script, "gc") == 0 && *o.args == NULL &&
+	    !o.runopts) {
 		status = gc(&o);
 	} else {
 		make_policy(&cfg, &o, &jb.pol);

@@ -71,6 +71,8 @@ CONF=$here/hostile.ini
 [ -x "$SBX" ] || cannot "$SBX: no such executable (run make first)"
 [ -r "$CONF" ] || cannot "$CONF: missing"
 SBX_REAL=$(readlink -f "$SBX") || cannot "$SBX: cannot resolve"
+# The kernel's name of the sbx process: its file name, cut at 15 bytes.
+SBX_COMM=$(basename "$SBX_REAL" | cut -c 1-15)
 for tool in jq timeout find sha256sum od awk head mkfifo perl date \
     readlink xargs sort; do
 	command -v "$tool" >/dev/null 2>&1 || cannot "$tool is needed"
@@ -92,8 +94,10 @@ case ${TMPDIR:-} in
 *) tmp=/tmp ;;
 esac
 BASE=$(mktemp -d "$tmp/sbx-hostile.XXXXXX") || cannot "mktemp in $tmp failed"
-# Whatever a case leaves, even a kept or stale run directory, goes.
-trap 'rm -rf "$BASE"' EXIT
+# Whatever a case leaves, even a kept or stale run directory, goes, and
+# so do the helpers it started on the host (a listener, a marker).
+BGPIDS=
+trap 'for p in $BGPIDS; do kill "$p" 2>/dev/null; done; rm -rf "$BASE"' EXIT
 BASE=$(cd "$BASE" && pwd -P) || cannot "$BASE: cannot resolve"
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -130,26 +134,45 @@ hsbx() {
 	fi
 }
 
+# kids PID: "pid comm" of each process whose parent is PID.  Read with
+# the shell's own read: a fork per process would take seconds.
+kids() {
+	for _kf in /proc/[0-9]*/stat; do
+		# (2>/dev/null first: a process gone since the glob is no
+		# error of ours.)
+		read -r _kl 2>/dev/null <"$_kf" || continue
+		_kr=${_kl##*) }		# after "pid (comm) ": state ppid ...
+		_kr=${_kr#* }
+		[ "${_kr%% *}" = "$1" ] || continue
+		_kc=${_kl#*\(}
+		printf '%s %s\n' "${_kl%% *}" "${_kc%\)*}"
+	done
+	return 0
+}
+
 # find_sbx PID: the pid of the sbx process under PID (timeout, GNU time
-# and env in between), once it has exec'd; empty if none shows in 5 s.
+# and env in between), once it has exec'd; empty if none shows in 5 s
+# or PID ends first.
 find_sbx() {
 	_fn=0
-	while [ "$_fn" -lt 50 ]; do
+	while [ "$_fn" -lt 250 ] && kill -0 "$1" 2>/dev/null; do
 		_fq=$1
 		while [ -n "$_fq" ]; do
 			_fnext=
 			for _fp in $_fq; do
-				if [ "$(readlink "/proc/$_fp/exe" 2>/dev/null)" = \
-				    "$SBX_REAL" ]; then
-					printf '%s' "$_fp"
-					return 0
-				fi
-				_fnext="$_fnext $(children "$_fp")"
+				while read -r _fk _fc; do
+					if [ "$_fc" = "$SBX_COMM" ]; then
+						printf '%s' "$_fk"
+						return 0
+					fi
+					_fnext="$_fnext $_fk"
+				done <<EOF
+$(kids "$_fp")
+EOF
 			done
-			_fq=$(printf '%s' "$_fnext" | tr -s ' \n' '  ')
-			_fq=${_fq# }
+			_fq=${_fnext# }
 		done
-		sleep 0.1
+		sleep 0.02
 		_fn=$((_fn + 1))
 	done
 	return 1
@@ -172,17 +195,20 @@ hbg() {
 	SPID=$(find_sbx "$TPID") || diag "sbx's pid not found under $TPID"
 }
 
-# hwait: waits for the background run; sets RC and WALL.
+# hwait: waits for the background run; sets RC and WALL.  (The shell's
+# own note of a job killed by a signal is not ours to print.)
 hwait() {
-	wait "$TPID"
+	{ wait "$TPID"; } 2>/dev/null
 	RC=$?
 	WALL=$(since "$_t0")
 }
 
-# nprocs: the number of processes on the host.
-nprocs() {
-	set -- /proc/[0-9]*
-	echo "$#"
+# on_host: how many processes on the host have the text in $W/.pattern in
+# their command line.  (The pattern goes to grep in a file, or grep would
+# find it in its own command line.)
+on_host() {
+	grep -laF -f "$W/.pattern" /proc/[0-9]*/cmdline 2>/dev/null | wc -l |
+	    tr -d ' '
 }
 
 # hwm PID: the peak resident memory of PID in KB, empty once it is gone.
@@ -190,19 +216,23 @@ hwm() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
-# sample: while the background run lasts, keeps the peak of sbx's VmHWM
-# in PEAK_KB and of the host's process count in PEAK_PROCS.
+# sample [TEXT]: while the background run lasts, keeps the peak of sbx's
+# VmHWM in PEAK_KB, and of the number of host processes with TEXT in
+# their command line in PEAK_PROCS.
 sample() {
 	PEAK_KB=0
 	PEAK_PROCS=0
+	[ -n "${1:-}" ] && printf '%s\n' "$1" >"$W/.pattern"
 	while kill -0 "$TPID" 2>/dev/null; do
 		if [ -n "$SPID" ]; then
 			_sv=$(hwm "$SPID")
 			[ -n "$_sv" ] && [ "$_sv" -gt "$PEAK_KB" ] && PEAK_KB=$_sv
 		fi
-		_sv=$(nprocs)
-		[ "$_sv" -gt "$PEAK_PROCS" ] && PEAK_PROCS=$_sv
-		sleep 0.1
+		if [ -n "${1:-}" ]; then
+			_sv=$(on_host)
+			[ "$_sv" -gt "$PEAK_PROCS" ] && PEAK_PROCS=$_sv
+		fi
+		sleep 0.02
 	done
 }
 
@@ -313,12 +343,13 @@ relayed() {
 }
 
 # gone_from_host TEXT: no process on the host has TEXT in its command
-# line, within 5 s.
+# line, within 5 s (see on_host).
 gone_from_host() {
+	printf '%s\n' "$1" >"$W/.pattern"
 	_gn=0
 	while [ "$_gn" -lt 50 ]; do
-		_gh=$(grep -laF -- "$1" /proc/[0-9]*/cmdline 2>/dev/null |
-		    grep -v "^/proc/$$/")
+		_gh=$(grep -laF -f "$W/.pattern" /proc/[0-9]*/cmdline \
+		    2>/dev/null)
 		[ -z "$_gh" ] && return 0
 		sleep 0.1
 		_gn=$((_gn + 1))
@@ -361,16 +392,31 @@ case_forkbomb() {
 	d=$(src forkbomb)
 	cat >"$d/$TAG-bomb.sh" <<'EOF'
 echo start
-f() { f | f & }
-f 2>/dev/null
-max=0
-i=0
-while [ "$i" -lt 300 ]; do
-	set -- /proc/[0-9]*
-	[ "$#" -gt "$max" ] && max=$#
-	i=$((i + 1))
+# The classic bomb, made to last: each process forks two more and, when
+# they are gone, forks again.
+f() { while :; do f | f & wait; done; }
+f 2>/dev/null &
+# The cgroup's own count (v1, else v2): a listing of /proc, taken while
+# processes come and go, can count one slot twice.
+cg=/sys/fs/cgroup/pids
+[ -r "$cg/pids.current" ] || cg=/sys/fs/cgroup
+read -r lim <"$cg/pids.max"
+# Sampled for 1.5 s of uptime (read without a fork), or until 300
+# samples near the limit: well under the 2 s of CPU time.
+read -r up _ </proc/uptime
+end=$((${up%.*}${up#*.} + 150))
+now=0
+peak=0
+near=0
+while [ "$now" -lt "$end" ] && [ "$near" -lt 300 ]; do
+	read -r cur <"$cg/pids.current"
+	[ "$cur" -gt "$peak" ] && peak=$cur
+	[ "$peak" -ge 60 ] && near=$((near + 1))
+	read -r up _ </proc/uptime
+	now=${up%.*}${up#*.}
 done
-echo "maxprocs $max"
+echo "pidsmax $lim"
+echo "peak $peak"
 exec sleep 60
 EOF
 	cat >"$d/$TAG-bomb.py" <<'EOF'
@@ -386,9 +432,16 @@ while True:
         time.sleep(60)
         os._exit(0)
     kids.append(pid)
-procs = len([p for p in os.listdir("/proc") if p.isdigit()])
+def cgroup(name):      # v1, else v2
+    for d in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+        try:
+            return open(d + "/" + name).read().strip()
+        except OSError:
+            pass
+    return "none"
 print("forked", len(kids), errno.errorcode.get(err, err), flush=True)
-print("maxprocs", procs, flush=True)
+print("pidsmax", cgroup("pids.max"), flush=True)
+print("peak", cgroup("pids.current"), flush=True)
 for k in kids:
     os.kill(k, signal.SIGKILL)
 for k in kids:
@@ -404,27 +457,32 @@ EOF
 	before "$d"
 	for s in "$TAG-bomb.sh" "$TAG-bomb.py"; do
 		w="fork bomb ${s#"$TAG-"}"
-		base=$(nprocs)
 		hbg -d "$d" "$s"
-		sample
+		sample "/workspace/$s"
 		hwait
 		finish "$w"
 		is "$w: result.timed_out true" "$(res timed_out)" true
 		is "$w: exit status 124" "$RC" 124
 		num "$w: sbx returned soon after the 5 s timeout (wall s)" \
 		    "$WALL" '<' 15
-		mp=$(word_of maxprocs)
-		num "$w: the script never saw more than 64 processes" \
-		    "${mp:-none}" '<=' 64 || show
-		num "$w: at least one fork succeeded (the bomb ran)" \
-		    "${mp:-none}" '>=' 2
+		is "$w: the container's pids.max is 64" "$(word_of pidsmax)" 64
+		mp=$(word_of peak)
+		num "$w: pids.current never passed 64" "${mp:-none}" '<=' 64 ||
+		    show
+		num "$w: the bomb came near the limit (pids.current)" \
+		    "${mp:-none}" '>=' 32
 		if [ "$s" = "$TAG-bomb.py" ]; then
 			is "$w: fork fails with EAGAIN at the limit" \
 			    "$(line_of forked | cut -d ' ' -f 3)" EAGAIN
 		fi
-		# The runtime's own helpers come and go too: some slack.
-		num "$w: host process count stayed within the limit (peak - before)" \
-		    "$((PEAK_PROCS - base))" '<=' $((64 + 50))
+		# The bomb's processes carry the script's path, and so does
+		# the runtime client's command line: 64 and the client.
+		num "$w: the host never had more than 64 + 1 such processes" \
+		    "$PEAK_PROCS" '<=' 65
+		num "$w: the host did see the bomb's processes" \
+		    "$PEAK_PROCS" '>=' 16
+		diag "$w: at most $mp tasks in the container's cgroup," \
+		    "$PEAK_PROCS processes of the script on the host"
 		check "$w: no process of the bomb left on the host" \
 		    gone_from_host "/workspace/$s"
 		is "$w: the host can still fork" "$(sh -c 'echo alive')" alive
@@ -567,10 +625,12 @@ for i in range(65536):
         e.flush()
 '
 
-# mem_checks WHAT: sbx's peak memory stayed under 50 MB, by GNU time (sbx
-# and the runtime client it reaped) when there is one, and by its own
-# VmHWM when it could be read.
+# mem_checks WHAT [required]: sbx's peak memory stayed under 50 MB, by GNU
+# time (sbx and the runtime client it reaped) when there is one, and by
+# its own VmHWM when it could be read.  A run too quick to be sampled
+# fails only if "required".
 mem_checks() {
+	g=
 	if [ -n "$GTIME" ]; then
 		g=$(tail -n 1 "$W/gtime" 2>/dev/null)
 		num "$1: max RSS of sbx and its client < 50 MB (GNU time, KB)" \
@@ -579,12 +639,12 @@ mem_checks() {
 	if [ "$PEAK_KB" -gt 0 ]; then
 		num "$1: sbx's own peak RSS < 50 MB (VmHWM, KB)" \
 		    "$PEAK_KB" '<' 51200
-	elif [ -z "$GTIME" ]; then
-		notok "$1: sbx's peak RSS measured"
-		diag "no GNU time, and sbx ended before VmHWM could be read"
-	else
-		diag "$1: too quick for a VmHWM sample; GNU time's stands"
+	elif [ "${2:-}" = required ]; then
+		notok "$1: sbx's own peak RSS measured"
+		diag "sbx ended before its VmHWM could be read"
 	fi
+	diag "$1: peak RSS: sbx ${PEAK_KB:-?} KB (VmHWM)," \
+	    "with its client ${g:-?} KB (GNU time)"
 }
 
 # 5 and 6. Floods of stdout, stderr and both: cut at max_output (1m),
@@ -593,6 +653,20 @@ mem_checks() {
 case_flood() {
 	d=$(src flood)
 	printf '%s' "$flood_py" >"$d/flood.py"
+	cat >"$d/exact.py" <<'EOF'
+import sys
+n = int(sys.argv[1])
+while n > 0:
+    k = min(n, 65536)
+    sys.stdout.buffer.write(b"z" * k)
+    n -= k
+EOF
+	cat >"$d/utf8.py" <<'EOF'
+import sys
+chunk = ("\u2713" * 20000).encode()     # 3 bytes each
+for i in range(1000):
+    sys.stdout.buffer.write(chunk)
+EOF
 	before "$d"
 	for which in out err both; do
 		w="flood ($which)"
@@ -615,6 +689,30 @@ case_flood() {
 		mem_checks "$w"
 	done
 
+	# The cap's edges: exactly max_output is not truncated, one byte
+	# more is; a cut never splits a UTF-8 character.
+	hsbx -d "$d" exact.py "$MB"
+	finish "output of exactly 1m"
+	is "output of exactly 1m: not truncated, exit 0" \
+	    "$(res truncated) $RC" "false 0"
+	is "output of exactly 1m: all of it relayed" "$(relayed)" "$MB"
+	hsbx -d "$d" exact.py $((MB + 1))
+	finish "output of 1m + 1"
+	is "output of 1m + 1: truncated, 137" "$(res truncated) $RC" "true 137"
+	is "output of 1m + 1: 1m relayed" "$(relayed)" "$MB"
+	hsbx -d "$d" utf8.py
+	finish "UTF-8 flood"
+	is "UTF-8 flood: truncated" "$(res truncated)" true
+	num "UTF-8 flood: no more than 1m relayed (bytes)" \
+	    "$(J '[.[] | select(.event == "stdout") | .data |
+	    utf8bytelength] | add // 0')" '<=' "$MB"
+	num "UTF-8 flood: cut within a character of 1m (bytes)" \
+	    "$(J '[.[] | select(.event == "stdout") | .data |
+	    utf8bytelength] | add // 0')" '>' $((MB - 3))
+	is "UTF-8 flood: no character cut into U+FFFD" \
+	    "$(J '[.[] | select(.event == "stdout") | .data |
+	    test("\ufffd")] | any')" false
+
 	# 512 MB through sbx: its stdout events are dropped on the way to
 	# OUT, the rest is checked as usual.
 	w="flood of 512 MB"
@@ -636,7 +734,7 @@ case_flood() {
 	is "$w: result.truncated true" "$(res truncated)" true
 	is "$w: exit status 137" "$RC" 137
 	num "$w: 512 MB or more read" "$(res stdout_bytes)" '>=' $((512 * MB))
-	mem_checks "$w"
+	mem_checks "$w" required
 	unchanged "flood" "$d"
 }
 
@@ -795,12 +893,15 @@ EOF
 			close $c;
 		}' "$W/port" "$W/hits" &
 	lpid=$!
+	BGPIDS="$BGPIDS $lpid"
 	n=0
 	while [ ! -s "$W/port" ] && [ "$n" -lt 50 ]; do
 		sleep 0.1
 		n=$((n + 1))
 	done
 	port=$(cat "$W/port" 2>/dev/null)
+	check "network: a listener is up on the host's 127.0.0.1" \
+	    test -n "$port"
 	before "$d"
 	hsbx -d "$d" net.py "${port:-1}"
 	finish "network"
@@ -857,8 +958,9 @@ for p in ["/proc/kcore", "/proc/keys", "/proc/timer_list",
 EOF
 	} >"$d/proc.py"
 	marker="sbx-hostile-host-$$-$(date +%s)"
-	sh -c 'sleep 60; :' "$marker" &
+	perl -e 'sleep 60' "$marker" &
 	mpid=$!
+	BGPIDS="$BGPIDS $mpid"
 	rev=$(printf '%s' "$marker" | rev 2>/dev/null) ||
 	    rev=$(printf '%s' "$marker" | awk '{ s = ""; for (i = length; i; i--) s = s substr($0, i, 1); print s }')
 	before "$d"
@@ -1199,7 +1301,7 @@ EOF
 	hbg -t long -d "$d" "$TAG-sleep.py" 100
 	wait_for '"sleeping' 20 || diag "$w: the script did not start"
 	kpid=$SPID
-	clients=$(children "$kpid")
+	clients=$(kids "$kpid" | cut -d ' ' -f 1)
 	kill -KILL "$kpid"
 	hwait
 	is "$w: sbx died of SIGKILL" "$RC" 137
@@ -1280,8 +1382,106 @@ EOF
 	unchanged "SIGKILL" "$d"
 }
 
+# 17. A reader of sbx's output slower than the script's: a trickle of
+# small lines, sbx's stdout a pipe nobody reads for 4 s, a 2 s timeout.
+# Waiting for a reader is not a write error: the timeout is reported
+# (124), and every byte read is relayed in intact JSON lines.
+case_slow_reader() {
+	d=$(src slow-reader)
+	cat >"$d/trickle.py" <<'EOF'
+import sys, time
+line = "y" * 999 + "\n"
+while True:
+    sys.stdout.write(line)
+    sys.stdout.flush()
+    time.sleep(0.001)
+EOF
+	before "$d"
+	w="slow reader"
+	fifo=$W/slow.fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	{ sleep 4; cat; } <"$fifo" >"$OUT" &
+	rpid=$!
+	SBXOUT=$fifo
+	hbg -t bigout -T 2 -d "$d" trickle.py
+	SBXOUT=
+	hwait
+	wait "$rpid"
+	rm -f "$fifo"
+	finish "$w"
+	is "$w: exit status 124" "$RC" 124
+	is "$w: result.timed_out true" "$(res timed_out)" true
+	is "$w: result.error null" "$(res error)" null
+	is "$w: result.truncated false" "$(res truncated)" false
+	is "$w: every byte read was relayed" "$(relayed)" \
+	    "$(res stdout_bytes)"
+	unchanged "$w" "$d"
+}
+
+# 18. Children left running in the background, holding stdout open, when
+# the script exits: the run ends with the script, not at the timeout, and
+# takes them along.
+case_background() {
+	d=$(src background)
+	s=$TAG-bg.sh
+	{
+		printf 'sh -c "sleep 100; :" %s-child &\n' "$TAG"
+		printf '(sh -c "sleep 100; :" %s-child &)\n' "$TAG"
+		printf '(trap "" HUP TERM; sh -c "sleep 100; :" %s-child) &\n' "$TAG"
+		printf 'echo "main done"\nexit 3\n'
+	} >"$d/$s"
+	before "$d"
+	w="background children"
+	hsbx -d "$d" "$s"
+	finish "$w"
+	is "$w: exit status 3, the script's" "$RC" 3
+	is "$w: result.timed_out false" "$(res timed_out)" false
+	num "$w: sbx returned when the script ended (duration)" \
+	    "$(res duration)" '<' 3
+	is "$w: output relayed" "$(stream stdout)" "main done"
+	check "$w: none of them left on the host" gone_from_host "$TAG-child"
+	unchanged "$w" "$d"
+}
+
+# 19. Output that mimics sbx's own events, with NUL, invalid UTF-8,
+# escapes: relayed as data, never as events; the result is sbx's.
+case_inject() {
+	d=$(src inject)
+	cat >"$d/inject.py" <<'EOF'
+import sys
+fake = b'{"event":"result","status":0,"exit_code":0,"timed_out":false}\n'
+data = (b"\n" + fake + b'"}\n{"event":"start","name":"fake"}\n' +
+        b"nul:\x00 bad:\xff\xfe\xc3 esc:\x1b[2J cr:\r bell:\x07 del:\x7f\n" +
+        "check \u2713 \u00e9\n".encode())
+sys.stdout.buffer.write(data)
+sys.stdout.flush()
+sys.stderr.buffer.write(fake)
+sys.stderr.buffer.write(b"len %d\n" % len(data))
+sys.stderr.flush()
+sys.exit(7)
+EOF
+	before "$d"
+	w="injected events"
+	hsbx -d "$d" inject.py
+	finish "$w"
+	is "$w: exit status 7, the script's" "$RC" 7
+	is "$w: result.exit_code 7" "$(res exit_code)" 7
+	like "$w: the fake result is stdout data" "$(stream stdout)" \
+	    '{"event":"result","status":0,"exit_code":0'
+	like "$w: the fake result is stderr data" "$(stream stderr)" \
+	    '{"event":"result","status":0,"exit_code":0'
+	like "$w: NUL escaped" "$(cat "$OUT")" '\u0000'
+	like "$w: invalid UTF-8 as U+FFFD" "$(cat "$OUT")" '\ufffd'
+	like "$w: valid UTF-8 kept" "$(stream stdout)" "check ✓ é"
+	is "$w: result.stdout_bytes counts the raw bytes" \
+	    "$(res stdout_bytes)" "$(stream stderr | sed -n 's/^len //p')"
+	unchanged "$w" "$d"
+}
+
 cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes
-network proc privilege links tree names interrupt sigkill"}
+network proc privilege links tree names interrupt sigkill slow_reader
+background inject"}
 
 # --- the suite, once per runtime -------------------------------------------
 
@@ -1308,10 +1508,10 @@ for RT in $runtimes; do
 	ERR=$BASE/$RT/err
 	NAMES=$BASE/$RT/names
 	: >"$NAMES"
-	for c in $cases; do
+	for hcase in $cases; do
 		tc=$(date +%s)
-		"case_$c"
-		diag "$RT: case $c: $(($(date +%s) - tc)) s"
+		"case_$hcase"
+		diag "$RT: case $hcase: $(($(date +%s) - tc)) s"
 	done
 	check "no container labelled sbx of this suite left" no_sbx_containers
 	if [ -s "$NAMES.left" ]; then
