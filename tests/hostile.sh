@@ -42,34 +42,7 @@ notok() {
 	printf 'not ok - hostile: %s: %s\n' "$RT" "$1"
 }
 
-usage() {
-	echo "usage: $0 [podman|docker ...]" >&2
-	exit 2
-}
-
-cannot() {
-	echo "# cannot run: $*"
-	echo "$0: cannot run: $*" >&2
-	exit 2
-}
-
-runtimes=
-for a; do
-	case $a in
-	podman | docker) runtimes="$runtimes $a" ;;
-	*) usage ;;
-	esac
-done
-[ -n "$runtimes" ] || runtimes="podman docker"
-
-SBX=${SBX:-./sbx}
-case $SBX in
-/*) ;;
-*) SBX=$(pwd)/${SBX#./} ;;
-esac
-CONF=$here/hostile.ini
-[ -x "$SBX" ] || cannot "$SBX: no such executable (run make first)"
-[ -r "$CONF" ] || cannot "$CONF: missing"
+suite_init hostile.ini "$@"
 SBX_REAL=$(readlink -f "$SBX") || cannot "$SBX: cannot resolve"
 # The kernel's name of the sbx process: its file name, cut at 15 bytes.
 SBX_COMM=$(basename "$SBX_REAL" | cut -c 1-15)

@@ -18,34 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd) || exit 2
 # shellcheck source=tests/lib.sh
 . "$here/lib.sh"
 
-usage() {
-	echo "usage: $0 [podman|docker ...]" >&2
-	exit 2
-}
-
-cannot() {
-	echo "# cannot run: $*"
-	echo "$0: cannot run: $*" >&2
-	exit 2
-}
-
-runtimes=
-for a; do
-	case $a in
-	podman | docker) runtimes="$runtimes $a" ;;
-	*) usage ;;
-	esac
-done
-[ -n "$runtimes" ] || runtimes="podman docker"
-
-SBX=${SBX:-./sbx}
-case $SBX in
-/*) ;;
-*) SBX=$(pwd)/${SBX#./} ;;
-esac
-CONF=$here/test.ini
-[ -x "$SBX" ] || cannot "$SBX: no such executable (run make first)"
-[ -r "$CONF" ] || cannot "$CONF: missing"
+suite_init test.ini "$@"
 for tool in jq timeout tar sha256sum od awk find head mkfifo; do
 	command -v "$tool" >/dev/null 2>&1 || cannot "$tool is needed"
 done

@@ -418,3 +418,37 @@ images() {
 	done
 	return 0
 }
+
+usage() {
+	echo "usage: $0 [podman|docker ...]" >&2
+	exit 2
+}
+
+cannot() {
+	echo "# cannot run: $*"
+	echo "$0: cannot run: $*" >&2
+	exit 2
+}
+
+# suite_init INI [runtime ...]: the runtimes to test in $runtimes (both
+# by default), the sbx under test as an absolute path in $SBX, and the
+# suite's config, tests/INI, in $CONF.
+suite_init() {
+	CONF=$here/$1
+	shift
+	runtimes=
+	for a; do
+		case $a in
+		podman | docker) runtimes="$runtimes $a" ;;
+		*) usage ;;
+		esac
+	done
+	[ -n "$runtimes" ] || runtimes="podman docker"
+	SBX=${SBX:-./sbx}
+	case $SBX in
+	/*) ;;
+	*) SBX=$(pwd)/${SBX#./} ;;
+	esac
+	[ -x "$SBX" ] || cannot "$SBX: no such executable (run make first)"
+	[ -r "$CONF" ] || cannot "$CONF: missing"
+}
