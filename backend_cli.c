@@ -57,12 +57,6 @@ backend_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-int
-backend_interrupted(void)
-{
-	return got_signal;
-}
-
 char *
 runtime_find(const char *name)
 {

@@ -194,4 +194,3 @@ void backend_stop(struct job *jb);
 void backend_signals(void);
 char *backend_image_id(const struct job *jb);	/* caller frees */
 int backend_gc(struct job *jb);
-int backend_interrupted(void);
