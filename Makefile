@@ -8,7 +8,7 @@ SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c audit.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh tests/build.sh \
-	tests/system.sh tests/guard.sh tests/rootless.sh \
+	tests/system.sh tests/guard.sh tests/value.sh tests/rootless.sh \
 	tests/integration.sh tests/hostile.sh tests/package.sh \
 	tests/sanitize.sh tests/fuzz.sh
 

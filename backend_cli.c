@@ -187,6 +187,7 @@ add_mounts(struct args *a, const struct job *jb)
 	if (jb->outdir)
 		add(a, "--mount=type=bind,source=%s,target=/sbx/out",
 		    jb->outdir);
+	add(a, "--env=SBX_RESULT=/sbx/out/result.json");
 	add(a, "--workdir=/workspace");
 }
 

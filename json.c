@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -308,4 +309,188 @@ event_gc(const char *kind, const char *runtime, const char *name,
 	jb_str(&j, "name", name);
 	jb_str(&j, "reason", reason);
 	jb_emit(&j);
+}
+
+/*
+ * A strict JSON checker for what a script hands back: the text at s
+ * must be exactly one JSON value.  It is copied to out without the
+ * whitespace between tokens, so it fits on one event line.
+ */
+struct jv {
+	const char *s, *end;
+	struct jbuf *out;
+	int depth;
+};
+
+static int jv_value(struct jv *v);
+
+static void
+jv_ws(struct jv *v)
+{
+	while (v->s < v->end && strchr(" \t\r\n", *v->s) && *v->s)
+		v->s++;
+}
+
+static int
+jv_lit(struct jv *v, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(v->end - v->s) < n || memcmp(v->s, lit, n) != 0)
+		return 0;
+	put(v->out, lit, n);
+	v->s += n;
+	return 1;
+}
+
+static int
+jv_digits(struct jv *v)
+{
+	const char *p = v->s;
+
+	while (v->s < v->end && *v->s >= '0' && *v->s <= '9')
+		v->s++;
+	return v->s > p;
+}
+
+static int
+jv_number(struct jv *v)
+{
+	const char *p = v->s;
+
+	if (v->s < v->end && *v->s == '-')
+		v->s++;
+	if (v->s < v->end && *v->s == '0')
+		v->s++;
+	else if (!jv_digits(v))
+		return 0;
+	if (v->s < v->end && *v->s == '.' && (v->s++, !jv_digits(v)))
+		return 0;
+	if (v->s < v->end && (*v->s == 'e' || *v->s == 'E')) {
+		v->s++;
+		if (v->s < v->end && (*v->s == '+' || *v->s == '-'))
+			v->s++;
+		if (!jv_digits(v))
+			return 0;
+	}
+	put(v->out, p, (size_t)(v->s - p));
+	return 1;
+}
+
+static int
+jv_string(struct jv *v)
+{
+	const unsigned char *p = (const unsigned char *)v->s + 1;
+	const unsigned char *end = (const unsigned char *)v->end;
+	size_t len;
+	int cut, i;
+
+	while (p < end && *p != '"') {
+		if (*p < 0x20)
+			return 0;
+		if (*p == '\\') {
+			if (++p == end)
+				return 0;
+			if (*p == 'u') {
+				for (i = 1; i <= 4; i++)
+					if (p + i >= end || !isxdigit(p[i]))
+						return 0;
+				p += 4;
+			} else if (!strchr("\"\\/bfnrt", *p) || *p == '\0') {
+				return 0;
+			}
+			p++;
+		} else if ((len = utf8_len(p, (size_t)(end - p), &cut)) == 0) {
+			return 0;
+		} else {
+			p += len;
+		}
+	}
+	if (p == end)
+		return 0;
+	put(v->out, v->s, (size_t)((const char *)p + 1 - v->s));
+	v->s = (const char *)p + 1;
+	return 1;
+}
+
+/* An object or an array: open, members separated by commas, close. */
+static int
+jv_group(struct jv *v, char close)
+{
+	int first = 1;
+
+	if (++v->depth > 64)
+		return 0;
+	put(v->out, v->s++, 1);
+	for (;;) {
+		jv_ws(v);
+		if (v->s < v->end && *v->s == close && first)
+			break;
+		if (close == '}') {
+			if (v->s >= v->end || *v->s != '"' || !jv_string(v))
+				return 0;
+			jv_ws(v);
+			if (v->s >= v->end || *v->s != ':')
+				return 0;
+			put(v->out, v->s++, 1);
+		}
+		if (!jv_value(v))
+			return 0;
+		jv_ws(v);
+		if (v->s < v->end && *v->s == ',') {
+			put(v->out, v->s++, 1);
+			first = 0;
+			continue;
+		}
+		if (v->s < v->end && *v->s == close)
+			break;
+		return 0;
+	}
+	put(v->out, v->s++, 1);
+	v->depth--;
+	return 1;
+}
+
+static int
+jv_value(struct jv *v)
+{
+	jv_ws(v);
+	if (v->s >= v->end)
+		return 0;
+	switch (*v->s) {
+	case '{': return jv_group(v, '}');
+	case '[': return jv_group(v, ']');
+	case '"': return jv_string(v);
+	case 't': return jv_lit(v, "true");
+	case 'f': return jv_lit(v, "false");
+	case 'n': return jv_lit(v, "null");
+	default: return jv_number(v);
+	}
+}
+
+/* 1 if s[0..n] is one JSON value; its compact form is then in out. */
+int
+json_compact(const char *s, size_t n, struct jbuf *out)
+{
+	struct jv v;
+
+	v.s = s;
+	v.end = s + n;
+	v.out = out;
+	v.depth = 0;
+	out->s = NULL;
+	out->len = out->cap = 0;
+	put(out, "", 0);
+	if (!jv_value(&v))
+		return 0;
+	jv_ws(&v);
+	return v.s == v.end;
+}
+
+/* A member whose value is JSON already checked by json_compact. */
+void
+jb_raw(struct jbuf *j, const char *k, const char *json)
+{
+	key(j, k);
+	puts_(j, json);
 }

@@ -296,23 +296,10 @@ save_stdin(const char *path, long long max)
 		die("script on standard input is empty");
 }
 
-/* What goes to rundir/sbx, mounted read-only at /sbx: the script when
- * the workspace will not hold it, and the import guard. */
-static int
-staged(const struct job *jb)
-{
-	return jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0 ||
-	    jb->guard;
-}
-
 static const char guard_py[] =
 #include "guard.h"
 ;
 
-/*
- * The import guard, and rundir/out for what it reports: the one place
- * the container may write that sbx reads back, as hostile input.
- */
 static void
 stage_guard(struct job *jb)
 {
@@ -324,7 +311,18 @@ stage_guard(struct job *jb)
 	    (ssize_t)sizeof(guard_py) - 1 || close(fd) < 0)
 		die("write %s:", path);
 	free(path);
-	path = smprintf("%s/out", jb->scriptdir);
+}
+
+/*
+ * rundir/out, writable at /sbx/out even when the workspace is not:
+ * $SBX_RESULT and the guard's report.  The one place the container
+ * writes that sbx reads back, as hostile input.
+ */
+static void
+stage_out(struct job *jb)
+{
+	char *path = smprintf("%s/out", jb->scriptdir);
+
 	jb->outdir = smprintf("%s/out", jb->rundir);
 	if (mkdir(path, 0755) < 0 || mkdir(jb->outdir, 0700) < 0)
 		die("mkdir %s:", jb->outdir);
@@ -334,6 +332,8 @@ stage_guard(struct job *jb)
 	free(path);
 }
 
+/* rundir/sbx, read-only at /sbx: the script when the workspace will
+ * not hold it, the import guard, and the mount point of /sbx/out. */
 static void
 stage(struct job *jb)
 {
@@ -344,6 +344,7 @@ stage(struct job *jb)
 		stage_script(jb);
 	if (jb->guard)
 		stage_guard(jb);
+	stage_out(jb);
 }
 
 /* The script goes to rundir/sbx when the workspace will not hold it. */
@@ -418,8 +419,7 @@ make_rundir(struct job *jb)
 	jb->workdir = smprintf("%s/ws", jb->rundir);
 	if (jb->pol.workspace != WS_NONE)
 		shadow_copy(jb);
-	if (staged(jb))
-		stage(jb);
+	stage(jb);
 }
 
 static void
@@ -510,6 +510,11 @@ event_result(const struct job *jb, const struct result *r)
 	jb_bool(&j, "cpu_time_exceeded", r->cpu_exceeded);
 	jb_bool(&j, "truncated", r->truncated);
 	jb_str(&j, "import_refused", *r->refused ? r->refused : NULL);
+	if (r->value)
+		jb_raw(&j, "value", r->value);
+	else
+		jb_null(&j, "value");
+	jb_str(&j, "value_error", r->value_error);
 	if (r->interrupted)
 		jb_int(&j, "interrupted", r->interrupted);
 	else
@@ -570,12 +575,10 @@ dry_run(struct job *jb)
 
 	jb->workdir = smprintf("%s/sbx.%ld.XXXXXX/ws", tmpdir(),
 	    (long)getpid());
-	if (staged(jb))
-		jb->scriptdir = smprintf("%s/sbx.%ld.XXXXXX/sbx", tmpdir(),
-		    (long)getpid());
-	if (jb->guard)
-		jb->outdir = smprintf("%s/sbx.%ld.XXXXXX/out", tmpdir(),
-		    (long)getpid());
+	jb->scriptdir = smprintf("%s/sbx.%ld.XXXXXX/sbx", tmpdir(),
+	    (long)getpid());
+	jb->outdir = smprintf("%s/sbx.%ld.XXXXXX/out", tmpdir(),
+	    (long)getpid());
 	event_argv(argv = backend_argv(jb));
 	strv_free(argv);
 	return 0;
@@ -613,6 +616,52 @@ read_refused(const struct job *jb, struct result *r)
 	close(fd);
 }
 
+#define MAXVALUE (1 << 20)
+
+/*
+ * $SBX_RESULT, read like the guard's report: no link followed, a
+ * regular file, at most MAXVALUE bytes, and valid JSON, which goes into
+ * the result compacted to one line.  Anything else is a value_error.
+ */
+static void
+read_value(const struct job *jb, struct result *r)
+{
+	char *path = smprintf("%s/result.json", jb->outdir), *buf;
+	struct jbuf out = { NULL, 0, 0, 0 };
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			r->value_error = errno == ELOOP ? "a symbolic link" :
+			    "cannot be opened";
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r->value_error = "not a regular file";
+		close(fd);
+		return;
+	}
+	buf = emalloc(MAXVALUE + 1);
+	while (len <= MAXVALUE &&
+	    (n = read(fd, buf + len, MAXVALUE + 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len > MAXVALUE)
+		r->value_error = "larger than 1 MiB";
+	else if (!json_compact(buf, len, &out))
+		r->value_error = "not valid JSON";
+	else
+		r->value = out.s;
+	if (r->value_error)
+		free(out.s);
+	free(buf);
+}
+
 /*
  * The run itself: shadow copy, container argv, the child and its
  * events, the result.  Cleanup is armed before anything is created.
@@ -635,9 +684,11 @@ run(const struct config *cfg, struct job *jb)
 	memset(&r, 0, sizeof(r));
 	backend_run(jb, argv, &r);
 	read_refused(jb, &r);
+	read_value(jb, &r);
 	event_result(jb, &r);
 	audit_write(audit, jb, &r, id);
 	cleanup();
+	free(r.value);
 	free(id);
 	strv_free(argv);
 	return r.status;

@@ -106,6 +106,8 @@ struct result {
 	int cpu_exceeded;	/* RLIMIT_CPU hit */
 	int truncated;		/* output passed max_output */
 	char refused[64];	/* the import the guard refused, or "" */
+	char *value;		/* the script's JSON result, compact */
+	const char *value_error;	/* why it was refused */
 	int interrupted;	/* signal that sbx received, 0 if none */
 	const char *error;	/* sbx or runtime failure, NULL if none */
 	double duration;
@@ -150,6 +152,8 @@ int jb_failed(void);		/* did a line fail to reach stdout? */
 int jb_write(struct jbuf *j, int fd);	/* one write(2), frees */
 void jb_escape(struct jbuf *j, const char *s, size_t n);
 size_t utf8_tail(const char *s, size_t n);
+int json_compact(const char *s, size_t n, struct jbuf *out);
+void jb_raw(struct jbuf *j, const char *key, const char *json);
 void event_msg(const char *event, const char *fmt, ...) PRINTF(2, 3);
 void event_gc(const char *kind, const char *runtime, const char *name,
     const char *reason);

@@ -197,6 +197,38 @@ test_sha256(void)
 	unlink(path);
 }
 
+static int
+compacts(const char *in, const char *want)
+{
+	struct jbuf j;
+	int ok = json_compact(in, strlen(in), &j);
+
+	ok = want ? ok && strcmp(j.s, want) == 0 : !ok;
+	if (!ok)
+		printf("# %s gave %s\n", in, j.s ? j.s : "(null)");
+	free(j.s);
+	return ok;
+}
+
+static void
+test_compact(void)
+{
+	check(compacts(" { \"a\" : [1, 2.5e-3, -0, true, null] }\n",
+	    "{\"a\":[1,2.5e-3,-0,true,null]}"), "json value compacted");
+	check(compacts("\"x\\u00e9\\n\xc3\xa9\"", "\"x\\u00e9\\n\xc3\xa9\""),
+	    "json string with escapes and UTF-8 kept");
+	check(compacts("[]", "[]") && compacts("{}", "{}"), "json empty ones");
+	check(compacts("", NULL), "json: empty text refused");
+	check(compacts("{bad", NULL), "json: unclosed object refused");
+	check(compacts("[1,]", NULL), "json: trailing comma refused");
+	check(compacts("01", NULL), "json: leading zero refused");
+	check(compacts("1 2", NULL), "json: two values refused");
+	check(compacts("\"a\nb\"", NULL), "json: raw newline in a string");
+	check(compacts("\"\xff\"", NULL), "json: invalid UTF-8 refused");
+	check(compacts("\"\\x\"", NULL), "json: bad escape refused");
+	check(compacts("tru", NULL), "json: cut literal refused");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -211,5 +243,6 @@ main(int argc, char *argv[])
 	test_fixed();
 	test_policy(argv[1]);
 	test_sha256();
+	test_compact();
 	return 0;
 }
