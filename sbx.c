@@ -246,6 +246,12 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 		check_script(jb->dir, rel, o->script);
 		ext = o->ext ? o->ext : extension(rel);
 		slash = strrchr(rel, '/');
+		/* /sbx holds sbx's own files beside a staged script. */
+		if (jb->pol.workspace == WS_NONE && (strcmp(slash ? slash + 1 :
+		    rel, "out") == 0 || strcmp(slash ? slash + 1 : rel,
+		    "sbx_guard.py") == 0))
+			die("%s: name reserved in /sbx with workspace none",
+			    o->script);
 		jb->script_ctr = jb->pol.workspace == WS_NONE ?
 		    smprintf("/sbx/%s", slash ? slash + 1 : rel) :
 		    smprintf("/workspace/%s", rel);

@@ -90,6 +90,10 @@ fails "empty script" "empty" -d "$t/src" empty.py
 ln -s ok.py "$t/src/link.py"
 fails "script is a symlink" "not a regular file" -d "$t/src" link.py
 echo x >"$t/src/x.rb"
+echo 'print(1)' >"$t/src/sbx_guard.py"
+fails "a name /sbx reserves, with -w none" "name reserved" -w none \
+    -d "$t/src" sbx_guard.py
+rm "$t/src/sbx_guard.py"
 fails "unknown extension" "no language for extension 'rb'" -d "$t/src" x.rb
 for args in "-d $t/src" "-Z ok.py"; do
 	"$sbx" $args >"$t/out" 2>"$t/err"
