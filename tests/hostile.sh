@@ -1463,24 +1463,7 @@ diag "sbx: $SBX ($("$SBX" -V 2>&1))"
 t_all=$(date +%s)
 for RT in $runtimes; do
 	t0=$(date +%s)
-	if ! available; then
-		notok "runtime available"
-		continue
-	fi
-	ok "runtime available"
-	diag "$RT: $("$RT" --version 2>&1 | head -n 1)"
-	if ! check "images sbx-python and sbx-sh present" \
-	    images sbx-python sbx-sh; then
-		continue
-	fi
-	mkdir -p "$BASE/$RT/tmp" "$BASE/$RT/work" || cannot "mkdir in $BASE"
-	chmod 700 "$BASE/$RT/tmp"
-	T=$BASE/$RT/tmp
-	W=$BASE/$RT/work
-	OUT=$BASE/$RT/out
-	ERR=$BASE/$RT/err
-	NAMES=$BASE/$RT/names
-	: >"$NAMES"
+	runtime_begin || continue
 	for hcase in $cases; do
 		tc=$(date +%s)
 		"case_$hcase"

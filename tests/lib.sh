@@ -452,3 +452,24 @@ suite_init() {
 	[ -x "$SBX" ] || cannot "$SBX: no such executable (run make first)"
 	[ -r "$CONF" ] || cannot "$CONF: missing"
 }
+
+# runtime_begin: is $RT there with the test images?  Then the per-runtime
+# paths: T (TMPDIR for sbx), W (work), OUT, ERR, NAMES (containers run).
+runtime_begin() {
+	if ! available; then
+		notok "runtime available"
+		return 1
+	fi
+	ok "runtime available"
+	diag "$RT: $("$RT" --version 2>&1 | head -n 1)"
+	check "images sbx-python and sbx-sh present" \
+	    images sbx-python sbx-sh || return 1
+	mkdir -p "$BASE/$RT/tmp" "$BASE/$RT/work" || cannot "mkdir in $BASE"
+	chmod 700 "$BASE/$RT/tmp"
+	T=$BASE/$RT/tmp
+	W=$BASE/$RT/work
+	OUT=$BASE/$RT/out
+	ERR=$BASE/$RT/err
+	NAMES=$BASE/$RT/names
+	: >"$NAMES"
+}
