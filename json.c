@@ -9,8 +9,9 @@
 
 #include "sbx.h"
 
-static void
-put(struct jbuf *j, const char *s, size_t n)
+/* Appends n raw bytes: the jbuf as a plain growing buffer. */
+void
+jb_put(struct jbuf *j, const char *s, size_t n)
 {
 	if (j->len + n + 1 > j->cap) {
 		j->cap = (j->len + n + 1) * 2;
@@ -24,7 +25,7 @@ put(struct jbuf *j, const char *s, size_t n)
 static void
 puts_(struct jbuf *j, const char *s)
 {
-	put(j, s, strlen(s));
+	jb_put(j, s, strlen(s));
 }
 
 /*
@@ -95,18 +96,18 @@ jb_escape(struct jbuf *j, const char *s, size_t n)
 	size_t i, run, len;
 	int cut;
 
-	put(j, "\"", 1);
+	jb_put(j, "\"", 1);
 	for (i = 0; i < n; i += len) {
 		for (run = i; run < n && p[run] >= 0x20 && p[run] < 0x80 &&
 		    p[run] != '"' && p[run] != '\\'; run++)
 			;
 		if (run > i) {
-			put(j, s + i, run - i);
+			jb_put(j, s + i, run - i);
 			len = run - i;
 			continue;
 		}
 		if ((len = utf8_len(p + i, n - i, &cut)) > 1) {
-			put(j, s + i, len);
+			jb_put(j, s + i, len);
 			continue;
 		}
 		if (len == 0) {
@@ -125,17 +126,17 @@ jb_escape(struct jbuf *j, const char *s, size_t n)
 			puts_(j, esc);
 		}
 	}
-	put(j, "\"", 1);
+	jb_put(j, "\"", 1);
 }
 
 static void
 key(struct jbuf *j, const char *k)
 {
 	if (!j->first)
-		put(j, ",", 1);
+		jb_put(j, ",", 1);
 	j->first = 0;
 	jb_escape(j, k, strlen(k));
-	put(j, ":", 1);
+	jb_put(j, ":", 1);
 }
 
 void
@@ -143,7 +144,7 @@ jb_begin(struct jbuf *j, const char *event)
 {
 	j->s = NULL;
 	j->len = j->cap = 0;
-	put(j, "{", 1);
+	jb_put(j, "{", 1);
 	j->first = 1;
 	jb_str(j, "event", event);
 }
@@ -211,27 +212,27 @@ jb_strv(struct jbuf *j, const char *k, char **v)
 	size_t i;
 
 	key(j, k);
-	put(j, "[", 1);
+	jb_put(j, "[", 1);
 	for (i = 0; v && v[i]; i++) {
 		if (i)
-			put(j, ",", 1);
+			jb_put(j, ",", 1);
 		jb_escape(j, v[i], strlen(v[i]));
 	}
-	put(j, "]", 1);
+	jb_put(j, "]", 1);
 }
 
 void
 jb_obj(struct jbuf *j, const char *k)
 {
 	key(j, k);
-	put(j, "{", 1);
+	jb_put(j, "{", 1);
 	j->first = 1;
 }
 
 void
 jb_endobj(struct jbuf *j)
 {
-	put(j, "}", 1);
+	jb_put(j, "}", 1);
 	j->first = 0;
 }
 
@@ -255,7 +256,7 @@ jb_emit(struct jbuf *j)
 	size_t done = 0;
 	ssize_t n;
 
-	put(j, "}\n", 2);
+	jb_put(j, "}\n", 2);
 	while (!out_failed && done < j->len) {
 		n = write(1, j->s + done, j->len - done);
 		if (n < 0 && errno != EINTR)
@@ -273,7 +274,7 @@ jb_write(struct jbuf *j, int fd)
 {
 	ssize_t n;
 
-	put(j, "}\n", 2);
+	jb_put(j, "}\n", 2);
 	n = write(fd, j->s, j->len);
 	n = n == (ssize_t)j->len ? 0 : -1;
 	free(j->s);
@@ -338,7 +339,7 @@ jv_lit(struct jv *v, const char *lit)
 
 	if ((size_t)(v->end - v->s) < n || memcmp(v->s, lit, n) != 0)
 		return 0;
-	put(v->out, lit, n);
+	jb_put(v->out, lit, n);
 	v->s += n;
 	return 1;
 }
@@ -373,7 +374,7 @@ jv_number(struct jv *v)
 		if (!jv_digits(v))
 			return 0;
 	}
-	put(v->out, p, (size_t)(v->s - p));
+	jb_put(v->out, p, (size_t)(v->s - p));
 	return 1;
 }
 
@@ -408,7 +409,7 @@ jv_string(struct jv *v)
 	}
 	if (p == end)
 		return 0;
-	put(v->out, v->s, (size_t)((const char *)p + 1 - v->s));
+	jb_put(v->out, v->s, (size_t)((const char *)p + 1 - v->s));
 	v->s = (const char *)p + 1;
 	return 1;
 }
@@ -421,7 +422,7 @@ jv_group(struct jv *v, char close)
 
 	if (++v->depth > 64)
 		return 0;
-	put(v->out, v->s++, 1);
+	jb_put(v->out, v->s++, 1);
 	for (;;) {
 		jv_ws(v);
 		if (v->s < v->end && *v->s == close && first)
@@ -432,13 +433,13 @@ jv_group(struct jv *v, char close)
 			jv_ws(v);
 			if (v->s >= v->end || *v->s != ':')
 				return 0;
-			put(v->out, v->s++, 1);
+			jb_put(v->out, v->s++, 1);
 		}
 		if (!jv_value(v))
 			return 0;
 		jv_ws(v);
 		if (v->s < v->end && *v->s == ',') {
-			put(v->out, v->s++, 1);
+			jb_put(v->out, v->s++, 1);
 			first = 0;
 			continue;
 		}
@@ -446,7 +447,7 @@ jv_group(struct jv *v, char close)
 			break;
 		return 0;
 	}
-	put(v->out, v->s++, 1);
+	jb_put(v->out, v->s++, 1);
 	v->depth--;
 	return 1;
 }
@@ -480,7 +481,7 @@ json_compact(const char *s, size_t n, struct jbuf *out)
 	v.depth = 0;
 	out->s = NULL;
 	out->len = out->cap = 0;
-	put(out, "", 0);
+	jb_put(out, "", 0);
 	if (!jv_value(&v))
 		return 0;
 	jv_ws(&v);

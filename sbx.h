@@ -137,6 +137,7 @@ struct jbuf {
 	size_t len, cap;
 	int first;		/* no member yet at this level */
 };
+void jb_put(struct jbuf *j, const char *s, size_t n);
 void jb_begin(struct jbuf *j, const char *event);
 void jb_str(struct jbuf *j, const char *key, const char *s);
 void jb_mem(struct jbuf *j, const char *key, const char *s, size_t n);
