@@ -4,15 +4,17 @@
 
 include config.mk
 
-SRC = sbx.c policy.c shadow.c backend_cli.c json.c util.c audit.c
+SRC = sbx.c policy.c shadow.c changes.c apply.c diff.c session.c backend_cli.c \
+	json.c util.c audit.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
-TESTS = tests/unit.sh tests/cli.sh tests/golden.sh tests/docs.sh tests/build.sh \
-	tests/system.sh tests/guard.sh tests/value.sh tests/rootless.sh \
-	tests/integration.sh tests/hostile.sh tests/package.sh \
+TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
+	tests/build.sh tests/system.sh tests/guard.sh tests/value.sh \
+	tests/rootless.sh tests/integration.sh tests/hostile.sh \
+	tests/changes.sh tests/session.sh tests/supervise.sh tests/package.sh \
 	tests/sanitize.sh tests/fuzz.sh
 
-all: sbx
+all: sbx sbx-supervise
 
 $(OBJ) tests/unit.o bench/copy.o: sbx.h config.mk
 policy.o: builtin.h
@@ -28,6 +30,15 @@ builtin.h: sbx.ini
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
 		sbx.ini > $@
 
+# A session's PID 1, copied into containers of any image: static, and
+# nothing but libc.
+sbx-supervise: supervise.c config.mk
+	$(CC) $(SBX_CPPFLAGS) $(CPPFLAGS) -std=c99 -pedantic -Wall -Wextra \
+		$(CFLAGS) $(LDFLAGS) -static -o $@ supervise.c
+
+tests/difftest: tests/difftest.o diff.o json.o util.o
+	$(CC) $(LDFLAGS) -o $@ tests/difftest.o diff.o json.o util.o
+
 sbx: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(SBX_LIBS) $(LDLIBS)
 
@@ -37,8 +48,8 @@ static: $(OBJ)
 
 # sbx with its system configuration in tests/sysconf, for tests/system.sh.
 tests/sbx-sys: $(OBJ) tests/policy-sys.o
-	$(CC) $(LDFLAGS) -o $@ sbx.o tests/policy-sys.o shadow.o backend_cli.o \
-		json.o util.o audit.o $(SBX_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ:policy.o=tests/policy-sys.o) $(SBX_LIBS) \
+		$(LDLIBS)
 
 tests/policy-sys.o: policy.c builtin.h sbx.h config.mk
 	$(CC) $(SBX_CPPFLAGS) -USYSCONFDIR -DSYSCONFDIR=\"$$(pwd)/tests/sysconf\" \
@@ -54,19 +65,23 @@ tests/unit: tests/unit.o $(LIBOBJ)
 # package, then all again under ASan+UBSan and valgrind, and a short
 # time-boxed fuzz run (FUZZ_SECONDS per target).
 FUZZ_SECONDS = 10
-check: sbx tests/unit tests/sbx-sys
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh $(TESTS)
+check: sbx sbx-supervise tests/unit tests/sbx-sys tests/difftest
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SBX_SUPERVISE=$$(pwd)/sbx-supervise \
+		tests/run.sh $(TESTS)
 
 # Longer fuzzing, not part of check.
 fuzz:
 	tests/fuzz.sh 300
 
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANPREFIX)/man1 \
 		$(DESTDIR)$(MANPREFIX)/man5 $(DESTDIR)$(SYSCONFDIR)/sbx \
 		$(DESTDIR)$(BASHCOMPDIR)
 	cp -f sbx $(DESTDIR)$(PREFIX)/bin/sbx
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/sbx
+	cp -f sbx-supervise $(DESTDIR)$(LIBEXECDIR)/sbx-supervise
+	chmod 755 $(DESTDIR)$(LIBEXECDIR)/sbx-supervise
 	sed 's,/usr/local/etc,$(SYSCONFDIR),g' man/sbx.1 \
 		> $(DESTDIR)$(MANPREFIX)/man1/sbx.1
 	cp -f man/sbx.ini.5 $(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5
@@ -79,27 +94,31 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sbx \
+		$(DESTDIR)$(LIBEXECDIR)/sbx-supervise \
 		$(DESTDIR)$(MANPREFIX)/man1/sbx.1 \
 		$(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5 \
 		$(DESTDIR)$(SYSCONFDIR)/sbx/sbx.ini \
 		$(DESTDIR)$(BASHCOMPDIR)/sbx
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/sbx
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/sbx $(DESTDIR)$(LIBEXECDIR)
 
 dist: clean
 	mkdir -p sbx-$(VERSION)
 	cp -R LICENSE Makefile README.md config.mk sbx.ini guard.py $(SRC) sbx.h \
+		supervise.c \
 		man tests examples bench completion .ci sbx-$(VERSION)
 	tar -cf - sbx-$(VERSION) | gzip > sbx-$(VERSION).tar.gz
 	rm -rf sbx-$(VERSION)
 
 clean:
-	rm -f sbx $(OBJ) builtin.h guard.h tests/unit tests/unit.o tests/sbx-sys \
+	rm -f sbx sbx-supervise $(OBJ) builtin.h guard.h tests/unit tests/unit.o \
+		tests/sbx-sys tests/difftest tests/difftest.o \
 		tests/policy-sys.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
 .PHONY: all bench check fuzz install uninstall dist clean static
 
-bench/copy: bench/copy.o shadow.o $(LIBOBJ)
-	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)
+bench/copy: bench/copy.o shadow.o changes.o diff.o $(LIBOBJ)
+	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o changes.o diff.o $(LIBOBJ) \
+		$(SBX_LIBS) $(LDLIBS)
 
 # Not part of check: timings are for people, not assertions.
 bench: sbx bench/copy

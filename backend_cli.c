@@ -57,6 +57,12 @@ backend_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+int
+sbx_signalled(void)
+{
+	return got_signal;
+}
+
 char *
 runtime_find(const char *name)
 {
@@ -165,7 +171,8 @@ add_isolation(struct args *a, const struct job *jb)
 	/* A uid alone would run with group 0: always name the group. */
 	add(a, "--user=%ld:%ld", (long)jb->uid, (long)jb->gid);
 	add(a, "--hostname=sbx");
-	add(a, "--init");
+	if (!jb->session)	/* a session's supervisor is its own init */
+		add(a, "--init");
 	if (p->oci_runtime)
 		add(a, "--runtime=%s", p->oci_runtime);
 }
@@ -187,6 +194,9 @@ add_mounts(struct args *a, const struct job *jb)
 	if (jb->outdir)
 		add(a, "--mount=type=bind,source=%s,target=/sbx/out",
 		    jb->outdir);
+	if (jb->ctldir)
+		add(a, "--mount=type=bind,source=%s,target=/sbx/ctl",
+		    jb->ctldir);
 	add(a, "--env=SBX_RESULT=/sbx/out/result.json");
 	add(a, "--workdir=/workspace");
 }
@@ -222,12 +232,15 @@ backend_argv(const struct job *jb)
 
 	add(&a, "%s", jb->runtime);
 	add(&a, "run");
+	if (jb->session)	/* the supervisor runs on, sbx exits */
+		add(&a, "--detach");
 	/* docker forgets OOMKilled with the container: remove it
 	 * ourselves after asking. */
-	if (is_podman(jb))
+	if (is_podman(jb) || jb->session)
 		add(&a, "--rm");
 	add(&a, "--pull=never");
-	add(&a, "--interactive");
+	if (!jb->session)
+		add(&a, "--interactive");
 	add(&a, "--log-driver=none");
 	/* podman hands the host's proxy variables, credentials and all,
 	 * to the container unless told not to. */
@@ -236,12 +249,23 @@ backend_argv(const struct job *jb)
 	add(&a, "--name=%s", jb->name);
 	add(&a, "--label=sbx=%s", VERSION);
 	add(&a, "--label=sbx.pid=%ld", (long)getpid());
-	add(&a, "--label=sbx.deadline=%lld",
-	    (long long)time(NULL) + jb->pol.timeout + GRACE);
+	add(&a, "--label=sbx.deadline=%lld", (long long)time(NULL) +
+	    (jb->session ? jb->pol.max_lifetime : jb->pol.timeout) + GRACE);
 	add(&a, "--label=sbx.template=%s", jb->pol.name);
+	if (jb->session)
+		add(&a, "--label=sbx.session=%s", jb->session);
 	add_isolation(&a, jb);
 	add_limits(&a, &jb->pol);
 	add_mounts(&a, jb);
+	if (jb->session) {
+		/* The supervisor is PID 1: no --init, and it takes the
+		 * steps; see supervise.c. */
+		add(&a, "--entrypoint=/sbx/supervise");
+		add(&a, "%s", jb->image);
+		add(&a, "%ld", jb->pol.idle_timeout);
+		add(&a, "%ld", jb->pol.max_lifetime);
+		return a.v;
+	}
 	add(&a, "%s", jb->image);
 	for (i = 0; jb->lang->command[i]; i++)
 		add(&a, "%s", jb->lang->command[i]);
@@ -397,8 +421,8 @@ docker_api(const char *method, const char *name, const char *what,
 	return code;
 }
 
-static void
-remove_container(const struct job *jb)
+void
+backend_remove(const struct job *jb)
 {
 	char buf[256];
 
@@ -421,7 +445,7 @@ backend_stop(struct job *jb)
 	 * docker is not left waiting to deliver it. */
 	if (jb->client > 0 && kill(jb->client, SIGKILL) == 0)
 		reap(jb->client);
-	remove_container(jb);
+	backend_remove(jb);
 	jb->started = 0;
 }
 
@@ -635,7 +659,7 @@ int
 backend_gc(struct job *jb)
 {
 	static char buf[1 << 20];
-	char *line, *next, name[64];
+	char *line, *next, name[64], session[16];
 	long pid;
 	long long deadline;
 	size_t len = 0;
@@ -645,8 +669,10 @@ backend_gc(struct job *jb)
 
 	ps = start_quiet(jb, &fd, "ps", "--all", "--filter=label=sbx",
 	    is_podman(jb) ? "--format={{.Names}} {{index .Labels \"sbx.pid\"}} "
-	    "{{index .Labels \"sbx.deadline\"}}" : "--format={{.Names}} "
-	    "{{.Label \"sbx.pid\"}} {{.Label \"sbx.deadline\"}}", (char *)NULL);
+	    "{{index .Labels \"sbx.deadline\"}} "
+	    "{{index .Labels \"sbx.session\"}}" : "--format={{.Names}} "
+	    "{{.Label \"sbx.pid\"}} {{.Label \"sbx.deadline\"}} "
+	    "{{.Label \"sbx.session\"}}", (char *)NULL);
 	if (ps < 0)
 		return -1;
 	while (len < sizeof(buf) - 1 &&
@@ -660,15 +686,18 @@ backend_gc(struct job *jb)
 		next = line + strcspn(line, "\n");
 		if (*next)
 			*next++ = '\0';
-		if (sscanf(line, "%63s %ld %lld", name, &pid, &deadline) != 3 ||
-		    strncmp(name, "sbx-", 4) != 0)
+		n = sscanf(line, "%63s %ld %lld %15s", name, &pid, &deadline,
+		    session);
+		if (n < 3 || strncmp(name, "sbx-", 4) != 0)
 			continue;
-		if (sbx_alive(pid) && deadline > (long long)time(NULL))
+		/* A session outlives the sbx that started it. */
+		if ((n == 4 || sbx_alive(pid)) &&
+		    deadline > (long long)time(NULL))
 			continue;
 		snprintf(jb->name, sizeof(jb->name), "%s", name);
-		remove_container(jb);
-		event_gc("container", jb->runtime, name, sbx_alive(pid) ?
-		    "deadline passed" : "owner gone");
+		backend_remove(jb);
+		event_gc("container", jb->runtime, name, n == 4 ||
+		    sbx_alive(pid) ? "deadline passed" : "owner gone");
 	}
 	return 0;
 }
@@ -757,6 +786,183 @@ decode(struct job *jb, int ws, struct result *r)
 	r->oom_killed = oom_killed(jb);
 }
 
+/*
+ * sbx start: runs the session's "run --detach" to its end.  Its output
+ * is the container's id, not ours to print; its errors go to stderr.
+ */
+int
+backend_detach(struct job *jb, char **argv)
+{
+	int null, code;
+	pid_t pid;
+
+	jb->started = 1;
+	if ((pid = fork()) < 0)
+		die("fork:");
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		child(jb, argv, 1, 2);
+	}
+	if ((code = reap(pid)) == EXIT_FAIL && diagnose(jb))
+		die("%s", diagnose(jb));
+	return code;
+}
+
+/* A step's status line from the supervisor, if it carries our nonce. */
+static int
+step_status(const struct step *sp, char *line, struct result *r)
+{
+	char nonce[40], what[16];
+	long v, ms;
+
+	if (sscanf(line, "%39s %15s %ld %ld", nonce, what, &v, &ms) != 4 ||
+	    strcmp(nonce, sp->nonce) != 0)
+		return 0;	/* stale, or written by the step itself */
+	r->exit_code = -1;
+	if (strcmp(what, "exit") == 0 && v >= 0 && v < 256) {
+		r->exit_code = (int)v;
+		r->status = (int)v;
+	} else if (strcmp(what, "signal") == 0 && v > 0 && v < 65) {
+		r->signal = (int)v;
+		r->status = 128 + (int)v;
+		r->cpu_exceeded = v == SIGXCPU;
+	} else if (strcmp(what, "timeout") == 0) {
+		r->timed_out = 1;
+		r->status = EXIT_TIMEOUT;
+	} else if (strcmp(what, "lifetime") == 0) {
+		r->timed_out = 1;
+		r->status = EXIT_TIMEOUT;
+		r->error = "the session reached its max_lifetime and ended";
+	} else if (strcmp(what, "killed") == 0) {
+		r->status = r->interrupted ? 128 + r->interrupted :
+		    r->truncated ? 128 + SIGKILL : EXIT_TIMEOUT;
+		r->signal = r->truncated ? SIGKILL : 0;
+		r->timed_out = !r->interrupted && !r->truncated;
+	} else {
+		r->status = EXIT_FAIL;
+		r->error = "the session's supervisor refused the step";
+	}
+	return 1;
+}
+
+/*
+ * Reads the supervisor's lines: 1 once our step's status came, -1 if
+ * the supervisor is gone, 0 otherwise.  Lines are bounded; a longer one
+ * is hostile and dropped whole.
+ */
+static int
+read_rsp(struct step *sp, struct result *r)
+{
+	char *nl;
+	ssize_t n;
+	size_t len;
+
+	n = read(sp->rsp, sp->line + sp->len, sizeof(sp->line) - 1 - sp->len);
+	if (n == 0)
+		return -1;
+	if (n < 0)
+		return 0;
+	sp->len += (size_t)n;
+	sp->line[sp->len] = '\0';
+	while ((nl = memchr(sp->line, '\n', sp->len)) != NULL) {
+		*nl = '\0';
+		if (!sp->junk && step_status(sp, sp->line, r))
+			return 1;
+		sp->junk = 0;
+		len = (size_t)(nl + 1 - sp->line);
+		memmove(sp->line, nl + 1, sp->len - len);
+		sp->len -= len;
+	}
+	if (sp->len == sizeof(sp->line) - 1) {
+		sp->len = 0;
+		sp->junk = 1;
+	}
+	return 0;
+}
+
+/* Asks the supervisor to end the step: it kills, then reports. */
+static void
+step_kill(const struct step *sp)
+{
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), "kill %s\n", sp->nonce);
+
+	/* A full or closed FIFO: the grace alarm decides. */
+	if (write(sp->req, msg, (size_t)n) < 0)
+		return;
+}
+
+/*
+ * One step of a session, sent already: relays its output and waits for
+ * its status.  The supervisor enforces the timeout; ours, a little
+ * later, asks it to kill, and a supervisor that does not answer within
+ * GRACE seconds costs the session its container.
+ */
+void
+backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
+{
+	struct stream s[2];
+	struct pollfd pfd[3];
+	int i, done = 0, killing = 0;
+
+	memset(s, 0, sizeof(s));
+	s[0].event = "stdout";
+	s[0].count = &r->out_bytes;
+	s[1].event = "stderr";
+	s[1].count = &r->err_bytes;
+	for (i = 0; i < 2; i++) {
+		s[i].r = r;
+		s[i].fd = i ? sp->err : sp->out;
+		pfd[i].fd = s[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	pfd[2].fd = sp->rsp;
+	pfd[2].events = POLLIN;
+	jb->t0 = now();
+	alarm((unsigned)timeout + 2);
+	while (!done) {
+		if ((got_alarm || got_signal || r->truncated ||
+		    jb_failed()) && !killing) {
+			r->interrupted = got_signal;
+			got_alarm = 0;
+			killing = 1;
+			step_kill(sp);
+			alarm(GRACE);
+		} else if (got_alarm) {
+			r->status = EXIT_FAIL;
+			r->error = "the session's supervisor did not answer; "
+			    "the session is stopped";
+			backend_remove(jb);
+			break;
+		}
+		if (poll(pfd, 3, 250) <= 0)
+			continue;
+		for (i = 0; i < 2; i++)
+			if (pfd[i].fd >= 0 && pfd[i].revents &&
+			    relay(jb, &s[i]) == 0)
+				pfd[i].fd = -1;
+		if (pfd[2].revents && (done = read_rsp(sp, r)) < 0) {
+			r->status = EXIT_FAIL;
+			r->error = "the session ended (idle timeout, "
+			    "max_lifetime or sbx stop)";
+		}
+	}
+	alarm(0);
+	r->duration = now() - jb->t0;
+	/* Every writer is dead now: what is left is in the FIFOs. */
+	for (i = 0; i < 2; i++) {
+		while (relay(jb, &s[i]) > 0)
+			;
+		emit(jb, &s[i], s[i].held);
+	}
+	if (jb_failed() && r->error == NULL) {
+		r->error = "write error on standard output";
+		r->status = EXIT_FAIL;
+	}
+}
+
 /* Runs the container to its end and says what happened in r. */
 void
 backend_run(struct job *jb, char **argv, struct result *r)
@@ -785,7 +991,7 @@ backend_run(struct job *jb, char **argv, struct result *r)
 	decode(jb, ws, r);
 	/* podman's --rm did it, unless we had to stop the container. */
 	if (!is_podman(jb) || r->timed_out || r->interrupted || r->truncated)
-		remove_container(jb);
+		backend_remove(jb);
 	jb->started = 0;
 	if (jb_failed() && r->error == NULL) {
 		r->error = "write error on standard output";

@@ -4,6 +4,7 @@ VERSION = 0.1.0
 # paths
 PREFIX = /usr/local
 MANPREFIX = $(PREFIX)/share/man
+LIBEXECDIR = $(PREFIX)/libexec/sbx
 SYSCONFDIR = $(PREFIX)/etc
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 
@@ -13,7 +14,8 @@ INIH_LIBS = `pkg-config --libs inih`
 
 # What sbx needs; CPPFLAGS, CFLAGS and LDFLAGS stay the packager's own.
 SBX_CPPFLAGS = -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
-	-DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\"
+	-DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
+	-DLIBEXECDIR=\"$(LIBEXECDIR)\"
 SBX_CFLAGS = -std=c99 -pedantic -Wall -Wextra $(INIH_CFLAGS)
 SBX_LIBS = $(INIH_LIBS)
 

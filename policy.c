@@ -60,10 +60,12 @@ static const struct key keys[] = {
 	{ "cpus", K_CPUS, P(cpus), 1, 1024000, C_MAX },
 	{ "description", K_STR, P(description), 0, 0, C_NONE },
 	{ "fsize", K_SIZE, P(fsize), 0, MAXSIZE, C_MAX0 },
+	{ "idle_timeout", K_DUR, P(idle_timeout), 1, MAXDURATION, C_MAX },
 	{ "image", K_IMAGE, P(image), 0, 0, C_NONE },
 	{ "inherit", K_STR, 0, 0, 0, C_NONE },	/* used at resolution */
 	{ "max_bytes", K_SIZE, P(max_bytes), 0, MAXSIZE, C_MAX },
 	{ "max_files", K_LONG, P(max_files), 1, 10000000, C_MAX },
+	{ "max_lifetime", K_DUR, P(max_lifetime), 1, MAXDURATION, C_MAX },
 	{ "max_output", K_SIZE, P(max_output), 1024, MAXSIZE, C_MAX },
 	{ "memory", K_SIZE, P(memory), 6LL << 20, MAXSIZE, C_MAX },
 	{ "network", K_BOOL, P(network), 0, 0, C_OFF },
@@ -89,6 +91,8 @@ policy_base(struct policy *p)
 	p->cpus = 1000;
 	p->pids = 128;
 	p->timeout = 30;
+	p->idle_timeout = 600;
+	p->max_lifetime = 3600;
 	p->workspace = WS_RO;
 	p->read_only = 1;
 	p->user = estrdup("65534:65534");
@@ -921,6 +925,8 @@ policy_json(struct jbuf *j, const struct policy *p)
 	jb_str(j, "oci_runtime", p->oci_runtime);
 	jb_int(j, "max_files", p->max_files);
 	jb_int(j, "max_bytes", p->max_bytes);
+	jb_int(j, "idle_timeout", p->idle_timeout);
+	jb_int(j, "max_lifetime", p->max_lifetime);
 	jb_strv(j, "authorized_imports", p->imports);
 	jb_endobj(j);
 }

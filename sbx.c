@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ struct opts {
 	char opt[32];			/* the option of each override */
 	const char *runtime;		/* -r, for gc */
 	int runopts;			/* an option only a run takes */
-	int dryrun, keep, list;
+	int dryrun, keep, list, langs, diff;
 	char *script;
 	char **args;
 };
@@ -33,19 +34,34 @@ struct opts {
 static struct job *opt_job;
 
 static void usage(int status) NORETURN;
-static const char *tmpdir(void);
-static void stage_script(struct job *jb);
+static void cleanup(void);
 static void name_container(struct job *jb);
 
 static void
 usage(int status)
 {
-	fprintf(stderr, "usage: %s [-DhklnV] [-c config] [-d dir] [-e ext] "
+	fprintf(stderr, "usage: %s [-DhkLlnuV] [-c config] [-d dir] [-e ext] "
 	    "[-i image] [-m memory]\n           [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n           script "
-	    "[arg ...]\n       %s [-r runtime] gc\n", argv0, argv0);
+	    "[arg ...]\n"
+	    "       %s start [-Dn] [-c config] [-d dir] [-e ext] [-i image] "
+	    "[-m memory]\n           [-p cpus] [-r runtime] [-T timeout] "
+	    "[-t template] [-w mode]\n"
+	    "       %s exec [-c config] [-e ext] [-T timeout] id script "
+	    "[arg ...]\n"
+	    "       %s stop id\n       %s ls\n"
+	    "       %s diff [-j] target [pattern ...]\n"
+	    "       %s apply [-n] target [pattern ...]\n"
+	    "       %s [-r runtime] gc\n", argv0, argv0, argv0, argv0, argv0,
+	    argv0, argv0, argv0);
 	exit(status);
 }
+
+/* --diff reads better in a script than -u; no other long option. */
+static const struct option longopts[] = {
+	{ "diff", no_argument, NULL, 'u' },
+	{ NULL, 0, NULL, 0 }
+};
 
 static void
 override(struct opts *o, int c, const char *key, const char *val)
@@ -58,17 +74,19 @@ override(struct opts *o, int c, const char *key, const char *val)
 }
 
 static void
-parse_args(int argc, char *argv[], struct opts *o)
+parse_args(int argc, char *argv[], struct opts *o, int need_script)
 {
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	optind = 1;
 	o->tmpl = "default";
 	o->dir = ".";
 	/* "+": the script and its arguments are not ours to permute. */
-	while ((c = getopt(argc, argv, "+c:Dd:e:hi:klm:np:r:T:t:Vw:")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:Dd:e:hi:kLlm:np:r:T:t:uVw:",
+	    longopts, NULL)) != -1) {
 		/* "gc" with any of these is a script's name, not ours. */
-		o->runopts |= strchr("DdeikmnpTtw", c) != NULL;
+		o->runopts |= strchr("DdeikmnpTtuw", c) != NULL;
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'D': o->dryrun = 1; break;
@@ -78,6 +96,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 			usage(0);
 		case 'i': override(o, c, "image", optarg); break;
 		case 'k': o->keep = 1; break;
+		case 'L': o->langs = 1; break;
 		case 'l': o->list = 1; break;
 		case 'm': override(o, c, "memory", optarg); break;
 		case 'n': override(o, c, "network", "true"); break;
@@ -88,6 +107,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 			break;
 		case 'T': override(o, c, "timeout", optarg); break;
 		case 't': o->tmpl = optarg; break;
+		case 'u': o->diff = 1; break;
 		case 'V':
 			printf("sbx %s\n", VERSION);
 			exit(0);
@@ -96,8 +116,13 @@ parse_args(int argc, char *argv[], struct opts *o)
 			usage(EXIT_FAIL);
 		}
 	}
-	if (o->list)
+	if (o->list || o->langs)
 		return;
+	if (!need_script) {
+		if (optind < argc || o->keep || o->diff)
+			usage(EXIT_FAIL);
+		return;
+	}
 	if (optind >= argc)
 		usage(EXIT_FAIL);
 	o->script = argv[optind];
@@ -223,20 +248,52 @@ check_tmpdir(const char *dir)
 		    "elsewhere", dir, t);
 }
 
+/*
+ * What a run and a session share: the tree, the language and image,
+ * the checks against the system's ceilings, the runtime.
+ */
+static void
+job_common(const struct config *cfg, const struct opts *o, struct job *jb,
+    const char *ext)
+{
+	const char *colon;
+
+	if ((jb->lang = lang_find(cfg, ext)) == NULL)
+		die("%s: no language for extension '%s' (add a [language %s] "
+		    "section to %s)", o->script ? o->script : "-e", ext, ext,
+		    cfg->path);
+	jb->image = jb->pol.image ? jb->pol.image : jb->lang->image;
+	/* An empty list means no restriction, and no guard. */
+	jb->guard = strcmp(jb->lang->ext, "py") == 0 && jb->pol.imports[0];
+	policy_check(cfg, &jb->pol, jb->image);
+	check_tmpdir(jb->dir);
+	pick_runtime(jb, o->dryrun);
+	jb->uid = (uid_t)strtoll(jb->pol.user, NULL, 10);
+	colon = strchr(jb->pol.user, ':');
+	jb->gid = colon ? (gid_t)strtoll(colon + 1, NULL, 10) : jb->uid;
+}
+
+static void
+set_dir(struct job *jb, const char *dir)
+{
+	char real[PATH_MAX];
+
+	if (realpath(dir, real) == NULL)
+		die("-d %s:", dir);
+	jb->dir = estrdup(real);
+}
+
 /* Everything about the run that needs no file system changes. */
 static void
 make_job(const struct config *cfg, struct opts *o, struct job *jb)
 {
-	char real[PATH_MAX];
 	const char *ext, *slash;
 	char *rel;
-	long long n;
 
-	if (realpath(o->dir, real) == NULL)
-		die("-d %s:", o->dir);
-	jb->dir = estrdup(real);
+	set_dir(jb, o->dir);
 	jb->args = o->args;
 	jb->keep = o->keep;
+	jb->diff = o->diff;
 	jb->script = jb->script_orig = o->script;
 	if (strcmp(o->script, "-") == 0) {
 		ext = o->ext ? o->ext : "py";
@@ -257,20 +314,8 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 		    smprintf("/workspace/%s", rel);
 		jb->script = rel;
 	}
-	if ((jb->lang = lang_find(cfg, ext)) == NULL)
-		die("%s: no language for extension '%s' (add a [language %s] "
-		    "section to %s)", o->script, ext, ext, cfg->path);
-	jb->image = jb->pol.image ? jb->pol.image : jb->lang->image;
-	/* An empty list means no restriction, and no guard. */
-	jb->guard = strcmp(jb->lang->ext, "py") == 0 && jb->pol.imports[0];
-	policy_check(cfg, &jb->pol, jb->image);
-	check_tmpdir(jb->dir);
-	pick_runtime(jb, o->dryrun);
+	job_common(cfg, o, jb, ext);
 	name_container(jb);
-	n = strtoll(jb->pol.user, NULL, 10);
-	jb->uid = (uid_t)n;
-	slash = strchr(jb->pol.user, ':');
-	jb->gid = slash ? (gid_t)strtoll(slash + 1, NULL, 10) : jb->uid;
 }
 
 /* Reads at most max bytes of fd into path, for a script given as "-". */
@@ -340,21 +385,25 @@ stage_out(struct job *jb)
 
 /* rundir/sbx, read-only at /sbx: the script when the workspace will
  * not hold it, the import guard, and the mount point of /sbx/out. */
-static void
+void
 stage(struct job *jb)
 {
 	jb->scriptdir = smprintf("%s/sbx", jb->rundir);
 	if (mkdir(jb->scriptdir, 0755) < 0)
 		die("mkdir %s:", jb->scriptdir);
-	if (jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0)
+	if (jb->script && (jb->pol.workspace == WS_NONE ||
+	    strcmp(jb->script, "-") == 0))
 		stage_script(jb);
 	if (jb->guard)
 		stage_guard(jb);
 	stage_out(jb);
 }
 
-/* The script goes to rundir/sbx when the workspace will not hold it. */
-static void
+/*
+ * The script goes to rundir/sbx when the workspace will not hold it:
+ * from the tree, from a session step's host path, or from stdin.
+ */
+void
 stage_script(struct job *jb)
 {
 	char *src, *dst;
@@ -371,7 +420,8 @@ stage_script(struct job *jb)
 			die("/dev/null:");
 		close(in);
 	} else {
-		src = smprintf("%s/%s", jb->dir, jb->script);
+		src = jb->session ? estrdup(jb->script) :
+		    smprintf("%s/%s", jb->dir, jb->script);
 		if ((in = open(src, O_RDONLY | O_NOFOLLOW)) < 0 ||
 		    fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
 			die("open %s:", src);
@@ -389,7 +439,7 @@ stage_script(struct job *jb)
 	free(dst);
 }
 
-static const char *
+const char *
 tmpdir(void)
 {
 	static char real[PATH_MAX];
@@ -454,6 +504,18 @@ keep_mark(const char *rundir)
 	free(path);
 }
 
+/* Arms (jb) or disarms (NULL) the cleanup of a run or a new session. */
+void
+set_cleanup(struct job *jb)
+{
+	static int armed;
+
+	opt_job = jb;
+	if (jb && !armed)
+		atexit(cleanup);
+	armed = 1;
+}
+
 static void
 cleanup(void)
 {
@@ -496,7 +558,7 @@ event_start(const struct job *jb)
 	jb_emit(&j);
 }
 
-static void
+void
 event_result(const struct job *jb, const struct result *r)
 {
 	struct jbuf j;
@@ -529,6 +591,15 @@ event_result(const struct job *jb, const struct result *r)
 	jb_int(&j, "stdout_bytes", (long long)r->out_bytes);
 	jb_int(&j, "stderr_bytes", (long long)r->err_bytes);
 	jb_str(&j, "error", r->error);
+	if (r->changed) {
+		jb_obj(&j, "changes");
+		jb_int(&j, "added", (long long)r->changes[ADDED]);
+		jb_int(&j, "modified", (long long)r->changes[MODIFIED]);
+		jb_int(&j, "deleted", (long long)r->changes[DELETED]);
+		jb_endobj(&j);
+	} else {
+		jb_null(&j, "changes");
+	}
 	if (jb->keep && jb->rundir && jb->pol.workspace != WS_NONE)
 		jb_str(&j, "shadow", jb->workdir);
 	jb_emit(&j);
@@ -558,7 +629,7 @@ finish(int status)
 	return status;
 }
 
-static void
+void
 job_free(struct job *jb)
 {
 	free(jb->runtime_path);
@@ -594,7 +665,7 @@ dry_run(struct job *jb)
  * What the guard reported, read as the hostile input it is: no link
  * followed, a regular file, a few bytes of a module name or nothing.
  */
-static void
+void
 read_refused(const struct job *jb, struct result *r)
 {
 	char *path, buf[sizeof(r->refused)];
@@ -629,7 +700,7 @@ read_refused(const struct job *jb, struct result *r)
  * regular file, at most MAXVALUE bytes, and valid JSON, which goes into
  * the result compacted to one line.  Anything else is a value_error.
  */
-static void
+void
 read_value(const struct job *jb, struct result *r)
 {
 	char *path = smprintf("%s/result.json", jb->outdir), *buf;
@@ -668,6 +739,39 @@ read_value(const struct job *jb, struct result *r)
 	free(buf);
 }
 
+static const char *kind_names[] = { "added", "modified", "deleted" };
+
+/* A "diff" event: one file's patch, or why it has none. */
+static void
+event_diff(const struct change *c, const char *patch, const char *why,
+    void *arg)
+{
+	struct jbuf j;
+
+	(void)arg;
+	jb_begin(&j, "diff");
+	jb_str(&j, "path", c->path);
+	jb_str(&j, "change", kind_names[c->kind]);
+	jb_str(&j, "omitted", why);
+	jb_str(&j, "patch", patch);
+	jb_emit(&j);
+}
+
+/* rw: what the script changed in the shadow, against the manifest. */
+static void
+report_changes(const struct job *jb, struct result *r)
+{
+	struct tree t;
+
+	tree_open(&t, jb->rundir);
+	event_changes(&t);
+	if (jb->diff)
+		tree_diffs(&t, event_diff, NULL);
+	r->changed = 1;
+	memcpy(r->changes, t.count, sizeof(r->changes));
+	tree_close(&t);
+}
+
 /*
  * The run itself: shadow copy, container argv, the child and its
  * events, the result.  Cleanup is armed before anything is created.
@@ -680,8 +784,7 @@ run(const struct config *cfg, struct job *jb)
 	int audit;
 
 	audit = audit_open(system_value(cfg, "audit_log"));
-	opt_job = jb;
-	atexit(cleanup);
+	set_cleanup(jb);
 	make_rundir(jb);
 	argv = backend_argv(jb);
 	if (audit >= 0)
@@ -691,6 +794,8 @@ run(const struct config *cfg, struct job *jb)
 	backend_run(jb, argv, &r);
 	read_refused(jb, &r);
 	read_value(jb, &r);
+	if (jb->pol.workspace == WS_RW && !sbx_signalled())
+		report_changes(jb, &r);
 	event_result(jb, &r);
 	audit_write(audit, jb, &r, id);
 	cleanup();
@@ -760,7 +865,294 @@ gc(const struct opts *o)
 		free(jb.runtime_path);
 	}
 	gc_dirs();
+	session_gc();
 	return status;
+}
+
+/*
+ * What sbx diff and apply work on: a kept run's directory or its ws/
+ * (the result's "shadow"), or a session's id.  Caller frees.
+ */
+static char *
+target_dir(const char *arg)
+{
+	char real[PATH_MAX], *dir, *slash;
+	struct stat st;
+
+	if (session_id_ok(arg)) {
+		dir = session_dir(arg);
+		if (lstat(dir, &st) < 0)
+			die("%s: no such session", arg);
+		return dir;
+	}
+	if (realpath(arg, real) == NULL)
+		die("%s:", arg);
+	if ((slash = strrchr(real, '/')) != NULL && strcmp(slash, "/ws") == 0)
+		*slash = '\0';
+	dir = smprintf("%s/manifest", real);
+	if (lstat(dir, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid())
+		die("%s: not a kept sbx run with a rw workspace, nor a "
+		    "session id", arg);
+	free(dir);
+	return estrdup(real);
+}
+
+static void
+write_patch(const struct change *c, const char *patch, const char *why,
+    void *arg)
+{
+	size_t n = strlen(patch);
+
+	(void)c;
+	(void)why;
+	if (fwrite(patch, 1, n, stdout) != n)
+		*(int *)arg = 1;
+}
+
+/* sbx diff [-j] target [pattern ...]: a patch, or JSON events. */
+static int
+cmd_diff(int argc, char *argv[])
+{
+	struct tree t;
+	char *dir;
+	int c, json = 0, err = 0, lock;
+
+	while ((c = getopt(argc, argv, "j")) != -1) {
+		if (c != 'j')
+			usage(EXIT_FAIL);
+		json = 1;
+	}
+	if (optind >= argc)
+		usage(EXIT_FAIL);
+	dir = target_dir(argv[optind]);
+	lock = session_lock(dir);
+	tree_open(&t, dir);
+	tree_select(&t, argv + optind + 1);
+	if (json) {
+		event_changes(&t);
+		tree_diffs(&t, event_diff, NULL);
+	} else {
+		tree_diffs(&t, write_patch, &err);
+	}
+	tree_close(&t);
+	if (lock >= 0)
+		close(lock);
+	free(dir);
+	return err ? EXIT_FAIL : 0;
+}
+
+/* sbx apply [-n] target [pattern ...] */
+static int
+cmd_apply(int argc, char *argv[])
+{
+	struct tree t;
+	char *dir;
+	int c, dry = 0, status, lock;
+
+	while ((c = getopt(argc, argv, "n")) != -1) {
+		if (c != 'n')
+			usage(EXIT_FAIL);
+		dry = 1;
+	}
+	if (optind >= argc)
+		usage(EXIT_FAIL);
+	dir = target_dir(argv[optind]);
+	lock = session_lock(dir);
+	tree_open(&t, dir);
+	tree_select(&t, argv + optind + 1);
+	status = tree_apply(&t, dry);
+	tree_close(&t);
+	if (lock >= 0)
+		close(lock);
+	free(dir);
+	return status;
+}
+
+/* sbx start [options]: a run's options, less the script. */
+static int
+cmd_start(int argc, char *argv[])
+{
+	struct opts o;
+	struct config cfg;
+	struct job jb;
+	char **av;
+	int status = 0;
+
+	parse_args(argc, argv, &o, 0);
+	config_find(&cfg, o.config);
+	memset(&jb, 0, sizeof(jb));
+	make_policy(&cfg, &o, &jb.pol);
+	set_dir(&jb, o.dir);
+	job_common(&cfg, &o, &jb, o.ext ? o.ext : "py");
+	if (o.dryrun) {
+		jb.session = "XXXXXXXXXXXX";
+		snprintf(jb.name, sizeof(jb.name), "sbx-session-%s", jb.session);
+		jb.ctldir = smprintf("%s/sbx-session.%s/ctl", tmpdir(),
+		    jb.session);
+		jb.workdir = smprintf("%s/sbx-session.%s/ws", tmpdir(),
+		    jb.session);
+		jb.scriptdir = smprintf("%s/sbx-session.%s/sbx", tmpdir(),
+		    jb.session);
+		jb.outdir = smprintf("%s/sbx-session.%s/out", tmpdir(),
+		    jb.session);
+		event_argv(av = backend_argv(&jb));
+		strv_free(av);
+		free(jb.ctldir);
+	} else {
+		status = session_start(&cfg, &jb);
+		free(jb.ctldir);
+	}
+	jb.session = NULL;
+	job_free(&jb);
+	config_free(&cfg);
+	return status;
+}
+
+/* sbx exec [-c config] [-e ext] [-T timeout] id script [arg ...] */
+static int
+cmd_exec(int argc, char *argv[])
+{
+	struct config cfg;
+	struct job jb;
+	const char *conf = NULL, *ext = NULL, *e;
+	char *dir;
+	long timeout = 0;
+	int c, lock, status;
+
+	while ((c = getopt(argc, argv, "c:e:T:")) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'e': ext = optarg; break;
+		case 'T':
+			if (!parse_duration(optarg, &timeout) || timeout < 1)
+				die("-T %s: not a duration of 1 s or more",
+				    optarg);
+			break;
+		default:
+			usage(EXIT_FAIL);
+		}
+	}
+	if (argc - optind < 2)
+		usage(EXIT_FAIL);
+	if (!session_id_ok(argv[optind]))
+		die("%s: not a session id", argv[optind]);
+	config_find(&cfg, conf);
+	dir = session_dir(argv[optind]);
+	session_load(&jb, argv[optind]);
+	if (timeout > jb.pol.timeout)
+		die("-T %ld: more than the session's timeout of %ld s",
+		    timeout, jb.pol.timeout);
+	jb.script = jb.script_orig = argv[optind + 1];
+	jb.args = argv + optind + 2;
+	if (strcmp(jb.script, "-") == 0)
+		e = ext ? ext : "py";
+	else
+		e = ext ? ext : extension(jb.script);
+	if ((jb.lang = lang_find(&cfg, e)) == NULL)
+		die("%s: no language for extension '%s' in %s", jb.script, e,
+		    cfg.path);
+	jb.guard = strcmp(e, "py") == 0 && jb.pol.imports[0];
+	jb.script_base = strcmp(jb.script, "-") == 0 ? smprintf("main.%s", e) :
+	    estrdup(strrchr(jb.script, '/') ? strrchr(jb.script, '/') + 1 :
+	    jb.script);
+	lock = session_lock(dir);
+	status = session_exec(&jb, dir, timeout ? timeout : jb.pol.timeout);
+	close(lock);
+	free(jb.script_base);
+	free((char *)jb.image);
+	jb.session = NULL;
+	job_free(&jb);
+	config_free(&cfg);
+	free(dir);
+	return status;
+}
+
+static const char *
+id_arg(int argc, char *argv[])
+{
+	if (argc != 2)
+		usage(EXIT_FAIL);
+	if (!session_id_ok(argv[1]))
+		die("%s: not a session id", argv[1]);
+	return argv[1];
+}
+
+static int
+cmd_stop(int argc, char *argv[])
+{
+	return session_stop(id_arg(argc, argv));
+}
+
+static int
+cmd_ls(int argc, char *argv[])
+{
+	(void)argv;
+	if (argc != 1)
+		usage(EXIT_FAIL);
+	return session_ls();
+}
+
+/*
+ * sbx -L: each language, its image and interpreter, and whether the
+ * runtime has the image (null when there is no runtime to ask).
+ */
+static int
+list_langs(const struct config *cfg, const struct opts *o)
+{
+	const struct lang *l;
+	struct job jb;
+	struct jbuf j;
+	char *id;
+
+	memset(&jb, 0, sizeof(jb));
+	jb.runtime = o->runtime ? o->runtime : runtime_auto();
+	if (jb.runtime)
+		jb.runtime_path = runtime_find(jb.runtime);
+	for (l = cfg->langs; l; l = l->next) {
+		jb_begin(&j, "language");
+		jb_str(&j, "ext", l->ext);
+		jb_str(&j, "image", l->image);
+		jb_strv(&j, "command", l->command);
+		jb_str(&j, "runtime", jb.runtime_path ? jb.runtime : NULL);
+		if (jb.runtime_path) {
+			jb.image = l->image;
+			id = backend_image_id(&jb);
+			jb_bool(&j, "present", id != NULL);
+			free(id);
+		} else {
+			jb_null(&j, "present");
+		}
+		jb_emit(&j);
+	}
+	free(jb.runtime_path);
+	return 0;
+}
+
+/* Commands that name themselves first: sbx apply ..., sbx exec ... */
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} cmds[] = {
+	{ "apply", cmd_apply },
+	{ "diff", cmd_diff },
+	{ "exec", cmd_exec },
+	{ "ls", cmd_ls },
+	{ "start", cmd_start },
+	{ "stop", cmd_stop },
+};
+
+static int
+command(int argc, char *argv[])
+{
+	size_t i;
+
+	if (argc < 2)
+		return -1;
+	for (i = 0; i < LEN(cmds); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return (int)i;
+	return -1;
 }
 
 int
@@ -769,16 +1161,20 @@ main(int argc, char *argv[])
 	struct opts o;
 	struct config cfg;
 	struct job jb;
-	int status;
+	int status, i;
 
 	std_fds();
 	backend_signals();
-	parse_args(argc, argv, &o);
+	if ((i = command(argc, argv)) >= 0)
+		return finish(cmds[i].fn(argc - 1, argv + 1));
+	parse_args(argc, argv, &o, 1);
 	config_find(&cfg, o.config);
 	memset(&jb, 0, sizeof(jb));
 	if (o.list) {
 		config_list(&cfg);
 		status = 0;
+	} else if (o.langs) {
+		status = list_langs(&cfg, &o);
 	} else if (strcmp(o.script, "gc") == 0 && *o.args == NULL &&
 	    !o.runopts) {
 		status = gc(&o);

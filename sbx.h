@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #ifdef __GNUC__
@@ -43,6 +44,8 @@ struct policy {
 	long cpus;		/* thousandths of a CPU */
 	long pids;
 	long timeout;		/* wall clock, seconds */
+	long idle_timeout;	/* a session's, seconds */
+	long max_lifetime;	/* a session's, seconds */
 	long cpu_time;		/* RLIMIT_CPU seconds, 0 for none */
 	int network;
 	enum workspace workspace;
@@ -78,6 +81,7 @@ struct job {
 	const char *dir;	/* the user's source tree */
 	const char *script;	/* relative to dir, or "-" */
 	const char *script_orig;	/* as given */
+	char *script_base;	/* a session step's script name in /sbx */
 	char *script_ctr;	/* the script's path in the container */
 	char **args;		/* passed to the script */
 	const struct lang *lang;
@@ -87,13 +91,63 @@ struct job {
 	char *workdir;		/* rundir/ws: the shadow copy */
 	char *scriptdir;	/* rundir/sbx: script outside the workspace */
 	char *outdir;		/* rundir/out: the guard's report, or NULL */
+	char *ctldir;		/* a session's rundir/ctl: its FIFOs */
+	const char *session;	/* a session's id, or NULL */
 	int guard;		/* run .py through the import guard */
 	uid_t uid;		/* container user */
 	gid_t gid;
 	int keep;		/* -k: keep rundir */
+	int diff;		/* -u: a diff event per changed file */
 	int started;		/* a container may exist */
 	pid_t client;		/* the runtime client, 0 once reaped */
 	double t0;		/* monotonic start, seconds */
+};
+
+/*
+ * One entry of a tree: of the original as the copy saw it, with its
+ * shadow twin's inode, ctime and mode (the manifest), or of the shadow
+ * as it is now (path, mode, size, ino and ctime only).
+ */
+struct entry {
+	char *path;		/* relative to the tree */
+	mode_t mode;		/* whole st_mode */
+	off_t size;
+	struct timespec mtime, ctime;
+	dev_t dev;
+	ino_t ino;
+	ino_t sino;		/* the shadow copy's, as the copy left it */
+	struct timespec sctime;
+	mode_t smode;
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+enum kind { ADDED, MODIFIED, DELETED };
+
+struct change {
+	enum kind kind;
+	const char *path;
+	const struct entry *old;	/* NULL if added */
+	const struct entry *now;	/* NULL if deleted */
+	int selected;		/* by the patterns given */
+	int failed;		/* not applied */
+};
+
+/* A shadow copy against the manifest of its original. */
+struct tree {
+	const char *rundir;
+	char *dir;		/* the original */
+	char *shadow;		/* rundir/ws */
+	int ofd, sfd;		/* open on each */
+	mode_t extra;		/* mode bits the copy added */
+	struct entries old, now;
+	struct change *changes;	/* in path order */
+	size_t nchanges;
+	size_t count[3];	/* by kind */
+	const char *incomplete;	/* why the shadow was not read whole */
 };
 
 /* What the container did. */
@@ -110,10 +164,43 @@ struct result {
 	const char *value_error;	/* why it was refused */
 	int interrupted;	/* signal that sbx received, 0 if none */
 	const char *error;	/* sbx or runtime failure, NULL if none */
+	int changed;		/* the counts below are known */
+	size_t changes[3];	/* added, modified, deleted */
 	double duration;
 	unsigned long long out_bytes;
 	unsigned long long err_bytes;
 };
+
+/* A session's step in flight: the supervisor's FIFOs and its answer. */
+struct step {
+	int req, rsp;		/* to and from the supervisor */
+	int out, err;		/* the step's output */
+	char nonce[33];		/* in the status that is ours */
+	char line[256];		/* of rsp, so far */
+	size_t len;
+	int junk;		/* dropping an overlong line */
+};
+
+/* sbx.c: the pieces of a run that sessions share */
+const char *tmpdir(void);
+void set_cleanup(struct job *jb);
+void stage(struct job *jb);
+void stage_script(struct job *jb);
+void event_result(const struct job *jb, const struct result *r);
+void read_refused(const struct job *jb, struct result *r);
+void read_value(const struct job *jb, struct result *r);
+void job_free(struct job *jb);
+
+/* session.c */
+int session_id_ok(const char *id);
+char *session_dir(const char *id);	/* caller frees */
+int session_lock(const char *dir);
+int session_start(const struct config *cfg, struct job *jb);
+void session_load(struct job *jb, const char *id);
+int session_exec(struct job *jb, const char *dir, long timeout);
+int session_stop(const char *id);
+int session_ls(void);
+void session_gc(void);
 
 /* util.c */
 extern const char *argv0;
@@ -126,6 +213,7 @@ char *estrdup(const char *s);
 char *smprintf(const char *fmt, ...) PRINTF(1, 2);	/* caller frees */
 char *vsmprintf(const char *fmt, va_list ap);		/* caller frees */
 char **strv_split(const char *s, const char *sep);	/* caller frees */
+char *strv_join(char **v, const char *sep);		/* caller frees */
 size_t strv_len(char **v);
 void strv_free(char **v);
 double now(void);
@@ -184,6 +272,34 @@ const char *workspace_name(enum workspace w);
 void shadow_copy(struct job *jb);
 int shadow_remove(const char *path);
 
+/* changes.c */
+void entries_add(struct entries *es, const struct entry *e);
+void entries_copy(struct entries *es, const struct entry *e);
+void entries_free(struct entries *es);
+void manifest_add(struct entries *es, const char *rel, const struct stat *orig,
+    const struct stat *shadow, mode_t smode);	/* copies rel */
+void manifest_write(const char *rundir, const char *dir, mode_t extra,
+    struct entries *es);
+void tree_open(struct tree *t, const char *rundir);
+void tree_compare(struct tree *t);
+void tree_select(struct tree *t, char **patterns);
+void tree_diffs(const struct tree *t, void (*fn)(const struct change *,
+    const char *patch, const char *why, void *), void *arg);
+void tree_close(struct tree *t);
+void event_changes(const struct tree *t);
+int orig_unchanged(const struct tree *t, const struct entry *e);
+int open_parent(int root, const char *rel, const char **name);
+int open_file(int root, const char *rel, struct stat *st);
+int lstat_at(int root, const char *rel, struct stat *st);
+const char *type_name(mode_t m);
+
+/* apply.c */
+int tree_apply(struct tree *t, int dry);
+
+/* diff.c */
+int diff_hunks(struct jbuf *out, const char *a, size_t an, const char *b,
+    size_t bn);
+
 /* audit.c */
 int sha256_file(const char *path, char out[65]);
 int audit_open(const char *path);
@@ -197,5 +313,10 @@ char **backend_argv(const struct job *jb);	/* caller frees with strv_free */
 void backend_run(struct job *jb, char **argv, struct result *r);
 void backend_stop(struct job *jb);
 void backend_signals(void);
+int sbx_signalled(void);	/* the signal that asked us to stop, or 0 */
 char *backend_image_id(const struct job *jb);	/* caller frees */
 int backend_gc(struct job *jb);
+void backend_remove(const struct job *jb);
+int backend_detach(struct job *jb, char **argv);
+void backend_step(struct job *jb, struct step *sp, long timeout,
+    struct result *r);

@@ -18,10 +18,12 @@ static struct {
 	size_t srclen;
 	long files;
 	long long bytes;
-	struct dirmode { char *path; mode_t mode; } *dirs;
+	struct dirmode { char *path; mode_t mode; struct stat st; } *dirs;
 	size_t ndirs;
 	mode_t extra;		/* bits a non-root owner must grant */
 	int chown;
+	int record;		/* rw: keep a manifest of the original */
+	struct entries man;
 } cs;
 
 static void
@@ -75,14 +77,20 @@ copy_file(const char *src, const char *dst, const struct stat *st)
 	ts[0] = st->st_atim;
 	ts[1] = st->st_mtim;
 	futimens(out, ts);
+	if (cs.record && fstat(out, &in_st) < 0)
+		die("stat %s:", dst);
 	if (close(out) < 0)
 		die("write %s:", dst);
 	close(in);
+	if (cs.record)
+		manifest_add(&cs.man, src + cs.srclen + 1, st, &in_st,
+		    in_st.st_mode);
 }
 
 static void
 copy_link(const char *src, const char *dst, const struct stat *st)
 {
+	struct stat lst;
 	char *target = emalloc((size_t)st->st_size + 1);
 	ssize_t n;
 
@@ -96,6 +104,11 @@ copy_link(const char *src, const char *dst, const struct stat *st)
 	if (cs.chown && lchown(dst, cs.jb->uid, cs.jb->gid) < 0)
 		die("chown %s:", dst);
 	free(target);
+	if (cs.record && lstat(dst, &lst) < 0)
+		die("stat %s:", dst);
+	if (cs.record)
+		manifest_add(&cs.man, src + cs.srclen + 1, st, &lst,
+		    lst.st_mode);
 }
 
 static int
@@ -114,6 +127,7 @@ visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 			die("mkdir %s:", dst);
 		cs.dirs = erealloc(cs.dirs, (cs.ndirs + 1) * sizeof(*cs.dirs));
 		cs.dirs[cs.ndirs].path = dst;
+		cs.dirs[cs.ndirs].st = *st;
 		cs.dirs[cs.ndirs++].mode = st->st_mode & 0777;
 		return 0;
 	case FTW_SL:
@@ -155,6 +169,7 @@ shadow_copy(struct job *jb)
 	cs.jb = jb;
 	cs.srclen = strlen(jb->dir);
 	cs.chown = geteuid() == 0;
+	cs.record = jb->pol.workspace == WS_RW;
 	if (!cs.chown)	/* the copy sits in our private 0700 rundir */
 		cs.extra = jb->pol.workspace == WS_RW ? 0066 : 0044;
 	if (nftw(jb->dir, visit, 64, FTW_PHYS) < 0)
@@ -167,8 +182,16 @@ shadow_copy(struct job *jb)
 			die("chown %s:", cs.dirs[i].path);
 		if (chmod(cs.dirs[i].path, m) < 0)
 			die("chmod %s:", cs.dirs[i].path);
+		/* The top is the tree itself, not an entry of it. */
+		if (cs.record && i > 0)
+			manifest_add(&cs.man, cs.dirs[i].path +
+			    strlen(jb->workdir) + 1, &cs.dirs[i].st, NULL,
+			    S_IFDIR | m);
 		free(cs.dirs[i].path);
 	}
+	if (cs.record)
+		manifest_write(jb->rundir, jb->dir, cs.extra, &cs.man);
+	entries_free(&cs.man);
 	free(cs.dirs);
 	cs.dirs = NULL;
 	cs.ndirs = 0;

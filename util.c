@@ -140,6 +140,20 @@ strv_split(const char *s, const char *sep)
 	return v;
 }
 
+char *
+strv_join(char **v, const char *sep)
+{
+	char *s = estrdup(""), *n;
+	size_t i;
+
+	for (i = 0; v[i]; i++) {
+		n = smprintf("%s%s%s", s, i ? sep : "", v[i]);
+		free(s);
+		s = n;
+	}
+	return s;
+}
+
 size_t
 strv_len(char **v)
 {

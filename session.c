@@ -1,0 +1,646 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sbx.h"
+
+/*
+ * Sessions: one container that outlives sbx, and steps sent to it.
+ *
+ * sbx start makes the session's directory, TMPDIR/sbx-session.ID, as a
+ * run makes its rundir, and starts the container detached with
+ * supervise.c as its PID 1.  The supervisor reads "run N NONCE" lines
+ * from the FIFO ctl/req, runs the step that sbx wrote into
+ * sbx/steps/N/req with its output on the FIFOs ctl/N.out and N.err,
+ * and answers "NONCE STATUS VALUE MS" on ctl/rsp.  No runtime CLI is
+ * called per step: that is what makes a warm step cheap.
+ *
+ * The step's code can write to every FIFO too, so what comes back is
+ * hostile: a status counts only with the nonce, which no step sees.
+ * The supervisor also holds the session's clocks, idle timeout and
+ * maximum lifetime, and exits at either; the container's --rm and
+ * sbx gc do the rest.  Steps of one session are serialized with an
+ * flock on its directory's lock file.
+ */
+
+#define PREFIX "sbx-session."
+#define IDLEN 12
+#define READY_WAIT 60	/* seconds for a new supervisor to say "ready" */
+
+int
+session_id_ok(const char *id)
+{
+	return strlen(id) == IDLEN && strspn(id, "0123456789abcdef") == IDLEN;
+}
+
+/* The directory of session id; caller frees. */
+char *
+session_dir(const char *id)
+{
+	return smprintf("%s/%s%s", tmpdir(), PREFIX, id);
+}
+
+/*
+ * Takes dir's session lock, waiting for a step in flight to end.
+ * Returns the lock's fd, or -1 if dir is not a session's.
+ */
+int
+session_lock(const char *dir)
+{
+	char *path = smprintf("%s/lock", dir);
+	int fd;
+
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR || sbx_signalled())
+			die("lock %s:", dir);
+	return fd;
+}
+
+static void
+random_hex(char *out, size_t nbytes)
+{
+	unsigned char r[32];
+	size_t i;
+	int fd;
+
+	if (nbytes > sizeof(r) || (fd = open("/dev/urandom", O_RDONLY |
+	    O_CLOEXEC)) < 0 || read(fd, r, nbytes) != (ssize_t)nbytes)
+		die("/dev/urandom:");
+	close(fd);
+	for (i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* The state file: "key value" lines that only sbx writes. */
+static void
+state_write(const struct job *jb, const char *config)
+{
+	char *path = smprintf("%s/state", jb->rundir);
+	FILE *f;
+	size_t i;
+
+	if ((f = fopen(path, "wx")) == NULL)
+		die("create %s:", path);
+	fprintf(f, "id %s\nruntime %s\nname %s\ntemplate %s\nimage %s\n"
+	    "dir %s\nworkspace %s\ntimeout %ld\nmax_output %lld\n"
+	    "idle_timeout %ld\nmax_lifetime %ld\nstarted %lld\n"
+	    "uid %ld\ngid %ld\nconfig %s\nimports ", jb->session, jb->runtime,
+	    jb->name, jb->pol.name, jb->image, jb->dir,
+	    workspace_name(jb->pol.workspace), jb->pol.timeout,
+	    jb->pol.max_output, jb->pol.idle_timeout, jb->pol.max_lifetime,
+	    (long long)time(NULL), (long)jb->uid, (long)jb->gid, config);
+	for (i = 0; jb->pol.imports[i]; i++)
+		fprintf(f, "%s%s", i ? "," : "", jb->pol.imports[i]);
+	fprintf(f, "\n");
+	if (fclose(f) == EOF)
+		die("write %s:", path);
+	free(path);
+}
+
+/* One value of the state file; caller frees. */
+static char *
+state_get(const char *dir, const char *key)
+{
+	char *path = smprintf("%s/state", dir), line[PATH_MAX + 64];
+	size_t kl = strlen(key);
+	char *v = NULL;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		die("%s: no such session", dir);
+	while (v == NULL && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
+			v = estrdup(line + kl + 1);
+	}
+	fclose(f);
+	if (v == NULL)
+		die("%s: no '%s' in the session's state", path, key);
+	free(path);
+	return v;
+}
+
+static long
+state_num(const char *dir, const char *key)
+{
+	char *v = state_get(dir, key);
+	long n = strtol(v, NULL, 10);
+
+	free(v);
+	return n;
+}
+
+/* A FIFO the container user can open, in sbx's private directory. */
+static void
+make_fifo(const struct job *jb, const char *dir, const char *name)
+{
+	char *path = smprintf("%s/%s", dir, name);
+
+	if (mkfifo(path, geteuid() == 0 ? 0600 : 0666) < 0 ||
+	    (geteuid() == 0 && chown(path, jb->uid, jb->gid) < 0) ||
+	    (geteuid() != 0 && chmod(path, 0666) < 0))
+		die("mkfifo %s:", path);
+	free(path);
+}
+
+static void
+copy_supervisor(const char *dst)
+{
+	const char *src = getenv("SBX_SUPERVISE");
+	char buf[65536];
+	ssize_t n;
+	int in, out;
+
+	if (src == NULL || *src == '\0')
+		src = LIBEXECDIR "/sbx-supervise";
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		die("%s: the session supervisor:", src);
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0755)) < 0)
+		die("create %s:", dst);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			die("write %s:", dst);
+	if (n < 0 || close(out) < 0)
+		die("copy %s:", src);
+	close(in);
+}
+
+/*
+ * The session's files beside the shadow: sbx/ (read-only at /sbx: the
+ * supervisor, the guard, the steps), ctl/ (the FIFOs) and out/.
+ */
+static void
+session_stage(struct job *jb)
+{
+	char *p;
+	int fd;
+
+	stage(jb);
+	p = smprintf("%s/supervise", jb->scriptdir);
+	copy_supervisor(p);
+	free(p);
+	p = smprintf("%s/steps", jb->scriptdir);
+	if (mkdir(p, 0755) < 0)
+		die("mkdir %s:", p);
+	free(p);
+	p = smprintf("%s/ctl", jb->scriptdir);
+	jb->ctldir = smprintf("%s/ctl", jb->rundir);
+	if (mkdir(p, 0755) < 0 || mkdir(jb->ctldir, 0700) < 0)
+		die("mkdir %s:", jb->ctldir);
+	free(p);
+	if (geteuid() == 0 ? chown(jb->ctldir, jb->uid, jb->gid) :
+	    chmod(jb->ctldir, 0777))
+		die("chown %s:", jb->ctldir);
+	make_fifo(jb, jb->ctldir, "req");
+	make_fifo(jb, jb->ctldir, "rsp");
+	p = smprintf("%s/lock", jb->rundir);
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)) < 0)
+		die("create %s:", p);
+	close(fd);
+	free(p);
+}
+
+static int
+open_ctl(const char *dir, const char *name, int flags)
+{
+	char *path = smprintf("%s/ctl/%s", dir, name);
+	int fd = open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+
+	free(path);
+	return fd;
+}
+
+/* Waits for the supervisor's "ready", dropping anything else. */
+static int
+wait_ready(int rsp)
+{
+	struct pollfd p = { rsp, POLLIN, 0 };
+	double end = now() + READY_WAIT;
+	char buf[256];
+	ssize_t n;
+
+	while (now() < end && !sbx_signalled()) {
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if ((n = read(rsp, buf, sizeof(buf) - 1)) <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, "ready\n"))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+event_session(const char *event, const char *dir, int running)
+{
+	static const char *keys[] = { "id", "runtime", "name", "template",
+	    "image", "dir", "workspace" };
+	struct jbuf j;
+	long long started = state_num(dir, "started");
+	char *v, *ws;
+	size_t i;
+
+	jb_begin(&j, event);
+	for (i = 0; i < LEN(keys); i++) {
+		jb_str(&j, keys[i], v = state_get(dir, keys[i]));
+		free(v);
+	}
+	ws = smprintf("%s/ws", dir);
+	jb_str(&j, "shadow", ws);
+	free(ws);
+	jb_int(&j, "timeout", state_num(dir, "timeout"));
+	jb_int(&j, "idle_timeout", state_num(dir, "idle_timeout"));
+	jb_int(&j, "max_lifetime", state_num(dir, "max_lifetime"));
+	jb_int(&j, "started", started);
+	jb_int(&j, "expires", started + state_num(dir, "max_lifetime"));
+	if (running >= 0)
+		jb_bool(&j, "running", running);
+	jb_emit(&j);
+}
+
+/*
+ * sbx start: the policy, the shadow and the container of a run, with
+ * the supervisor in place of the script.  Prints the session event.
+ */
+int
+session_start(const struct config *cfg, struct job *jb)
+{
+	char id[IDLEN + 1], **argv;
+	int rsp;
+
+	random_hex(id, IDLEN / 2);
+	jb->session = id;
+	snprintf(jb->name, sizeof(jb->name), "sbx-session-%s", id);
+	jb->rundir = session_dir(id);
+	if (mkdir(jb->rundir, 0700) < 0) {
+		free(jb->rundir);
+		jb->rundir = NULL;
+		die("mkdir %s" PREFIX "%s:", tmpdir(), id);
+	}
+	set_cleanup(jb);
+	jb->workdir = smprintf("%s/ws", jb->rundir);
+	if (jb->pol.workspace != WS_NONE)
+		shadow_copy(jb);
+	session_stage(jb);
+	if ((rsp = open_ctl(jb->rundir, "rsp", O_RDONLY)) < 0)
+		die("open %s/ctl/rsp:", jb->rundir);
+	argv = backend_argv(jb);
+	if (backend_detach(jb, argv) != 0)
+		die("%s: the session's container did not start", jb->runtime);
+	if (!wait_ready(rsp))
+		die("%s: the session's supervisor did not start within %d s",
+		    jb->runtime, READY_WAIT);
+	close(rsp);
+	state_write(jb, cfg->path);
+	event_session("session", jb->rundir, -1);
+	jb->started = 0;	/* it is the session's now, not ours */
+	set_cleanup(NULL);
+	strv_free(argv);
+	return 0;
+}
+
+/* Is the supervisor there?  Only a live one holds req open to read. */
+static int
+session_running(const char *dir)
+{
+	int fd = open_ctl(dir, "req", O_WRONLY);
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
+}
+
+/* A job for an existing session: enough to talk to it and stop it. */
+static void
+session_job(struct job *jb, const char *dir)
+{
+	char *v;
+
+	memset(jb, 0, sizeof(*jb));
+	jb->rundir = estrdup(dir);
+	v = state_get(dir, "runtime");
+	jb->runtime = strcmp(v, "docker") == 0 ? "docker" : "podman";
+	free(v);
+	jb->runtime_path = runtime_find(jb->runtime);
+	v = state_get(dir, "name");
+	snprintf(jb->name, sizeof(jb->name), "%s", v);
+	free(v);
+	jb->outdir = smprintf("%s/out", dir);
+	jb->scriptdir = smprintf("%s/sbx", dir);
+	jb->pol.max_output = state_num(dir, "max_output");
+	jb->pol.timeout = state_num(dir, "timeout");
+	jb->uid = (uid_t)state_num(dir, "uid");
+	jb->gid = (gid_t)state_num(dir, "gid");
+	jb->pol.name = state_get(dir, "template");
+}
+
+/* Removes what the last step left in out/: its value, its refusal. */
+static void
+clear_out(const struct job *jb)
+{
+	static const char *names[] = { "result.json", "refused" };
+	char *p;
+	size_t i;
+
+	for (i = 0; i < LEN(names); i++) {
+		p = smprintf("%s/%s", jb->outdir, names[i]);
+		if (unlink(p) < 0 && errno != ENOENT && shadow_remove(p) < 0)
+			die("remove %s:", p);
+		free(p);
+	}
+}
+
+/* The next step's number, under the session lock. */
+static long
+next_step(const char *dir)
+{
+	char *p = smprintf("%s/seq", dir), buf[32] = "";
+	long n = 0;
+	FILE *f;
+
+	if ((f = fopen(p, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), f))
+			n = strtol(buf, NULL, 10);
+		fclose(f);
+	}
+	if ((f = fopen(p, "w")) == NULL || fprintf(f, "%ld\n", n + 1) < 0 ||
+	    fclose(f) == EOF)
+		die("write %s:", p);
+	free(p);
+	return n + 1;
+}
+
+/*
+ * sbx/steps/N: the script, and req: the timeout and the argv, each
+ * NUL-terminated.  The interpreter comes from the configuration, the
+ * guard from the session's template.
+ */
+static void
+write_step(struct job *jb, long n, const char *base, long timeout,
+    char **args)
+{
+	struct jbuf b = { NULL, 0, 0, 0 };
+	char *dir = smprintf("%s/steps/%ld", jb->scriptdir, n), *p, *ctr;
+	char num[32];
+	size_t i;
+	int fd;
+
+	if (mkdir(dir, 0755) < 0)
+		die("mkdir %s:", dir);
+	jb->script_ctr = smprintf("/sbx/steps/%ld/%s", n, base);
+	stage_script(jb);
+	snprintf(num, sizeof(num), "%ld", timeout);
+	jb_put(&b, num, strlen(num) + 1);
+	for (i = 0; jb->lang->command[i]; i++)
+		jb_put(&b, jb->lang->command[i], strlen(jb->lang->command[i]) + 1);
+	if (jb->guard) {
+		ctr = strv_join(jb->pol.imports, ",");
+		jb_put(&b, "/sbx/sbx_guard.py", 18);
+		jb_put(&b, jb->pol.name, strlen(jb->pol.name) + 1);
+		jb_put(&b, ctr, strlen(ctr) + 1);
+		free(ctr);
+	}
+	jb_put(&b, jb->script_ctr, strlen(jb->script_ctr) + 1);
+	for (i = 0; args[i]; i++)
+		jb_put(&b, args[i], strlen(args[i]) + 1);
+	p = smprintf("%s/req", dir);
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644)) < 0 ||
+	    write(fd, b.s, b.len) != (ssize_t)b.len || close(fd) < 0)
+		die("write %s:", p);
+	free(p);
+	free(b.s);
+	free(dir);
+}
+
+/* The step's output FIFOs, opened to read before the step opens them. */
+static void
+open_outputs(const struct job *jb, long n, struct step *sp)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%ld.out", n);
+	make_fifo(jb, jb->ctldir, name);
+	sp->out = open_ctl(jb->rundir, name, O_RDONLY);
+	snprintf(name, sizeof(name), "%ld.err", n);
+	make_fifo(jb, jb->ctldir, name);
+	sp->err = open_ctl(jb->rundir, name, O_RDONLY);
+	if (sp->out < 0 || sp->err < 0)
+		die("open %s/%ld.out:", jb->ctldir, n);
+}
+
+static void
+remove_outputs(const struct job *jb, long n)
+{
+	char *p = smprintf("%s/%ld.out", jb->ctldir, n);
+
+	unlink(p);
+	free(p);
+	p = smprintf("%s/%ld.err", jb->ctldir, n);
+	unlink(p);
+	free(p);
+}
+
+/* Sends "run N NONCE": one write, well under PIPE_BUF. */
+static void
+send_step(struct step *sp, long n)
+{
+	char msg[128], junk[4096];
+	int len;
+
+	while (read(sp->rsp, junk, sizeof(junk)) > 0)
+		;	/* what an earlier step or sbx left unread */
+	random_hex(sp->nonce, 16);
+	len = snprintf(msg, sizeof(msg), "run %ld %s\n", n, sp->nonce);
+	if (write(sp->req, msg, (size_t)len) != len)
+		die("the session's supervisor does not take steps");
+}
+
+static void
+event_step(const struct job *jb, long n, long timeout)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "start");
+	jb_str(&j, "session", jb->session);
+	jb_int(&j, "step", n);
+	jb_str(&j, "runtime", jb->runtime);
+	jb_str(&j, "name", jb->name);
+	jb_str(&j, "script", jb->script);
+	jb_strv(&j, "args", jb->args);
+	jb_int(&j, "timeout", timeout);
+	jb_emit(&j);
+}
+
+/*
+ * sbx exec: one step in a session, with its own timeout and result.
+ * The job comes from the session's state; the script from the host.
+ */
+int
+session_exec(struct job *jb, const char *dir, long timeout)
+{
+	struct step sp;
+	struct result r;
+	long n;
+
+	memset(&sp, 0, sizeof(sp));
+	memset(&r, 0, sizeof(r));
+	if ((sp.req = open_ctl(dir, "req", O_WRONLY)) < 0)
+		die("session %s is not running (ended, or stopped)",
+		    jb->session);
+	if ((sp.rsp = open_ctl(dir, "rsp", O_RDONLY)) < 0)
+		die("open %s/ctl/rsp:", dir);
+	n = next_step(dir);
+	clear_out(jb);
+	write_step(jb, n, jb->script_base, timeout, jb->args);
+	open_outputs(jb, n, &sp);
+	event_step(jb, n, timeout);
+	send_step(&sp, n);
+	backend_step(jb, &sp, timeout, &r);
+	close(sp.out);
+	close(sp.err);
+	remove_outputs(jb, n);
+	read_refused(jb, &r);
+	read_value(jb, &r);
+	event_result(jb, &r);
+	free(r.value);
+	close(sp.req);
+	close(sp.rsp);
+	return r.status;
+}
+
+/* Loads what exec needs from the session's directory. */
+void
+session_load(struct job *jb, const char *id)
+{
+	char *dir = session_dir(id), *v;
+
+	if (access(dir, F_OK) < 0)
+		die("%s: no such session", id);
+	session_job(jb, dir);
+	jb->session = id;
+	jb->ctldir = smprintf("%s/ctl", dir);
+	jb->image = state_get(dir, "image");
+	jb->dir = state_get(dir, "dir");
+	v = state_get(dir, "imports");
+	strv_free(jb->pol.imports);
+	jb->pol.imports = strv_split(v, ",");
+	free(v);
+	v = state_get(dir, "workspace");
+	policy_set(&jb->pol, "workspace", v);
+	free(v);
+	free(dir);
+}
+
+/* sbx stop: the container goes, then the directory. */
+int
+session_stop(const char *id)
+{
+	struct job jb;
+	char *dir = session_dir(id);
+	int lock;
+
+	if (access(dir, F_OK) < 0)
+		die("%s: no such session", id);
+	session_job(&jb, dir);
+	if (jb.runtime_path)
+		backend_remove(&jb);
+	lock = session_lock(dir);	/* a step in flight has ended */
+	event_session("stopped", dir, 0);
+	if (shadow_remove(dir) < 0)
+		die("remove %s:", dir);
+	if (lock >= 0)
+		close(lock);
+	job_free(&jb);
+	free(dir);
+	return 0;
+}
+
+/*
+ * Calls fn for each session directory of ours in TMPDIR, with whether
+ * its supervisor is there.
+ */
+void
+session_each(void (*fn)(const char *dir, int running))
+{
+	const char *t = tmpdir();
+	struct dirent *de;
+	struct stat st;
+	char *path;
+	DIR *d;
+
+	if ((d = opendir(t)) == NULL)
+		die("%s:", t);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, PREFIX, sizeof(PREFIX) - 1) != 0 ||
+		    !session_id_ok(de->d_name + sizeof(PREFIX) - 1))
+			continue;
+		path = smprintf("%s/%s", t, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    st.st_uid == geteuid())
+			fn(path, session_running(path));
+		free(path);
+	}
+	closedir(d);
+}
+
+static void
+list_one(const char *dir, int running)
+{
+	char *p = smprintf("%s/state", dir);
+
+	if (access(p, F_OK) == 0)
+		event_session("session", dir, running);
+	free(p);
+}
+
+/* sbx ls: one "session" line each. */
+int
+session_ls(void)
+{
+	session_each(list_one);
+	return 0;
+}
+
+/*
+ * sbx gc: a session whose supervisor is gone and whose lifetime is
+ * over; until then it may still be diffed and applied.
+ */
+static void
+gc_one(const char *dir, int running)
+{
+	char *p = smprintf("%s/state", dir);
+	struct stat st;
+
+	if (!running && (lstat(p, &st) < 0 || state_num(dir, "started") +
+	    state_num(dir, "max_lifetime") < (long long)time(NULL))) {
+		if (shadow_remove(dir) == 0)
+			event_gc("session", NULL, dir, "ended");
+		else
+			warn("remove %s:", dir);
+	}
+	free(p);
+}
+
+void
+session_gc(void)
+{
+	session_each(gc_one);
+}

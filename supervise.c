@@ -1,0 +1,643 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * sbx-supervise: pid 1 of an sbx session container.
+ *
+ *	/sbx/supervise IDLE MAX
+ *
+ * The host writes a step's timeout and argv to /sbx/steps/N/req and the
+ * line "run N NONCE" to the FIFO /sbx/ctl/req.  We run the step with its
+ * output on the FIFOs /sbx/ctl/N.out and N.err, kill whatever it left
+ * behind, and answer "NONCE STATUS VALUE MS" on the FIFO /sbx/ctl/rsp.
+ *
+ * A step runs as our own user, so everything it does is hostile: it can
+ * write to our FIFOs, signal us, fork-bomb, hide in a new session.  What
+ * keeps us in control is being pid 1 of the pid namespace (its signals
+ * without a handler never reach us, and kill(-1) reaches all of it but
+ * us), not being dumpable (no ptrace, no /proc/1/fd or /proc/1/mem), and
+ * never blocking on anything a step can hold.
+ *
+ * Self-contained and static, as it runs in images that have no libc:
+ *	cc -static -std=c99 -pedantic -Wall -Wextra -D_DEFAULT_SOURCE \
+ *	    -D_XOPEN_SOURCE=700 -O2 -o sbx-supervise supervise.c
+ */
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __GNUC__
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define NORETURN
+#define PRINTF(f, a)
+#endif
+
+#define REQ_FIFO	"/sbx/ctl/req"
+#define RSP_FIFO	"/sbx/ctl/rsp"
+#define LINE_MAX_REQ	128		/* a request line, '\n' included */
+#define NONCE_LEN	32
+#define FILE_MAX	(256 * 1024)	/* a step's request file */
+#define STEP_MAX	1000000000LL	/* step numbers are 1..STEP_MAX */
+#define TIMEOUT_MAX	604800LL	/* a step's timeout: a week */
+#define SECONDS_MAX	1000000000LL	/* IDLE and MAX */
+#define RSP_WAIT	2000		/* ms a full rsp FIFO gets to drain */
+#define KILL_ROUNDS	5000		/* of kill(-1), reaping, a 1 ms nap */
+#define DRAIN_READS	512		/* 2 MiB: more than any pipe holds */
+
+enum {
+	EXIT_FAIL = 125,	/* our own failure, or a bad request */
+	EXIT_CANNOT = 126,	/* the program cannot be executed */
+	EXIT_NOTFOUND = 127	/* the program was not found */
+};
+
+enum result { R_EXIT, R_SIGNAL, R_TIMEOUT, R_KILLED, R_LIFETIME, R_ERROR };
+
+static const char *result_name[] = {
+	"exit", "signal", "timeout", "killed", "lifetime", "error"
+};
+
+/* The running step; pid 0 when idle.  Times in ms, monotonic. */
+struct step {
+	pid_t pid;		/* its main process */
+	int reaped;		/* pid has ended, with status */
+	int status;
+	int killed;		/* a matching "kill" line came */
+	long long start, end, deadline;
+	char nonce[NONCE_LEN + 1];
+};
+
+struct sup {
+	int req, rsp;		/* the control FIFOs, both O_RDWR */
+	sigset_t waitmask;	/* the mask during pselect: SIGCHLD open */
+	long long born, idle, max, last;	/* ms; last: a step's end */
+	char line[LINE_MAX_REQ];	/* the request line being read */
+	size_t len;
+	int skip;		/* in a line too long: drop up to its '\n' */
+	struct step st;
+};
+
+/*
+ * A step's request file, read to one byte more than it may hold, and
+ * its argv, one pointer for each byte at most.  Too big for the stack.
+ */
+static char reqbuf[FILE_MAX + 2];
+static char *reqargv[FILE_MAX + 1];
+
+NORETURN PRINTF(1, 2) static void
+die(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	fputs("sbx-supervise: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (fmt[0] != '\0' && fmt[strlen(fmt) - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+	exit(EXIT_FAIL);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A decimal in [min, max] as the host writes it: digits only, with no
+ * sign, space or leading zero, so that each number has one spelling.
+ */
+static int
+num(const char *s, size_t n, long long min, long long max, long long *v)
+{
+	long long x = 0;
+	size_t i;
+
+	if (n == 0 || n > 12 || (s[0] == '0' && n > 1))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		x = x * 10 + (s[i] - '0');
+	}
+	if (x < min || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int
+is_nonce(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < NONCE_LEN; i++)
+		if (strchr("0123456789abcdefABCDEF", s[i]) == NULL ||
+		    s[i] == '\0')
+			return 0;
+	return s[i] == '\0';
+}
+
+/*
+ * One line to the host, in one write(2) so that it is never torn: a
+ * line is far below PIPE_BUF.  A step may have filled the FIFO with
+ * garbage; the host drains it, so wait a little for room, but never
+ * for long: a host that is gone must not stop us.
+ */
+static void
+respond(struct sup *s, const char *buf, size_t n)
+{
+	long long end = now_ms() + RSP_WAIT, left;
+	struct pollfd pfd;
+
+	pfd.fd = s->rsp;
+	pfd.events = POLLOUT;
+	while (write(s->rsp, buf, n) != (ssize_t)n) {
+		if (errno != EAGAIN && errno != EINTR)
+			return;
+		if ((left = end - now_ms()) <= 0)
+			return;
+		poll(&pfd, 1, (int)left);
+	}
+}
+
+static void
+respond_step(struct sup *s, enum result r, int value, long long ms)
+{
+	char buf[128];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%s %s %d %lld\n", s->st.nonce,
+	    result_name[r], value, ms);
+	respond(s, buf, (size_t)n);
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000;
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Kills every process in the container but us, and reaps them all: we
+ * are init, orphans are ours.  One kill(-1) can miss a child forked
+ * while it runs, so repeat until none is left, but a bounded number of
+ * times: a process stuck in the kernel must not stop us for good.
+ */
+static void
+kill_all(void)
+{
+	int i, status;
+	pid_t pid;
+
+	for (i = 0; i < KILL_ROUNDS; i++) {
+		kill(-1, SIGKILL);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			;
+		if (pid == -1 && errno == ECHILD)
+			return;
+		nap_ms(1);
+	}
+	fputs("sbx-supervise: processes survive kill(-1)\n", stderr);
+}
+
+/*
+ * Drops whatever is in the request FIFO.  Called when a step has ended
+ * and all its processes are dead: what it wrote there, such as a "stop"
+ * or a "run" with a nonce of its own, must not act once we are idle.
+ */
+static void
+drain(struct sup *s)
+{
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < DRAIN_READS; i++)
+		if (read(s->req, buf, sizeof(buf)) <= 0)
+			break;
+	s->len = 0;
+	s->skip = 0;
+}
+
+static void
+finish(struct sup *s, enum result r, int value)
+{
+	long long end = s->st.reaped ? s->st.end : now_ms();
+
+	kill_all();
+	drain(s);
+	respond_step(s, r, value, end - s->st.start);
+	memset(&s->st, 0, sizeof(s->st));
+	s->last = now_ms();
+}
+
+/*
+ * Reads a regular file of at most FILE_MAX bytes into reqbuf, which it
+ * NUL-terminates.  Returns its length, or -1.
+ */
+static ssize_t
+slurp(const char *path)
+{
+	struct stat sb;
+	size_t len = 0;
+	ssize_t r = 0;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO in its place must not hang us in open. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		while (len < sizeof(reqbuf) - 1 &&
+		    (r = read(fd, reqbuf + len, sizeof(reqbuf) - 1 - len)) > 0)
+			len += (size_t)r;
+	else
+		r = -1;
+	close(fd);
+	if (r == -1 || len > FILE_MAX)
+		return -1;
+	reqbuf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/*
+ * Reads /sbx/steps/N/req: NUL-terminated fields, the timeout in seconds
+ * and then argv, into reqargv.  Returns argc, or -1 if it is not such a
+ * file.
+ */
+static int
+load(long long n, long long *timeout)
+{
+	char path[64], *p, *end;
+	ssize_t len;
+	int argc = 0;
+
+	snprintf(path, sizeof(path), "/sbx/steps/%lld/req", n);
+	if ((len = slurp(path)) <= 0 || reqbuf[len - 1] != '\0' ||
+	    num(reqbuf, strlen(reqbuf), 1, TIMEOUT_MAX, timeout) == -1)
+		return -1;
+	end = reqbuf + len;
+	for (p = reqbuf + strlen(reqbuf) + 1; p < end; p += strlen(p) + 1)
+		reqargv[argc++] = p;
+	reqargv[argc] = NULL;
+	return argc > 0 ? argc : -1;
+}
+
+/* Opens path on fd to, for the child. */
+static int
+open_on(int to, const char *path, int flags)
+{
+	int fd;
+
+	if ((fd = open(path, flags | O_NOFOLLOW)) == -1)
+		return -1;
+	if (fd != to) {
+		if (dup2(fd, to) == -1)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+/*
+ * The step's stdout or stderr: the host's FIFO, which it opened for
+ * reading before it sent "run".  O_NONBLOCK makes a missing reader an
+ * error at once rather than a hang until the timeout; the step itself
+ * then gets an ordinary blocking pipe.
+ */
+static int
+open_fifo(int to, long long n, const char *ext)
+{
+	char path[64];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "/sbx/ctl/%lld.%s", n, ext);
+	if (open_on(to, path, O_WRONLY | O_NONBLOCK) == -1 ||
+	    fstat(to, &sb) == -1 || !S_ISFIFO(sb.st_mode))
+		return -1;
+	return fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
+}
+
+/* The step's process, after fork: only what exec needs. */
+NORETURN static void
+child(long long n, char **argv)
+{
+	sigset_t none;
+	ssize_t w;
+	long max;
+	int fd, sig;
+
+	setsid();
+	/* The step, not us, is what the OOM killer should pick. */
+	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY)) != -1) {
+		w = write(fd, "1000", 4);
+		(void)w;
+		close(fd);
+	}
+	if (open_on(0, "/dev/null", O_RDONLY) == -1 ||
+	    open_fifo(1, n, "out") == -1 || open_fifo(2, n, "err") == -1 ||
+	    chdir("/workspace") == -1)
+		_exit(EXIT_FAIL);
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	max = sysconf(_SC_OPEN_MAX);
+	for (fd = 3; fd < max; fd++)
+		close(fd);
+	execvp(argv[0], argv);
+	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+}
+
+static void
+start(struct sup *s, long long n, const char *nonce)
+{
+	long long timeout;
+	pid_t pid;
+
+	memcpy(s->st.nonce, nonce, NONCE_LEN + 1);
+	s->last = now_ms();
+	/* Nothing from before may see this step, not even a survivor. */
+	kill_all();
+	if (load(n, &timeout) == -1) {
+		respond_step(s, R_ERROR, EXIT_FAIL, 0);
+		return;
+	}
+	s->st.start = now_ms();
+	if ((pid = fork()) == -1) {
+		respond_step(s, R_ERROR, EXIT_FAIL, 0);
+		return;
+	}
+	if (pid == 0)
+		child(n, reqargv);
+	s->st.pid = pid;
+	s->st.deadline = s->st.start + timeout * 1000;
+}
+
+/* "run N NONCE" */
+static void
+run_line(struct sup *s, const char *args)
+{
+	const char *sp = strchr(args, ' ');
+	long long n;
+
+	if (sp == NULL ||
+	    num(args, (size_t)(sp - args), 1, STEP_MAX, &n) == -1 ||
+	    !is_nonce(sp + 1))
+		return;
+	start(s, n, sp + 1);
+}
+
+/*
+ * One request line, '\n' removed.  Anything the container user can
+ * write comes here, so whatever does not parse is dropped in silence.
+ * While a step runs only its own nonce's "kill" counts.
+ */
+static void
+handle(struct sup *s, const char *l)
+{
+	if (s->st.pid != 0) {
+		if (strncmp(l, "kill ", 5) == 0 &&
+		    strcmp(l + 5, s->st.nonce) == 0)
+			s->st.killed = 1;
+	} else if (strcmp(l, "ping") == 0) {
+		respond(s, "pong\n", 5);
+	} else if (strcmp(l, "stop") == 0) {
+		exit(0);
+	} else if (strncmp(l, "run ", 4) == 0) {
+		run_line(s, l + 4);
+	}
+}
+
+/* Splits the bytes into lines, dropping those that are too long. */
+static void
+feed(struct sup *s, const char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			if (s->len < sizeof(s->line) - 1)
+				s->line[s->len++] = buf[i];
+			else
+				s->skip = 1;
+			continue;
+		}
+		s->line[s->len] = '\0';
+		/* A NUL would hide the rest of the line from strcmp. */
+		if (!s->skip && strlen(s->line) == s->len)
+			handle(s, s->line);
+		s->len = 0;
+		s->skip = 0;
+	}
+}
+
+static void
+reap(struct sup *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (s->st.pid != 0 && pid == s->st.pid && !s->st.reaped) {
+			s->st.reaped = 1;
+			s->st.status = status;
+			s->st.end = now_ms();
+		}
+}
+
+/* Ends the step if it is over, for whichever reason came first. */
+static void
+check_step(struct sup *s)
+{
+	long long now = now_ms();
+	int status = s->st.status;
+
+	if (s->st.pid == 0)
+		return;
+	if (s->st.reaped && WIFSIGNALED(status))
+		finish(s, R_SIGNAL, WTERMSIG(status));
+	else if (s->st.reaped)
+		finish(s, R_EXIT, WEXITSTATUS(status));
+	else if (now >= s->born + s->max) {
+		finish(s, R_LIFETIME, 0);
+		exit(0);
+	} else if (s->st.killed)
+		finish(s, R_KILLED, 0);
+	else if (now >= s->st.deadline)
+		finish(s, R_TIMEOUT, 0);
+}
+
+static void
+check_idle(struct sup *s)
+{
+	long long now = now_ms();
+
+	if (s->st.pid == 0 &&
+	    (now >= s->born + s->max || now >= s->last + s->idle))
+		exit(0);
+}
+
+static long long
+next_deadline(const struct sup *s)
+{
+	long long d = s->st.pid ? s->st.deadline : s->last + s->idle;
+
+	return d < s->born + s->max ? d : s->born + s->max;
+}
+
+/*
+ * Sleeps until a request comes, a child ends or the next deadline.
+ * SIGCHLD is blocked but here, so one that comes at any other time is
+ * pending and ends the next pselect at once: no wakeup is lost.
+ */
+static void
+wait_input(struct sup *s)
+{
+	long long ms = next_deadline(s) - now_ms();
+	struct timespec ts;
+	char buf[4096];
+	fd_set rfds;
+	ssize_t n;
+
+	if (ms < 0)
+		ms = 0;
+	ms++;		/* rounded down by now_ms(): not a ms early */
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000;
+	FD_ZERO(&rfds);
+	FD_SET(s->req, &rfds);
+	if (pselect(s->req + 1, &rfds, NULL, NULL, &ts, &s->waitmask) > 0 &&
+	    (n = read(s->req, buf, sizeof(buf))) > 0)
+		feed(s, buf, (size_t)n);
+}
+
+/* Its only job is to exist: a caught SIGCHLD interrupts pselect. */
+static void
+on_chld(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * No handler for anything else: as pid 1 of the namespace, signals
+ * from a step that we do not catch are never delivered to us.
+ */
+static void
+signals(struct sup *s)
+{
+	struct sigaction sa;
+	sigset_t chld;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_chld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		die("sigaction:");
+	/* rsp has a reader while we live, us; this is for certainty. */
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, &s->waitmask) == -1)
+		die("sigprocmask:");
+	sigdelset(&s->waitmask, SIGCHLD);
+}
+
+/*
+ * O_RDWR: we are a writer of req ourselves, so it never reads EOF when
+ * the host closes it, and a reader of rsp, so writing to it never
+ * blocks or raises SIGPIPE when the host is gone.
+ */
+static int
+open_ctl(const char *path)
+{
+	struct stat sb;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		die("open %s:", path);
+	if (fstat(fd, &sb) == -1 || !S_ISFIFO(sb.st_mode))
+		die("%s: not a FIFO", path);
+	return fd;
+}
+
+/* A closed 0, 1 or 2 would make a FIFO our stderr. */
+static void
+std_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", O_RDWR) != fd)
+			die("open /dev/null:");
+}
+
+static void
+setup(struct sup *s, int argc, char *argv[])
+{
+	long long idle, max;
+
+	/* kill(-1) outside a pid namespace would kill the user's all. */
+	if (getpid() != 1)
+		die("must be pid 1 of a container, refusing to run");
+	if (argc != 3 ||
+	    num(argv[1], strlen(argv[1]), 1, SECONDS_MAX, &idle) == -1 ||
+	    num(argv[2], strlen(argv[2]), 1, SECONDS_MAX, &max) == -1)
+		die("usage: supervise IDLE MAX (seconds)");
+	/* Same-uid steps must not ptrace us or read /proc/1/fd. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
+	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("prctl PR_SET_DUMPABLE:");
+	std_fds();
+	memset(s, 0, sizeof(*s));
+	signals(s);
+	s->req = open_ctl(REQ_FIFO);
+	s->rsp = open_ctl(RSP_FIFO);
+	if (s->req >= FD_SETSIZE)
+		die("%s: fd %d too big for pselect", REQ_FIFO, s->req);
+	s->born = s->last = now_ms();
+	s->idle = idle * 1000;
+	s->max = max * 1000;
+	respond(s, "ready\n", 6);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sup s;
+
+	setup(&s, argc, argv);
+	for (;;) {
+		reap(&s);
+		check_step(&s);
+		check_idle(&s);
+		wait_input(&s);
+	}
+}
