@@ -98,12 +98,12 @@ state_write(const struct job *jb, const char *config)
 	if ((f = fopen(path, "wx")) == NULL)
 		die("create %s:", path);
 	fprintf(f, "id %s\nruntime %s\nname %s\ntemplate %s\nimage %s\n"
-	    "dir %s\nworkspace %s\ntimeout %ld\nmax_output %lld\n"
+	    "dir %s\nworkspace %s\ntimeout %ld\nmax_output %lld\nmax_bytes %lld\n"
 	    "idle_timeout %ld\nmax_lifetime %ld\nstarted %lld\n"
 	    "uid %ld\ngid %ld\nconfig %s\nimports ", jb->session, jb->runtime,
 	    jb->name, jb->pol.name, jb->image, jb->dir,
 	    workspace_name(jb->pol.workspace), jb->pol.timeout,
-	    jb->pol.max_output, jb->pol.idle_timeout, jb->pol.max_lifetime,
+	    jb->pol.max_output, jb->pol.max_bytes, jb->pol.idle_timeout, jb->pol.max_lifetime,
 	    (long long)time(NULL), (long)jb->uid, (long)jb->gid, config);
 	for (i = 0; jb->pol.imports[i]; i++)
 		fprintf(f, "%s%s", i ? "," : "", jb->pol.imports[i]);
@@ -346,6 +346,7 @@ session_job(struct job *jb, const char *dir)
 	jb->outdir = smprintf("%s/out", dir);
 	jb->scriptdir = smprintf("%s/sbx", dir);
 	jb->pol.max_output = state_num(dir, "max_output");
+	jb->pol.max_bytes = state_num(dir, "max_bytes");
 	jb->pol.timeout = state_num(dir, "timeout");
 	jb->uid = (uid_t)state_num(dir, "uid");
 	jb->gid = (gid_t)state_num(dir, "gid");

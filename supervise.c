@@ -9,6 +9,17 @@
  * output on the FIFOs /sbx/ctl/N.out and N.err, kill whatever it left
  * behind, and answer "NONCE STATUS VALUE MS" on the FIFO /sbx/ctl/rsp.
  *
+ * Requests are lines of at most 128 bytes, '\n' included; any other
+ * line is dropped in silence:
+ *	run N NONCE	run step N; when idle only
+ *	kill NONCE	end the running step if it has that nonce
+ *	ping		answer "pong"; when idle only
+ *	stop		exit 0; when idle only
+ * STATUS VALUE in the answer is "exit CODE", "signal NUMBER", "timeout
+ * 0", "killed 0", "lifetime 0" (MAX came; we exit after the answer) or
+ * "error 125" (no valid request file).  MS is the step's wall-clock
+ * time.  We also exit 0 after IDLE seconds without a step.
+ *
  * A step runs as our own user, so everything it does is hostile: it can
  * write to our FIFOs, signal us, fork-bomb, hide in a new session.  What
  * keeps us in control is being pid 1 of the pid namespace (its signals
@@ -364,7 +375,8 @@ child(long long n, char **argv)
 		signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	max = sysconf(_SC_OPEN_MAX);
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0)
+		max = 1024;
 	for (fd = 3; fd < max; fd++)
 		close(fd);
 	execvp(argv[0], argv);
@@ -557,7 +569,11 @@ signals(struct sup *s)
 	sa.sa_flags = SA_NOCLDSTOP;
 	if (sigaction(SIGCHLD, &sa, NULL) == -1)
 		die("sigaction:");
-	/* rsp has a reader while we live, us; this is for certainty. */
+	/*
+	 * We hold a read end of rsp, and pid 1 drops a SIGPIPE it does not
+	 * catch anyway; ignored all the same, so that no change of that
+	 * can make a vanished host our end.
+	 */
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -604,7 +620,7 @@ setup(struct sup *s, int argc, char *argv[])
 {
 	long long idle, max;
 
-	/* kill(-1) outside a pid namespace would kill the user's all. */
+	/* Outside a pid namespace, kill(-1) would kill all the user has. */
 	if (getpid() != 1)
 		die("must be pid 1 of a container, refusing to run");
 	if (argc != 3 ||

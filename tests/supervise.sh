@@ -528,6 +528,10 @@ case_steps() {
 
 	step 10 delay=1 -- /bin/sh -c 'head -c 65536 /dev/zero >/sbx/ctl/rsp; exit 6'
 	is "rsp filled while the host waits 1 s: the answer waits" "$R" "exit 6"
+	step 1 delay=3 grace=3 -- /bin/sh -c 'head -c 65536 /dev/zero >/sbx/ctl/rsp; exit 6'
+	is "rsp full for 3 s: the answer is dropped after 2 s" "$R" "none -"
+	step 10 -- /bin/sh -c 'echo after'
+	is "rsp full for 3 s: the supervisor goes on" "$OUT" after
 
 	step 10 -- /bin/sh -c 'printf "stop\nrun 1 0123456789abcdef0123456789abcdef\npi" >/sbx/ctl/req; exit 0'
 	step 10 -- /bin/sh -c 'echo after'

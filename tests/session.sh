@@ -1,0 +1,201 @@
+#!/bin/sh
+# Sessions on podman and docker: start, steps that share files and each
+# get a result, per-step timeouts, steps that attack the supervisor or
+# forge its answers, serialized concurrent steps, idle timeout and
+# maximum lifetime enforced with no sbx running, stop, ls, gc, and the
+# session's changes applied back.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+sbx=$(pwd)/${SBX:-sbx}
+conf=$(pwd)/tests/test.ini
+export SBX_SUPERVISE=${SBX_SUPERVISE:-$(pwd)/sbx-supervise}
+t=$(mktemp -d) || exit 1
+ids=
+cleanup() {
+	for i in $ids; do "$sbx" stop "$i" >/dev/null 2>&1; done
+	chmod -R u+rwx "$t" 2>/dev/null
+	rm -rf "$t"
+}
+trap cleanup EXIT
+mkdir "$t/tmp" "$t/src" "$t/steps"
+export TMPDIR="$t/tmp"
+echo original >"$t/src/data.txt"
+
+say() { if [ "$1" = 0 ]; then echo "ok - session: $2"; else
+	echo "not ok - session: $2"; tail -8 "$t/out" | cut -c1-300 |
+	sed 's/^/# /'; tail -3 "$t/err" | cut -c1-300 | sed 's/^/# /'; fi; }
+res() { jq -c "select(.event == \"result\") | $1" "$t/out"; }
+step() { printf '%s\n' "$2" >"$t/steps/$1"; }
+
+step write.sh 'echo step one; echo made >made.txt; echo changed >data.txt'
+step read.sh 'cat made.txt; exit 3'
+step sleep.sh 'sleep 30'
+step bg.sh 'sleep 1000 & echo started'
+step ps.sh 'for p in /proc/[0-9]*; do tr "\\0" " " <$p/cmdline; echo; done | grep -c "^sleep 1000"'
+step pid1.sh 'kill -9 1; kill -TERM 1; kill -STOP 1; echo tried'
+step forge.sh 'for n in 1 2 3; do echo "00000000000000000000000000000000 exit 0 0" >/sbx/ctl/rsp; done; echo "ready" >/sbx/ctl/rsp; exit 7'
+step value.sh 'echo "{\"n\": 1}" >"$SBX_RESULT"'
+step slow.sh 'echo begin $1; sleep 1; echo end $1'
+step flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+
+for rt in ${*:-podman docker}; do
+	start() { timeout 120 "$sbx" start -c "$conf" -r "$rt" -e sh \
+	    -d "$t/src" "$@" >"$t/out" 2>"$t/err" </dev/null; }
+	ex() { timeout 120 "$sbx" exec -c "$conf" "$@" >"$t/out" \
+	    2>"$t/err" </dev/null; }
+
+	start -t test -w rw
+	rc=$?
+	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+	ids="$ids $id"
+	[ $rc = 0 ] && [ ${#id} = 12 ] &&
+	    [ "$($rt ps --filter "name=sbx-session-$id" --format '{{.Names}}')" = \
+	    "sbx-session-$id" ]
+	say $? "$rt: start prints the session and leaves its container running"
+
+	ex "$id" "$t/steps/write.sh"
+	[ $? = 0 ] && [ "$(res '[.status, .exit_code]')" = '[0,0]' ] &&
+	    [ "$(jq -r 'select(.event == "stdout") | .data' "$t/out" |
+	    tr -d '\n')" = "step one" ] &&
+	    [ "$(jq -c 'select(.event == "start") | .step' "$t/out")" = 1 ]
+	say $? "$rt: a step runs, with its output and result"
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ] && [ "$(res .exit_code)" = 3 ] &&
+	    grep -q '"data":"made' "$t/out"
+	say $? "$rt: the next step sees its files; its exit status passes"
+	[ "$(cat "$t/src/data.txt")" = original ]
+	say $? "$rt: the original is untouched"
+
+	printf 'echo from stdin\n' | timeout 60 "$sbx" exec -c "$conf" -e sh \
+	    "$id" - >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && grep -q '"data":"from stdin' "$t/out"
+	say $? "$rt: a step from standard input"
+
+	ex -T 1 "$id" "$t/steps/sleep.sh"
+	[ $? = 124 ] && [ "$(res '[.timed_out, .status]')" = '[true,124]' ]
+	say $? "$rt: a step's own timeout stops it: status 124"
+	ex -T 99 "$id" "$t/steps/sleep.sh"
+	[ $? = 125 ] && grep -q "more than the session's timeout" "$t/err"
+	say $? "$rt: -T above the template's timeout is refused"
+
+	ex "$id" "$t/steps/bg.sh"
+	ex "$id" "$t/steps/ps.sh"
+	[ "$(jq -r 'select(.event == "stdout") | .data' "$t/out")" = 0 ]
+	say $? "$rt: a step's background processes do not outlive it"
+
+	ex "$id" "$t/steps/pid1.sh"
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ]
+	say $? "$rt: the supervisor survives kill -9 1 from a step"
+
+	ex "$id" "$t/steps/forge.sh"
+	[ $? = 7 ] && [ "$(res .exit_code)" = 7 ]
+	say $? "$rt: status lines forged by a step are ignored"
+
+	ex "$id" "$t/steps/value.sh"
+	[ "$(res .value)" = '{"n":1}' ]
+	ok=$?
+	ex "$id" "$t/steps/read.sh"
+	[ $ok = 0 ] && [ "$(res .value)" = null ]
+	say $? "$rt: \$SBX_RESULT per step"
+
+	ex "$id" "$t/steps/flood.sh" 
+	[ "$(res '[.truncated, .status]')" = '[true,137]' ]
+	say $? "$rt: max_output ends a flooding step"
+
+	# Two steps at once: serialized, never interleaved.
+	timeout 60 "$sbx" exec -c "$conf" "$id" "$t/steps/slow.sh" A \
+	    >"$t/a" 2>&1 &
+	timeout 60 "$sbx" exec -c "$conf" "$id" "$t/steps/slow.sh" B \
+	    >"$t/b" 2>&1
+	wait $!
+	ok=0
+	for x in a b; do
+		X=$(echo $x | tr ab AB)
+		[ "$(jq -r 'select(.event == "stdout") | .data' "$t/$x" |
+		    tr -d '\n')" = "begin ${X}end $X" ] || ok=1
+		[ "$(jq -c 'select(.event == "result") | .status' "$t/$x")" = 0 ] ||
+		    ok=1
+	done
+	[ $ok = 0 ] && [ "$(jq -s '[.[] | select(.event == "start") | .step] |
+	    sort | .[1] - .[0]' "$t/a" "$t/b")" = 1 ]
+	say $? "$rt: concurrent steps are serialized, each whole"
+
+	# SIGINT to sbx exec ends the step, not the session.
+	timeout 60 "$sbx" exec -c "$conf" "$id" "$t/steps/sleep.sh" \
+	    >"$t/out" 2>"$t/err" &
+	pid=$!
+	sleep 1
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	[ $rc = 130 ] && [ "$(res .interrupted)" = 2 ]
+	say $? "$rt: SIGINT ends the step with status 130"
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ]
+	say $? "$rt: the session takes steps after an interrupted one"
+
+	"$sbx" ls >"$t/out" 2>"$t/err"
+	[ "$(jq -c "select(.id == \"$id\") | .running" "$t/out")" = true ]
+	say $? "$rt: ls lists the running session"
+
+	"$sbx" apply "$id" made.txt >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(cat "$t/src/made.txt")" = made ] &&
+	    [ "$(cat "$t/src/data.txt")" = original ]
+	say $? "$rt: apply takes a session's file back, only the one named"
+	rm -f "$t/src/made.txt"
+
+	"$sbx" gc >"$t/out" 2>"$t/err"
+	! grep -q "$id" "$t/out" && ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ]
+	say $? "$rt: gc leaves a live session alone"
+
+	"$sbx" stop "$id" >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ ! -e "$TMPDIR/sbx-session.$id" ] &&
+	    [ -z "$($rt ps -a --filter "name=sbx-session-$id" --format '{{.Names}}')" ]
+	say $? "$rt: stop removes the container and the directory"
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 125 ] && grep -q 'no such session' "$t/err"
+	say $? "$rt: a stopped session takes no steps: status 125"
+
+	# The clocks run in the container, with no sbx around.
+	start -t brief
+	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+	ids="$ids $id"
+	sleep 4
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 125 ] && grep -q 'not running' "$t/err" &&
+	    [ -z "$($rt ps -a --filter "name=sbx-session-$id" --format '{{.Names}}')" ]
+	say $? "$rt: an idle session ends on its own; its container is gone"
+	"$sbx" ls >"$t/out"
+	[ "$(jq -c "select(.id == \"$id\") | .running" "$t/out")" = false ]
+	say $? "$rt: ls shows it ended"
+	"$sbx" stop "$id" >/dev/null 2>&1
+
+	start -t shortlived
+	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+	ids="$ids $id"
+	ex "$id" "$t/steps/sleep.sh"
+	[ $? = 124 ] && grep -q 'max_lifetime' "$t/out"
+	say $? "$rt: max_lifetime ends a step and the session"
+	sleep 1
+	"$sbx" gc >"$t/out" 2>"$t/err"
+	grep -q "sbx-session.$id\"" "$t/out" &&
+	    [ ! -e "$TMPDIR/sbx-session.$id" ]
+	say $? "$rt: gc removes a session past its lifetime"
+
+	[ -z "$($rt ps -a --filter label=sbx.session --format '{{.Names}}' |
+	    grep -v '^sbx-sup-')" ] && [ -z "$(ls -A "$TMPDIR")" ]
+	say $? "$rt: no session container or directory is left"
+done
+
+"$sbx" exec nothex "$t/steps/read.sh" >"$t/out" 2>"$t/err"
+[ $? = 125 ] && grep -q 'not a session id' "$t/err"
+say $? "exec with a malformed id: status 125"
+"$sbx" stop 0123456789ab >"$t/out" 2>"$t/err"
+[ $? = 125 ] && grep -q 'no such session' "$t/err"
+say $? "stop of an unknown session: status 125"
+"$sbx" start -k >"$t/out" 2>"$t/err"
+[ $? = 125 ]
+say $? "start with a run's -k: status 125"
+exit 0
