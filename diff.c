@@ -86,6 +86,11 @@ struct myers {
 	long work;		/* left, for all passes */
 };
 
+struct row {
+	const int *v;
+	int lo, hi;
+};
+
 struct hunk {
 	size_t a0, b0;		/* its first lines, context included */
 	size_t a1, b1;		/* the ends of its last change */
@@ -292,26 +297,29 @@ range(const struct myers *s, int d, int *lo, int *hi)
 	*hi = d <= s->n ? d : s->n - ((d - s->n) & 1);
 }
 
-static int
-at(const struct myers *s, int d, int k)
+/* Row d of the pass's x values. */
+static void
+getrow(const struct myers *s, int d, struct row *r)
 {
-	int lo, hi;
+	range(s, d, &r->lo, &r->hi);
+	r->v = s->v + s->row[d];
+}
 
-	range(s, d, &lo, &hi);
-	if (k < lo || k > hi)
-		return -1;
-	return s->v[s->row[d] + (size_t)(k - lo) / 2];
+static int
+at(const struct row *r, int k)
+{
+	return k < r->lo || k > r->hi ? -1 : r->v[(k - r->lo) / 2];
 }
 
 /*
- * Where diagonal k starts on row d: one edit past whichever neighbour
- * on row d - 1 gets further without leaving the grid, an insertion from
- * k + 1 on a tie.  *from is that neighbour.
+ * Where diagonal k starts on the row after prev: one edit past whichever
+ * neighbour on prev gets further without leaving the grid, an insertion
+ * from k + 1 on a tie.  *from is that neighbour.
  */
 static int
-start(const struct myers *s, int d, int k, int *from)
+start(const struct myers *s, const struct row *prev, int k, int *from)
 {
-	int ins = at(s, d - 1, k + 1), del = at(s, d - 1, k - 1);
+	int ins = at(prev, k + 1), del = at(prev, k - 1);
 
 	if (ins >= 0 && ins - k > s->m)
 		ins = -1;
@@ -354,16 +362,41 @@ grow(struct myers *s, int d, size_t cells)
 static int
 furthest(const struct myers *s, int d)
 {
-	int lo, hi, k, x, best = -1, kbest;
+	struct row r;
+	int k, x, best = -1, kbest;
 
-	range(s, d, &lo, &hi);
-	kbest = lo;
-	for (k = lo; k <= hi; k += 2)
-		if ((x = at(s, d, k)) >= 0 && 2 * x - k > best) {
+	getrow(s, d, &r);
+	kbest = r.lo;
+	for (k = r.lo; k <= r.hi; k += 2)
+		if ((x = at(&r, k)) >= 0 && 2 * x - k > best) {
 			best = 2 * x - k;
 			kbest = k;
 		}
 	return kbest;
+}
+
+/*
+ * Row d > 0 from row d - 1; 0 if the work ran out first.  *k is set to
+ * the diagonal that reached (n, m), or past the row's last if none did.
+ */
+static int
+fill(struct myers *s, int d, int *k)
+{
+	struct row prev, r;
+	int x, from;
+
+	getrow(s, d - 1, &prev);
+	getrow(s, d, &r);
+	for (*k = r.lo; *k <= r.hi; *k += 2) {
+		if ((x = start(s, &prev, *k, &from)) >= 0)
+			x = snake(s, x, *k);
+		s->v[s->row[d] + (size_t)(*k - r.lo) / 2] = x;
+		if (x == s->n && x - *k == s->m)
+			return 1;
+		if (--s->work <= 0)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -375,28 +408,20 @@ furthest(const struct myers *s, int d)
 static int
 search(struct myers *s, int *k)
 {
-	int d, lo, hi, x, from;
+	int d, lo, hi;
 
 	s->row[0] = 0;
-	for (d = 0; ; d++) {
+	grow(s, 0, 1);
+	s->v[0] = snake(s, 0, 0);
+	*k = 0;
+	if (s->v[0] == s->n && s->n == s->m)
+		return 0;
+	for (d = 1; s->work > 0; d++) {
 		range(s, d, &lo, &hi);
-		if (d > 0 && (s->work <= 0 ||
-		    !grow(s, d, (size_t)(hi - lo) / 2 + 1)))
+		if (!grow(s, d, (size_t)(hi - lo) / 2 + 1) || !fill(s, d, k))
 			break;
-		if (d == 0)
-			grow(s, d, 1);
-		for (*k = lo; *k <= hi; *k += 2) {
-			x = d == 0 ? 0 : start(s, d, *k, &from);
-			if (x >= 0)
-				x = snake(s, x, *k);
-			s->v[s->row[d] + (size_t)(*k - lo) / 2] = x;
-			if (x == s->n && x - *k == s->m)
-				return d;
-			if (d > 0 && --s->work <= 0)
-				break;
-		}
 		if (*k <= hi)
-			break;
+			return d;
 	}
 	*k = furthest(s, d - 1);
 	return d - 1;
@@ -406,15 +431,26 @@ search(struct myers *s, int *k)
 static void
 backtrack(struct myers *s, int d, int k)
 {
+	struct row prev;
 	int x, from;
 
 	for (; d > 0; d--, k = from) {
-		x = start(s, d, k, &from);
+		getrow(s, d - 1, &prev);
+		x = start(s, &prev, k, &from);
 		if (from == k + 1)
 			s->tb->chg[s->qb.at[s->y + (size_t)(x - k - 1)]] = 1;
 		else
 			s->ta->chg[s->qa.at[s->x + (size_t)(x - 1)]] = 1;
 	}
+}
+
+static int
+endx(const struct myers *s, int d, int k)
+{
+	struct row r;
+
+	getrow(s, d, &r);
+	return at(&r, k);
 }
 
 /* Passes until the end is reached, the work is spent or one is stuck. */
@@ -432,7 +468,8 @@ passes(struct myers *s)
 		s->m = (int)(s->qb.n - s->y);
 		d = search(s, &k);
 		backtrack(s, d, k);
-		if ((x = at(s, d, k)) == 0 && k == 0)
+		x = endx(s, d, k);
+		if (x == 0 && k == 0)
 			break;
 		s->x += (size_t)x;
 		s->y += (size_t)(x - k);

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Benchmarks, side by side in one run, as medians of N runs (default 15):
 #   raw `RUNTIME run --rm IMAGE true` against sbx running the same `true`,
-#   for podman and docker; and the shadow copy of a generated 10k-file
-#   tree against `cp -a`.  Prints each median and the ratio.
+#   for podman and docker; a warm session step (sbx exec) against a cold
+#   sbx run of the same Python script, with `RUNTIME exec` for scale; and
+#   the shadow copy of a generated 10k-file tree against `cp -a`, as a
+#   ro run makes it and as a rw run makes it (with its manifest).
+#   Prints each median and the ratio.
 # Usage: bench/run.sh [N]      (from the top of the tree, after make)
 # BENCH_RUNTIMES="" times the copy alone; TMPDIR picks its file system
 # (on a slow disk both copies wait on file creation alike: try /dev/shm
@@ -36,7 +39,7 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 	TMPDIR=$t/tmp ./sbx -D -r "$rt" -w none -d "$t/src" true.sh |
 	    jq -r '.argv[1:][]' | sed "s|$t/tmp/sbx\.[0-9]*\.XXXXXX|$t/same|" \
 	    >"$t/argv"
-	mkdir -p "$t/same/sbx"
+	mkdir -p "$t/same/sbx/out" "$t/same/out"
 	cp "$t/src/true.sh" "$t/same/sbx/"
 	[ "$rt" = docker ] && sed -i '1a --rm' "$t/argv"
 	rm -f "$t/raw" "$t/flags" "$t/sbx"
@@ -56,6 +59,30 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 	    "$rt" "$r" "$f" "$s" "$(ratio "$s" "$r")" "$(ratio "$s" "$f")"
 done
 
+# Warm against cold: the same script, in a session and in a fresh run.
+printf 'import sys\nprint(sys.version_info[0])\n' >"$t/src/hello.py"
+export SBX_SUPERVISE="${SBX_SUPERVISE:-$(pwd)/sbx-supervise}"
+make -s sbx-supervise
+for rt in ${BENCH_RUNTIMES-podman docker}; do
+	id=$(TMPDIR=$t/tmp ./sbx start -r "$rt" -w none -d "$t/src" |
+	    jq -r .id)
+	name=sbx-session-$id
+	rm -f "$t/cold" "$t/warm" "$t/exec"
+	i=0
+	while [ $i -lt "$n" ]; do
+		time_cmd "$t/cold" env TMPDIR="$t/tmp" ./sbx -r "$rt" -w none \
+		    -d "$t/src" hello.py
+		time_cmd "$t/warm" env TMPDIR="$t/tmp" ./sbx exec "$id" \
+		    "$t/src/hello.py"
+		time_cmd "$t/exec" "$rt" exec "$name" python3 -c 'print(3)'
+		i=$((i + 1))
+	done
+	TMPDIR=$t/tmp ./sbx stop "$id" >/dev/null
+	c=$(median "$t/cold") w=$(median "$t/warm") e=$(median "$t/exec")
+	printf '%-7s cold run %7s ms  warm exec %7s ms  %s exec %7s ms  cold/warm %s\n' \
+	    "$rt" "$c" "$w" "$rt" "$e" "$(ratio "$c" "$w")"
+done
+
 # 10 000 files of 1 KiB in 100 directories.
 mkdir "$t/tree"
 head -c 1024 /dev/urandom >"$t/blob"
@@ -69,12 +96,12 @@ while [ $d -lt 100 ]; do
 	done
 	d=$((d + 1))
 done
-rm -f "$t/cp" "$t/copy"
+rm -f "$t/cp" "$t/copy" "$t/copyrw"
 i=0
 while [ $i -lt "$n" ]; do
 	# Alternate which goes first: the disk's write-back from one
 	# copy would otherwise always land on the other.
-	rm -rf "$t/c1" "$t/c2"
+	rm -rf "$t/c1" "$t/c2" "$t/c3"
 	sync
 	if [ $((i % 2)) = 0 ]; then
 		time_cmd "$t/cp" cp -a "$t/tree" "$t/c1"
@@ -83,8 +110,10 @@ while [ $i -lt "$n" ]; do
 		time_cmd "$t/copy" bench/copy "$t/tree" "$t/c2"
 		time_cmd "$t/cp" cp -a "$t/tree" "$t/c1"
 	fi
+	mkdir "$t/c3"
+	time_cmd "$t/copyrw" bench/copy "$t/tree" "$t/c3/ws" rw
 	i=$((i + 1))
 done
-c=$(median "$t/cp") s=$(median "$t/copy")
-printf 'copy    cp -a   %7s ms   shadow %7s ms ratio %s\n' "$c" "$s" \
-    "$(ratio "$s" "$c")"
+c=$(median "$t/cp") s=$(median "$t/copy") w=$(median "$t/copyrw")
+printf 'copy    cp -a   %7s ms   shadow %7s ms ratio %s   rw with manifest %7s ms ratio %s\n' \
+    "$c" "$s" "$(ratio "$s" "$c")" "$w" "$(ratio "$w" "$c")"

@@ -16,10 +16,10 @@
 # takes as the answer the line that holds its own nonce.
 #
 # No container ever gets a network, and images are never pulled.
-set -u
 # The steps' shell code is single-quoted on purpose: it expands in the
 # container.
 # shellcheck disable=SC2016
+set -u
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 root=$(dirname "$here")
@@ -389,6 +389,19 @@ box() {
 	return 0
 }
 
+# up NAME IDLE MAX: box, and its "ready" line read.
+up() {
+	if ! box "$@"; then
+		notok "$RT: $1: container starts"
+		return 1
+	fi
+	if ! is "$1: ready line" "$(host ready 20)" ready; then
+		logs
+		return 1
+	fi
+	return 0
+}
+
 host() {
 	CUID=$CUID timeout 120 python3 "$D/host.py" "$B" "$@"
 }
@@ -447,11 +460,7 @@ logs() {
 # --- the cases -----------------------------------------------------------
 
 case_steps() {
-	box main 60 600 || { notok "$RT: container starts"; return; }
-	if ! is "ready line" "$(host ready 20)" ready; then
-		logs
-		return
-	fi
+	up main 60 600 || return
 
 	step 10 -- /bin/sh -c 'echo to-out; echo to-err >&2; exit 3'
 	is "exit 3" "$R" "exit 3"
@@ -590,15 +599,13 @@ case_steps() {
 }
 
 case_idle() {
-	box idle 2 600 || { notok "$RT: idle container starts"; return; }
-	is "idle: ready" "$(host ready 20)" ready
+	up idle 2 600 || return
 	ended 10
 	is "idle 2 s: the container exits 0" "$EXITED" 0
 	num "idle 2 s: within 1 to 3 s of ready (ms)" "$ELAPSED" '>=' 1000
 	num "idle 2 s: not later (ms)" "$ELAPSED" '<' 3000
 
-	box idle2 2 600 || { notok "$RT: idle container starts"; return; }
-	host ready 20 >/dev/null
+	up idle2 2 600 || return
 	step 10 -- /bin/sleep 3
 	is "idle: a step longer than IDLE runs to its end" "$R" "exit 0"
 	sleep 1
@@ -608,8 +615,7 @@ case_idle() {
 }
 
 case_lifetime() {
-	box life 60 4 || { notok "$RT: lifetime container starts"; return; }
-	is "lifetime: ready" "$(host ready 20)" ready
+	up life 60 4 || return
 	step 60 -- /bin/sh -c 'sleep 1000 & sleep 100'
 	is "MAX during a step: lifetime 0" "$R" "lifetime 0"
 	ended 10
@@ -617,8 +623,7 @@ case_lifetime() {
 }
 
 case_notpid1() {
-	box pid1 60 600 || { notok "$RT: container starts"; return; }
-	host ready 20 >/dev/null
+	up pid1 60 600 || return
 	# Not pid 1 (the shell is): it must refuse, before it kills anything.
 	step 10 -- /bin/sh -c '/sbx/supervise 60 600; echo "status $?"'
 	is "not pid 1: refuses with 125" "$OUT" "status 125"
@@ -637,8 +642,7 @@ case_notpid1() {
 }
 
 case_latency() {
-	box bench 60 600 || { notok "$RT: bench container starts"; return; }
-	host ready 20 >/dev/null
+	up bench 60 600 || return
 	b=$(host bench 1 20)
 	# shellcheck disable=SC2086
 	set -- $b
