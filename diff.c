@@ -33,9 +33,8 @@
 #define MAXCELLS	((size_t)1 << 23)	/* x values of one pass: 32 MiB */
 #define MAXWORK		((long)1 << 25)	/* cells and matches of all passes */
 #define MAXPROBE	64		/* hash slots one line may look at */
-#define MAXLINES	(INT_MAX / 4)	/* so that 2 * x - k fits an int */
+#define MAXLINES	((size_t)INT_MAX / 4)	/* so 2 * x - k fits an int */
 #define HASHK		UINT64_C(0x9e3779b97f4a7c15)
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
 
 /* A file cut into lines: line i is s[off[i]..off[i + 1]), '\n' included. */
 struct text {
@@ -86,6 +85,7 @@ struct myers {
 	long work;		/* left, for all passes */
 };
 
+/* One row of a pass, as read back. */
 struct row {
 	const int *v;
 	int lo, hi;
@@ -96,6 +96,12 @@ struct hunk {
 	size_t a1, b1;		/* the ends of its last change */
 	struct jbuf body;
 };
+
+static size_t
+min(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
 
 static size_t
 lsize(const struct text *t, size_t i)
@@ -352,7 +358,7 @@ grow(struct myers *s, int d, size_t cells)
 	}
 	s->row[d + 1] = s->row[d] + cells;
 	if (s->row[d + 1] > s->vcap) {
-		s->vcap = MIN(2 * s->row[d + 1], MAXCELLS);
+		s->vcap = min(2 * s->row[d + 1], MAXCELLS);
 		s->v = erealloc(s->v, s->vcap * sizeof(*s->v));
 	}
 	return 1;
@@ -460,8 +466,7 @@ passes(struct myers *s)
 	size_t i;
 	int d, k, x;
 
-	while (s->x < s->qa.n && s->y < s->qb.n && s->work > 0 &&
-	    s->qa.n <= MAXLINES && s->qb.n <= MAXLINES) {
+	while (s->x < s->qa.n && s->y < s->qb.n && s->work > 0) {
 		s->a = s->qa.c + s->x;
 		s->b = s->qb.c + s->y;
 		s->n = (int)(s->qa.n - s->x);
@@ -487,11 +492,17 @@ compare(struct text *a, struct text *b)
 	struct myers s;
 	size_t pre, suf;
 
+	trim(a, b, &pre, &suf);
+	/* Too many lines for the search's ints: changed, all of them. */
+	if (a->n - pre - suf > MAXLINES || b->n - pre - suf > MAXLINES) {
+		memset(a->chg + pre, 1, a->n - pre - suf);
+		memset(b->chg + pre, 1, b->n - pre - suf);
+		return;
+	}
 	memset(&s, 0, sizeof(s));
 	s.ta = a;
 	s.tb = b;
 	s.work = MAXWORK;
-	trim(a, b, &pre, &suf);
 	prepare(&s, pre, suf);
 	s.rowcap = 64;
 	s.row = emalloc(s.rowcap * sizeof(*s.row));
@@ -569,7 +580,7 @@ static void
 flush(struct jbuf *out, struct hunk *h, const struct text *a,
     const struct text *b)
 {
-	size_t post = MIN(CONTEXT, MIN(a->n - h->a1, b->n - h->b1));
+	size_t post = min(CONTEXT, min(a->n - h->a1, b->n - h->b1));
 
 	putlines(&h->body, ' ', a, h->a1, h->a1 + post);
 	jb_put(out, "@@ -", 4);
@@ -596,7 +607,7 @@ hunks(struct jbuf *out, const struct text *a, const struct text *b)
 			open = 0;
 		}
 		if (!open) {
-			pre = MIN(CONTEXT, MIN(c[0], c[2]));
+			pre = min(CONTEXT, min(c[0], c[2]));
 			h.a0 = h.a1 = c[0] - pre;
 			h.b0 = h.b1 = c[2] - pre;
 			open = 1;

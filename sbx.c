@@ -1100,7 +1100,7 @@ cmd_ls(int argc, char *argv[])
 static int
 list_langs(const struct config *cfg, const struct opts *o)
 {
-	const struct lang *l;
+	const struct lang *l, *last = NULL;
 	struct job jb;
 	struct jbuf j;
 	char *id;
@@ -1109,7 +1109,11 @@ list_langs(const struct config *cfg, const struct opts *o)
 	jb.runtime = o->runtime ? o->runtime : runtime_auto();
 	if (jb.runtime)
 		jb.runtime_path = runtime_find(jb.runtime);
-	for (l = cfg->langs; l; l = l->next) {
+	/* The list is built backwards: walk it by file order. */
+	while (last != cfg->langs) {
+		for (l = cfg->langs; l->next != last; l = l->next)
+			;
+		last = l;
 		jb_begin(&j, "language");
 		jb_str(&j, "ext", l->ext);
 		jb_str(&j, "image", l->image);

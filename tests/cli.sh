@@ -110,7 +110,7 @@ PATH=/nonexistent-dir "$sbx" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
     jq -e '.argv | index("/workspace/ok.py")' "$t/out" >/dev/null &&
     ok "absolute script inside dir" || nok "absolute script inside dir"
 "$sbx" -h 2>"$t/err"; rc=$?
-[ $rc -eq 0 ] && grep -q '^usage: sbx \[-DhklnV\]' "$t/err" && ok "-h" ||
+[ $rc -eq 0 ] && grep -q '^usage: sbx \[-DhkLlnuV\]' "$t/err" && ok "-h" ||
     nok "-h"
 "$sbx" -V | grep -q '^sbx [0-9]' && ok "-V" || nok "-V"
 "$sbx" -l >"$t/out" &&
@@ -118,6 +118,19 @@ PATH=/nonexistent-dir "$sbx" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
     jq -e -s 'all(.event == "template" and .limits.memory > 0)' "$t/out" \
     >/dev/null && ok "-l lists the built-in templates in order" ||
     nok "-l lists the built-in templates in order"
+
+# Sessions, diff and apply: bad ids and targets.
+fails "exec: a malformed id" "not a session id" exec xyz "$t/src/ok.py"
+fails "exec: an unknown session" "no such session" exec 0123456789ab \
+    "$t/src/ok.py"
+fails "exec -T 0" "not a duration" exec -T 0 0123456789ab "$t/src/ok.py"
+fails "stop: an unknown session" "no such session" stop 0123456789ab
+fails "stop: a malformed id" "not a session id" stop ../x
+fails "start: an unknown template" "unknown template" start -t nope \
+    -d "$t/src"
+fails "apply: a tree that is no kept run" "not a kept sbx run" apply "$t/src"
+fails "diff: a missing path" "No such file" diff "$t/nothere"
+fails "diff: an unknown session" "no such session" diff 0123456789ab
 
 # Config lookup: -c, $SBX_CONFIG, XDG, ~/.config; never the cwd or dir.
 mk() { printf '[%s]\npids = 7\n[language py]\ncommand = python3\nimage = i\n' \

@@ -20,10 +20,6 @@
 
 #include "../sbx.h"
 
-/* diff.c's, until sbx.h has it: a compatible redeclaration is legal C. */
-int diff_hunks(struct jbuf *out, const char *a, size_t an, const char *b,
-    size_t bn);
-
 #define S(s)	s, sizeof(s) - 1
 #define HASHK	UINT64_C(0x9e3779b97f4a7c15)	/* diff.c's multiplier */
 

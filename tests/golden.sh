@@ -20,11 +20,15 @@ podman-none|-r podman -w none -- "sub dir/run it.sh" "-x" "a b"
 docker-stdin|-r docker -e sh -
 podman-web|-r podman -t web hello.py
 docker-loose|-r docker -c tests/golden.ini -t loose hello.py
+podman-session|start -r podman -w rw -e sh
+docker-session|start -r docker -t secure
 '
 echo "$cases" | while IFS='|' read -r name args; do
 	[ -n "$name" ] || continue
 	want=tests/golden/$name.argv
-	got=$(eval "TMPDIR=/golden-tmp $sbx -D -c tests/golden.ini -d \"\$src\" $args" |
+	cmd=
+	case $args in start\ *) cmd=start args=${args#start } ;; esac
+	got=$(eval "TMPDIR=/golden-tmp $sbx $cmd -D -c tests/golden.ini -d \"\$src\" $args" |
 	    jq -r '.argv[] | @json' |
 	    sed -e 's/sbx-[0-9]*-[0-9a-f]\{12\}/sbx-NAME/' \
 	        -e 's/sbx\.pid=[0-9]*/sbx.pid=PID/' \

@@ -184,6 +184,16 @@ for rt in ${*:-podman docker}; do
 	    [ ! -e "$TMPDIR/sbx-session.$id" ]
 	say $? "$rt: gc removes a session past its lifetime"
 
+	"$sbx" -L -c "$conf" -r "$rt" >"$t/out" 2>"$t/err"
+	[ "$(jq -c -s 'map([.ext, .image, .runtime, .present])' "$t/out")" = \
+	    "[[\"py\",\"sbx-python\",\"$rt\",true],[\"sh\",\"sbx-sh\",\"$rt\",true],[\"js\",\"sbx-node\",\"$rt\",true]]" ]
+	say $? "$rt: -L lists the languages, images present"
+	printf '[default]\n[language rb]\ncommand = ruby\nimage = sbx-no-such-image\n' \
+	    >"$t/rb.ini"
+	"$sbx" -L -c "$t/rb.ini" -r "$rt" >"$t/out" 2>"$t/err"
+	[ "$(jq -c '[.ext, .present]' "$t/out")" = '["rb",false]' ]
+	say $? "$rt: -L says when a language's image is missing"
+
 	[ -z "$($rt ps -a --filter label=sbx.session --format '{{.Names}}' |
 	    grep -v '^sbx-sup-')" ] && [ -z "$(ls -A "$TMPDIR")" ]
 	say $? "$rt: no session container or directory is left"

@@ -22,10 +22,6 @@
 #include "sbx.h"
 #include "tests/fuzz/fuzz.h"
 
-/* diff.c's, until sbx.h has it: a compatible redeclaration is legal C. */
-int diff_hunks(struct jbuf *out, const char *a, size_t an, const char *b,
-    size_t bn);
-
 #define CONTEXT	3
 
 static const char nonl[] = "\\ No newline at end of file\n";
