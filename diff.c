@@ -16,9 +16,9 @@
  * are changed outright, as GNU diff and git do: neither step loses a
  * minimal script, and together they make most real edits cheap.  The
  * search then has a budget of memory per pass and of work in all.  A
- * pass that runs out of memory keeps the path to the point it got
- * furthest to, and a new pass starts there; once the work is spent, all
- * that is left is deleted and added.  The script is then no longer
+ * pass that runs out of either keeps the path to the point it got
+ * furthest to, and the next pass starts there; once the work is spent,
+ * all that is left is deleted and added.  The script is then no longer
  * minimal, but the patch is always correct.
  */
 #include <limits.h>
@@ -213,8 +213,8 @@ newcls(struct table *t, uint64_t h, const char *s, size_t n)
 
 /*
  * The class of s[0..n), seen in file side.  A line that probes too long
- * is a flood of colliding lines: it gets a class of its own, which can
- * make the diff longer but never wrong.
+ * (a flood of colliding lines, or bad luck) gets a class of its own,
+ * which can make the diff longer but never wrong.
  */
 static int
 intern(struct table *t, const char *s, size_t n, int side)

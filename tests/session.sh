@@ -194,8 +194,12 @@ for rt in ${*:-podman docker}; do
 	[ "$(jq -c '[.ext, .present]' "$t/out")" = '["rb",false]' ]
 	say $? "$rt: -L says when a language's image is missing"
 
-	[ -z "$($rt ps -a --filter label=sbx.session --format '{{.Names}}' |
-	    grep -v '^sbx-sup-')" ] && [ -z "$(ls -A "$TMPDIR")" ]
+	left=
+	for i in $ids; do
+		left="$left$($rt ps -a --filter "name=sbx-session-$i" \
+		    --format '{{.Names}}')"
+	done
+	[ -z "$left" ] && [ -z "$(ls -A "$TMPDIR")" ]
 	say $? "$rt: no session container or directory is left"
 done
 

@@ -82,7 +82,8 @@ literal(struct patch *t, const char *s)
 	size_t n = strlen(s);
 
 	if ((size_t)(t->end - t->p) < n || memcmp(t->p, s, n) != 0)
-		fuzz_fail("at hunk byte %td: want \"%s\"", t->end - t->p, s);
+		fuzz_fail("%td bytes before the end: want \"%s\"",
+		    t->end - t->p, s);
 	t->p += n;
 }
 
