@@ -4,8 +4,9 @@
 #
 # asan      sbx, tests/unit (and tests/sbx-sys, if the Makefile has it)
 #           built with clang -fsanitize=address,undefined; then the
-#           unit, cli, golden (guard, system) suites and the integration
-#           suite on podman and docker run with them.  One line for each
+#           unit, diff, cli, golden (guard, system) suites and the
+#           integration, changes and session suites on podman and docker
+#           run with them.  One line for each
 #           suite's own verdict, one for its sanitizer reports: every
 #           report is written to a file (log_path), so even a report from
 #           a run whose exit status no test looks at fails.
@@ -89,7 +90,7 @@ suite() {
 asan() {
 	a=$t/asan
 	san="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-	targets="sbx tests/unit"
+	targets="sbx tests/unit tests/difftest"
 	grep -q '^tests/sbx-sys:' Makefile && [ -x tests/system.sh ] &&
 	    targets="$targets tests/sbx-sys"
 	# shellcheck disable=SC2086
@@ -125,7 +126,11 @@ asan() {
 		nok "a known overflow is reported to the report directory"
 	fi
 	rm -f "$t"/rep/*
-	for s in unit cli golden guard; do
+	# The supervisor is static and runs in containers: not ours to
+	# sanitize here, but the session suite needs it.
+	make -s -C "$a" sbx-supervise >/dev/null 2>&1 ||
+	    nok "build sbx-supervise"
+	for s in unit diff cli golden guard; do
 		[ -x "$a/tests/$s.sh" ] && suite "tests/$s.sh" "$a/tests/$s.sh"
 	done
 	case $targets in
@@ -133,9 +138,13 @@ asan() {
 	esac
 	for rt in $runtimes; do
 		# shellcheck disable=SC2016
-		suite "tests/integration.sh $rt" \
-		    env SBX="$a/sbx" sh -c 'cd "$1" && exec tests/integration.sh "$2"' \
-		    sh "$a" "$rt"
+		for s in integration changes session; do
+			# shellcheck disable=SC2016
+			suite "tests/$s.sh $rt" env SBX="$a/sbx" \
+			    SBX_SUPERVISE="$a/sbx-supervise" \
+			    sh -c 'cd "$1" && exec tests/$3.sh "$2"' \
+			    sh "$a" "$rt" "$s"
+		done
 	done
 	unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 }
@@ -240,6 +249,10 @@ valgrind_runs() {
 		vg "$rt: -w rw" 0 \
 		    "$out_is == \"x\n\"" \
 		    $r -w rw rw.py </dev/null
+		vg "$rt: -w rw -u: changes and diffs" 0 \
+		    'any(.event == "changes" and .added == 1) and
+		    any(.event == "diff" and .path == "new.txt")' \
+		    $r -w rw -u rw.py </dev/null
 		vg "$rt: -w none" 0 \
 		    "$out_is == \"[]\n\"" \
 		    $r -w none ls.py </dev/null
