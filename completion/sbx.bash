@@ -14,6 +14,86 @@ _sbx_templates()
 	    sed -n 's/^{"event":"template","name":"\([^"]*\)".*/\1/p'
 }
 
+_sbx_sessions()
+{
+	sbx ls 2>/dev/null |
+	    sed -n 's/^{"event":"session","id":"\([0-9a-f]*\)".*/\1/p'
+}
+
+# The value of an option that takes one; returns 1 if prev takes none.
+_sbx_optarg()
+{
+	case $prev in
+	-t)
+		COMPREPLY=($(compgen -W "$(_sbx_templates)" -- "$cur")) ;;
+	-r)
+		COMPREPLY=($(compgen -W "auto podman docker" -- "$cur")) ;;
+	-w)
+		COMPREPLY=($(compgen -W "ro rw none" -- "$cur")) ;;
+	-c)
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	-d)
+		COMPREPLY=($(compgen -d -- "$cur")) ;;
+	-e|-i|-m|-p|-T)
+		;;
+	*)
+		return 1 ;;
+	esac
+	return 0
+}
+
+# The words after the command at index start that are not options or
+# their values: how many come before the current word.
+_sbx_nargs()
+{
+	local i n=0
+	for ((i = $1 + 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-[cdeimprTtw]) ((i++)) ;;
+		-*) ;;
+		*) ((n++)) ;;
+		esac
+	done
+	echo $n
+}
+
+_sbx_command()
+{
+	local cmd=$1 n
+	if [[ $cur == -* ]]; then
+		case $cmd in
+		start)
+			COMPREPLY=($(compgen -W "-c -D -d -e -i -m -n -p -r -T -t -w" -- "$cur")) ;;
+		exec)
+			COMPREPLY=($(compgen -W "-c -e -T" -- "$cur")) ;;
+		diff)
+			COMPREPLY=($(compgen -W "-j" -- "$cur")) ;;
+		apply)
+			COMPREPLY=($(compgen -W "-n" -- "$cur")) ;;
+		esac
+		return
+	fi
+	_sbx_optarg && return
+	n=$(_sbx_nargs 1)
+	case $cmd in
+	exec)
+		# id, then the script, then its arguments
+		if ((n == 0)); then
+			COMPREPLY=($(compgen -W "$(_sbx_sessions)" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi ;;
+	stop)
+		((n == 0)) &&
+		    COMPREPLY=($(compgen -W "$(_sbx_sessions)" -- "$cur")) ;;
+	diff|apply)
+		# a session's id or a kept run's directory, then patterns
+		((n == 0)) &&
+		    COMPREPLY=($(compgen -W "$(_sbx_sessions)" -- "$cur")
+		    $(compgen -d -- "$cur")) ;;
+	esac
+}
+
 _sbx()
 {
 	local cur prev i
@@ -21,25 +101,14 @@ _sbx()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-	case $prev in
-	-t)
-		COMPREPLY=($(compgen -W "$(_sbx_templates)" -- "$cur"))
-		return ;;
-	-r)
-		COMPREPLY=($(compgen -W "auto podman docker" -- "$cur"))
-		return ;;
-	-w)
-		COMPREPLY=($(compgen -W "ro rw none" -- "$cur"))
-		return ;;
-	-c)
-		COMPREPLY=($(compgen -f -- "$cur"))
-		return ;;
-	-d)
-		COMPREPLY=($(compgen -d -- "$cur"))
-		return ;;
-	-e|-i|-m|-p|-T)
-		return ;;
-	esac
+	if ((COMP_CWORD > 1)); then
+		case ${COMP_WORDS[1]} in
+		start|exec|stop|ls|diff|apply)
+			_sbx_command "${COMP_WORDS[1]}"
+			return ;;
+		esac
+	fi
+	_sbx_optarg && return
 	# After the script, the words are its own arguments.
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -52,9 +121,13 @@ _sbx()
 	if ((i < COMP_CWORD)); then
 		COMPREPLY=($(compgen -f -- "$cur"))
 	elif [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -l -m -n -p -r -T -t -V -w" -- "$cur"))
+		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -p -r -T -t -u -V -w --diff" -- "$cur"))
+	elif ((COMP_CWORD == 1)); then
+		# A command, or a script's name.
+		COMPREPLY=($(compgen -W "start exec stop ls diff apply gc" -- "$cur")
+		    $(compgen -f -- "$cur"))
 	else
-		COMPREPLY=($(compgen -f -- "$cur"))
+		COMPREPLY=($(compgen -W "gc" -- "$cur") $(compgen -f -- "$cur"))
 	fi
 }
 complete -F _sbx sbx
