@@ -16,7 +16,7 @@ TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 
 all: sbx sbx-supervise
 
-$(OBJ) tests/unit.o bench/copy.o: sbx.h config.mk
+$(OBJ) tests/unit.o tests/difftest.o bench/copy.o: sbx.h config.mk
 policy.o: builtin.h
 sbx.o: guard.h
 
@@ -82,7 +82,8 @@ install: all
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/sbx
 	cp -f sbx-supervise $(DESTDIR)$(LIBEXECDIR)/sbx-supervise
 	chmod 755 $(DESTDIR)$(LIBEXECDIR)/sbx-supervise
-	sed 's,/usr/local/etc,$(SYSCONFDIR),g' man/sbx.1 \
+	sed -e 's,/usr/local/etc,$(SYSCONFDIR),g' \
+	    -e 's,/usr/local/libexec/sbx,$(LIBEXECDIR),g' man/sbx.1 \
 		> $(DESTDIR)$(MANPREFIX)/man1/sbx.1
 	cp -f man/sbx.ini.5 $(DESTDIR)$(MANPREFIX)/man5/sbx.ini.5
 	chmod 644 $(DESTDIR)$(MANPREFIX)/man1/sbx.1 \

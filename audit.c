@@ -168,7 +168,7 @@ audit_write(int fd, const struct job *jb, const struct result *r,
 	if (fd < 0)
 		return;
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	path = jb->scriptdir && strcmp(jb->script, "-") == 0 ?
+	path = jb->session || (jb->scriptdir && strcmp(jb->script, "-") == 0) ?
 	    smprintf("%s%s", jb->rundir, jb->script_ctr) :
 	    smprintf("%s/%s", jb->dir, jb->script);
 	if (!sha256_file(path, sha))

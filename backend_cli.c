@@ -825,7 +825,9 @@ step_status(const struct step *sp, char *line, struct result *r)
 		r->exit_code = (int)v;
 		r->status = (int)v;
 	} else if (strcmp(what, "signal") == 0 && v > 0 && v < 65) {
+		/* As a run's --init reports it, and a shell. */
 		r->signal = (int)v;
+		r->exit_code = 128 + (int)v;
 		r->status = 128 + (int)v;
 		r->cpu_exceeded = v == SIGXCPU;
 	} else if (strcmp(what, "timeout") == 0) {

@@ -475,7 +475,7 @@ same_content(const struct tree *t, const struct entry *o,
 }
 
 static void
-add_change(struct tree *t, enum kind k, const struct entry *o,
+add_change(struct tree *t, enum change_kind k, const struct entry *o,
     const struct entry *s)
 {
 	struct change *c;
@@ -543,23 +543,27 @@ mode_str(struct jbuf *j, const char *key, mode_t m)
 	jb_str(j, key, s);
 }
 
-/* The "changes" event: every path, with type, size and mode. */
+/* The "changes" event: every selected path, with type, size and mode. */
 void
 event_changes(const struct tree *t)
 {
 	const struct change *c;
 	struct jbuf j;
-	size_t i;
+	size_t i, n[3] = { 0, 0, 0 }, shown = 0;
 
+	for (i = 0; i < t->nchanges; i++)
+		n[t->changes[i].kind] += t->changes[i].selected;
 	jb_begin(&j, "changes");
-	jb_int(&j, "added", (long long)t->count[ADDED]);
-	jb_int(&j, "modified", (long long)t->count[MODIFIED]);
-	jb_int(&j, "deleted", (long long)t->count[DELETED]);
+	jb_int(&j, "added", (long long)n[ADDED]);
+	jb_int(&j, "modified", (long long)n[MODIFIED]);
+	jb_int(&j, "deleted", (long long)n[DELETED]);
 	jb_str(&j, "incomplete", t->incomplete);
 	jb_put(&j, ",\"paths\":[", 10);
 	for (i = 0; i < t->nchanges; i++) {
 		c = &t->changes[i];
-		if (i)
+		if (!c->selected)
+			continue;
+		if (shown++)
 			jb_put(&j, ",", 1);
 		jb_put(&j, "{", 1);
 		j.first = 1;
@@ -677,10 +681,12 @@ binary(const char *s, size_t n)
  * "diff --git" text.  Sets *why to "binary" or "too large" when the
  * content is left out.
  */
-static void
+static int
 diff_one(const struct tree *t, struct jbuf *b, const char *path,
     const struct entry *o, const struct entry *s, const char **why)
 {
+	int shown = !o || !s || git_mode(o->smode) != git_mode(s->mode);
+
 	struct jbuf h = { NULL, 0, 0, 0 };
 	char *x = NULL, *y = NULL, line[64];
 	size_t xn = 0, yn = 0;
@@ -708,6 +714,7 @@ diff_one(const struct tree *t, struct jbuf *b, const char *path,
 	if (*why == NULL) {
 		diff_hunks(&h, x ? x : "", xn, y ? y : "", yn);
 		if (h.len) {
+			shown = 1;
 			put_header(b, "--- ", "a/", o ? path : NULL);
 			put_header(b, "+++ ", "b/", s ? path : NULL);
 			jb_put(b, h.s, h.len);
@@ -725,9 +732,12 @@ diff_one(const struct tree *t, struct jbuf *b, const char *path,
 		put_str(b, s ? path : "");
 		put_str(b, strcmp(*why, "binary") == 0 ? " differ\n" :
 		    " differ (too large to diff)\n");
+		shown = 1;
 	}
 	free(x);
 	free(y);
+	/* Bits other than x are not git's to track: nothing to show. */
+	return shown;
 }
 
 /*
@@ -763,8 +773,8 @@ tree_diffs(const struct tree *t, void (*fn)(const struct change *,
 			    (s && !S_ISREG(s->mode) && !S_ISLNK(s->mode)))
 				continue;
 			memset(&b, 0, sizeof(b));
-			diff_one(t, &b, t->changes[i].path, o, s, &why);
-			fn(&t->changes[i], b.s, why, arg);
+			if (diff_one(t, &b, t->changes[i].path, o, s, &why))
+				fn(&t->changes[i], b.s, why, arg);
 			free(b.s);
 		}
 	}

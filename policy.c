@@ -966,6 +966,55 @@ config_list(const struct config *c)
 	}
 }
 
+/*
+ * Writes p as "prefix key value" lines that policy_set reads back to
+ * the same policy: how a session keeps the policy it started with.
+ */
+void
+policy_write(FILE *f, const char *prefix, const struct policy *p)
+{
+	const struct key *k;
+	const char *field;
+	char **v;
+
+	for (k = keys; k < keys + LEN(keys); k++) {
+		field = (const char *)p + k->off;
+		if (k->off == 0 || k->type == K_STR)
+			continue;	/* inherit, description: not limits */
+		fprintf(f, "%s%s ", prefix, k->name);
+		switch (k->type) {
+		case K_SIZE:
+			fprintf(f, "%lld\n", *(const long long *)field);
+			break;
+		case K_CPUS:
+			fprintf(f, "%ld.%03ld\n", *(const long *)field / 1000,
+			    *(const long *)field % 1000);
+			break;
+		case K_BOOL:
+			fprintf(f, "%s\n", *(const int *)field ? "true" :
+			    "false");
+			break;
+		case K_WS:
+			fprintf(f, "%s\n", workspace_name(p->workspace));
+			break;
+		case K_LIST:
+			for (v = *(char **const *)field; *v; v++)
+				fprintf(f, "%s%s", v == *(char **const *)field ?
+				    "" : ",", *v);
+			fprintf(f, "\n");
+			break;
+		case K_DUR:
+		case K_LONG:
+			fprintf(f, "%ld\n", *(const long *)field);
+			break;
+		default:	/* strings, which may be unset */
+			fprintf(f, "%s\n", *(char *const *)field ?
+			    *(char *const *)field : "");
+			break;
+		}
+	}
+}
+
 static long long
 numeric(const struct policy *p, const struct key *k)
 {

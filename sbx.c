@@ -116,10 +116,10 @@ parse_args(int argc, char *argv[], struct opts *o, int need_script)
 			usage(EXIT_FAIL);
 		}
 	}
-	if (o->list || o->langs)
+	if ((o->list || o->langs) && need_script)
 		return;
 	if (!need_script) {
-		if (optind < argc || o->keep || o->diff)
+		if (optind < argc || o->keep || o->diff || o->list || o->langs)
 			usage(EXIT_FAIL);
 		return;
 	}
@@ -316,6 +316,9 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 	}
 	job_common(cfg, o, jb, ext);
 	name_container(jb);
+	if (jb->diff && jb->pol.workspace != WS_RW)
+		event_msg("warning", "-u: the workspace is %s, not rw: no "
+		    "changes to show", workspace_name(jb->pol.workspace));
 }
 
 /* Reads at most max bytes of fd into path, for a script given as "-". */
@@ -394,7 +397,8 @@ stage(struct job *jb)
 	if (jb->script && (jb->pol.workspace == WS_NONE ||
 	    strcmp(jb->script, "-") == 0))
 		stage_script(jb);
-	if (jb->guard)
+	/* A session's steps may be Python whatever its first language. */
+	if (jb->guard || (jb->session && jb->pol.imports[0]))
 		stage_guard(jb);
 	stage_out(jb);
 }
@@ -425,6 +429,11 @@ stage_script(struct job *jb)
 		if ((in = open(src, O_RDONLY | O_NOFOLLOW)) < 0 ||
 		    fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
 			die("open %s:", src);
+		if (st.st_size == 0)
+			die("%s: script is empty", src);
+		if (st.st_size > jb->pol.max_bytes)
+			die("%s: more than %lld bytes (max_bytes)", src,
+			    jb->pol.max_bytes);
 		if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
 		    0644)) < 0)
 			die("create %s:", dst);
@@ -1018,7 +1027,7 @@ cmd_exec(int argc, char *argv[])
 	const char *conf = NULL, *ext = NULL, *e;
 	char *dir;
 	long timeout = 0;
-	int c, lock, status;
+	int c, lock, status, audit;
 
 	while ((c = getopt(argc, argv, "c:e:T:")) != -1) {
 		switch (c) {
@@ -1056,10 +1065,15 @@ cmd_exec(int argc, char *argv[])
 	jb.script_base = strcmp(jb.script, "-") == 0 ? smprintf("main.%s", e) :
 	    estrdup(strrchr(jb.script, '/') ? strrchr(jb.script, '/') + 1 :
 	    jb.script);
+	audit = audit_open(system_value(&cfg, "audit_log"));
 	lock = session_lock(dir);
-	status = session_exec(&jb, dir, timeout ? timeout : jb.pol.timeout);
+	status = session_exec(&jb, dir, timeout ? timeout : jb.pol.timeout,
+	    audit);
 	close(lock);
+	if (audit >= 0)
+		close(audit);
 	free(jb.script_base);
+	free(jb.image_id);
 	free((char *)jb.image);
 	jb.session = NULL;
 	job_free(&jb);
@@ -1106,7 +1120,11 @@ list_langs(const struct config *cfg, const struct opts *o)
 	char *id;
 
 	memset(&jb, 0, sizeof(jb));
-	jb.runtime = o->runtime ? o->runtime : runtime_auto();
+	if (o->runtime && strcmp(o->runtime, "podman") != 0 &&
+	    strcmp(o->runtime, "docker") != 0 && strcmp(o->runtime, "auto"))
+		die("-r %s: not podman, docker or auto", o->runtime);
+	jb.runtime = o->runtime && strcmp(o->runtime, "auto") != 0 ?
+	    o->runtime : runtime_auto();
 	if (jb.runtime)
 		jb.runtime_path = runtime_find(jb.runtime);
 	/* The list is built backwards: walk it by file order. */

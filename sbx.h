@@ -82,6 +82,7 @@ struct job {
 	const char *script;	/* relative to dir, or "-" */
 	const char *script_orig;	/* as given */
 	char *script_base;	/* a session step's script name in /sbx */
+	char *image_id;		/* a session's, for the audit log */
 	char *script_ctr;	/* the script's path in the container */
 	char **args;		/* passed to the script */
 	const struct lang *lang;
@@ -125,10 +126,10 @@ struct entries {
 	size_t n, cap;
 };
 
-enum kind { ADDED, MODIFIED, DELETED };
+enum change_kind { ADDED, MODIFIED, DELETED };
 
 struct change {
-	enum kind kind;
+	enum change_kind kind;
 	const char *path;
 	const struct entry *old;	/* NULL if added */
 	const struct entry *now;	/* NULL if deleted */
@@ -197,7 +198,7 @@ char *session_dir(const char *id);	/* caller frees */
 int session_lock(const char *dir);
 int session_start(const struct config *cfg, struct job *jb);
 void session_load(struct job *jb, const char *id);
-int session_exec(struct job *jb, const char *dir, long timeout);
+int session_exec(struct job *jb, const char *dir, long timeout, int audit);
 int session_stop(const char *id);
 int session_ls(void);
 void session_gc(void);
@@ -264,6 +265,7 @@ void policy_check(const struct config *c, const struct policy *p,
     const char *image);
 const char *system_value(const struct config *c, const char *key);
 void policy_json(struct jbuf *j, const struct policy *p);
+void policy_write(FILE *f, const char *prefix, const struct policy *p);
 void config_list(const struct config *c);
 const struct lang *lang_find(const struct config *c, const char *ext);
 const char *workspace_name(enum workspace w);

@@ -89,7 +89,7 @@ random_hex(char *out, size_t nbytes)
 
 /* The state file: "key value" lines that only sbx writes. */
 static void
-state_write(const struct job *jb, const char *config)
+state_write(const struct job *jb, const char *config, const char *image_id)
 {
 	char *path = smprintf("%s/state", jb->rundir);
 	FILE *f;
@@ -108,14 +108,17 @@ state_write(const struct job *jb, const char *config)
 	for (i = 0; jb->pol.imports[i]; i++)
 		fprintf(f, "%s%s", i ? "," : "", jb->pol.imports[i]);
 	fprintf(f, "\n");
+	if (image_id)
+		fprintf(f, "image_id %s\n", image_id);
+	policy_write(f, "policy ", &jb->pol);
 	if (fclose(f) == EOF)
 		die("write %s:", path);
 	free(path);
 }
 
-/* One value of the state file; caller frees. */
+/* One value of the state file, or NULL if need is 0; caller frees. */
 static char *
-state_get(const char *dir, const char *key)
+state_find(const char *dir, const char *key, int need)
 {
 	char *path = smprintf("%s/state", dir), line[PATH_MAX + 64];
 	size_t kl = strlen(key);
@@ -130,10 +133,42 @@ state_get(const char *dir, const char *key)
 			v = estrdup(line + kl + 1);
 	}
 	fclose(f);
-	if (v == NULL)
+	if (v == NULL && need)
 		die("%s: no '%s' in the session's state", path, key);
 	free(path);
 	return v;
+}
+
+static char *
+state_get(const char *dir, const char *key)
+{
+	return state_find(dir, key, 1);
+}
+
+/* The policy the session started with, as state_write wrote it. */
+static void
+state_policy(const char *dir, struct policy *p)
+{
+	char *path = smprintf("%s/state", dir), line[PATH_MAX + 64], *v;
+	const char *e;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		die("%s: no such session", dir);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "policy ", 7) != 0 ||
+		    (v = strchr(line + 7, ' ')) == NULL)
+			continue;
+		*v++ = '\0';
+		/* Unset strings are written empty; a list may be empty. */
+		if (*v == '\0' && strcmp(line + 7, "authorized_imports") != 0)
+			continue;
+		if ((e = policy_set(p, line + 7, v)) != NULL)
+			die("%s: %s", path, e);
+	}
+	fclose(f);
+	free(path);
 }
 
 static long
@@ -283,7 +318,7 @@ event_session(const char *event, const char *dir, int running)
 int
 session_start(const struct config *cfg, struct job *jb)
 {
-	char id[IDLEN + 1], **argv;
+	char id[IDLEN + 1], **argv, *image_id = NULL;
 	int rsp;
 
 	random_hex(id, IDLEN / 2);
@@ -309,7 +344,11 @@ session_start(const struct config *cfg, struct job *jb)
 		die("%s: the session's supervisor did not start within %d s",
 		    jb->runtime, READY_WAIT);
 	close(rsp);
-	state_write(jb, cfg->path);
+	/* Asked once here, so that an audited step pays no CLI call. */
+	if (system_value(cfg, "audit_log"))
+		image_id = backend_image_id(jb);
+	state_write(jb, cfg->path, image_id);
+	free(image_id);
 	event_session("session", jb->rundir, -1);
 	jb->started = 0;	/* it is the session's now, not ours */
 	set_cleanup(NULL);
@@ -345,12 +384,11 @@ session_job(struct job *jb, const char *dir)
 	free(v);
 	jb->outdir = smprintf("%s/out", dir);
 	jb->scriptdir = smprintf("%s/sbx", dir);
-	jb->pol.max_output = state_num(dir, "max_output");
-	jb->pol.max_bytes = state_num(dir, "max_bytes");
-	jb->pol.timeout = state_num(dir, "timeout");
 	jb->uid = (uid_t)state_num(dir, "uid");
 	jb->gid = (gid_t)state_num(dir, "gid");
 	jb->pol.name = state_get(dir, "template");
+	jb->pol.imports = ecalloc(1, sizeof(char *));
+	state_policy(dir, &jb->pol);
 }
 
 /* Removes what the last step left in out/: its value, its refusal. */
@@ -495,7 +533,7 @@ event_step(const struct job *jb, long n, long timeout)
  * The job comes from the session's state; the script from the host.
  */
 int
-session_exec(struct job *jb, const char *dir, long timeout)
+session_exec(struct job *jb, const char *dir, long timeout, int audit)
 {
 	struct step sp;
 	struct result r;
@@ -521,6 +559,7 @@ session_exec(struct job *jb, const char *dir, long timeout)
 	read_refused(jb, &r);
 	read_value(jb, &r);
 	event_result(jb, &r);
+	audit_write(audit, jb, &r, jb->image_id);
 	free(r.value);
 	close(sp.req);
 	close(sp.rsp);
@@ -531,7 +570,7 @@ session_exec(struct job *jb, const char *dir, long timeout)
 void
 session_load(struct job *jb, const char *id)
 {
-	char *dir = session_dir(id), *v;
+	char *dir = session_dir(id);
 
 	if (access(dir, F_OK) < 0)
 		die("%s: no such session", id);
@@ -540,13 +579,7 @@ session_load(struct job *jb, const char *id)
 	jb->ctldir = smprintf("%s/ctl", dir);
 	jb->image = state_get(dir, "image");
 	jb->dir = state_get(dir, "dir");
-	v = state_get(dir, "imports");
-	strv_free(jb->pol.imports);
-	jb->pol.imports = strv_split(v, ",");
-	free(v);
-	v = state_get(dir, "workspace");
-	policy_set(&jb->pol, "workspace", v);
-	free(v);
+	jb->image_id = state_find(dir, "image_id", 0);
 	free(dir);
 }
 
@@ -629,9 +662,16 @@ gc_one(const char *dir, int running)
 {
 	char *p = smprintf("%s/state", dir);
 	struct stat st;
+	int over;
 
-	if (!running && (lstat(p, &st) < 0 || state_num(dir, "started") +
-	    state_num(dir, "max_lifetime") < (long long)time(NULL))) {
+	/* No state yet: a start in progress, unless long abandoned. */
+	if (lstat(p, &st) < 0)
+		over = lstat(dir, &st) == 0 &&
+		    st.st_mtime + 2 * READY_WAIT < time(NULL);
+	else
+		over = state_num(dir, "started") +
+		    state_num(dir, "max_lifetime") < (long long)time(NULL);
+	if (!running && over) {
 		if (shadow_remove(dir) == 0)
 			event_gc("session", NULL, dir, "ended");
 		else

@@ -8,6 +8,9 @@
  * line "run N NONCE" to the FIFO /sbx/ctl/req.  We run the step with its
  * output on the FIFOs /sbx/ctl/N.out and N.err, kill whatever it left
  * behind, and answer "NONCE STATUS VALUE MS" on the FIFO /sbx/ctl/rsp.
+ * Each line we write there comes after an empty one: a step can leave
+ * a partial line in rsp, and the '\n' ends it, so that our line starts
+ * a line of its own.  Readers skip empty lines.
  *
  * Requests are lines of at most 128 bytes, '\n' included; any other
  * line is dropped in silence:
@@ -168,8 +171,8 @@ is_nonce(const char *s)
 }
 
 /*
- * One line to the host, in one write(2) so that it is never torn: a
- * line is far below PIPE_BUF.  A step may have filled the FIFO with
+ * One line to the host, with its '\n' in front, in one write(2) so
+ * that it is never torn: a line is far below PIPE_BUF.  A step may have filled the FIFO with
  * garbage; the host drains it, so wait a little for room, but never
  * for long: a host that is gone must not stop us.
  */
@@ -196,7 +199,7 @@ respond_step(struct sup *s, enum result r, int value, long long ms)
 	char buf[128];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "%s %s %d %lld\n", s->st.nonce,
+	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld\n", s->st.nonce,
 	    result_name[r], value, ms);
 	respond(s, buf, (size_t)n);
 }
@@ -435,7 +438,7 @@ handle(struct sup *s, const char *l)
 		    strcmp(l + 5, s->st.nonce) == 0)
 			s->st.killed = 1;
 	} else if (strcmp(l, "ping") == 0) {
-		respond(s, "pong\n", 5);
+		respond(s, "\npong\n", 6);
 	} else if (strcmp(l, "stop") == 0) {
 		exit(0);
 	} else if (strncmp(l, "run ", 4) == 0) {
@@ -641,7 +644,7 @@ setup(struct sup *s, int argc, char *argv[])
 	s->born = s->last = now_ms();
 	s->idle = idle * 1000;
 	s->max = max * 1000;
-	respond(s, "ready\n", 6);
+	respond(s, "\nready\n", 7);
 }
 
 int

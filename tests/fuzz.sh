@@ -19,9 +19,9 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 secs=${1:-${FUZZ_SECONDS:-20}}
 [ $# -gt 0 ] && shift
-targets=${*:-ini parse json}
+targets=${*:-ini parse json diff}
 case $secs in
-'' | *[!0-9]*) echo "usage: $0 [seconds [ini|parse|json ...]]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [seconds [ini|parse|json|diff ...]]" >&2; exit 2 ;;
 esac
 cc=${FUZZ_CC:-clang}
 
@@ -45,7 +45,7 @@ nok() {
 # Sources copied first: other people may be editing the tree.  builtin.h
 # is made there the way the Makefile makes it.
 mkdir -p "$t/src/tests" "$t/crash" || exit 1
-cp sbx.h policy.c json.c sbx.ini Makefile config.mk "$t/src/" &&
+cp sbx.h policy.c json.c diff.c sbx.ini Makefile config.mk "$t/src/" &&
     cp -R tests/fuzz "$t/src/tests/" || exit 1
 if ! out=$(make -s -C "$t/src" builtin.h 2>&1); then
 	nok "make builtin.h"
@@ -85,14 +85,15 @@ for name in $targets; do
 	# The system file is read from SYSCONFDIR: one fuzz_ini writes.
 	ini) defs="-DSYSCONFDIR=\"$t/sysconf\" -DFUZZ_SYSCONF"
 	    dict=-dict=tests/fuzz/ini.dict ;;
-	parse | json) defs="-DSYSCONFDIR=\"/nonexistent\"" dict= ;;
-	*) nok "$name: no such target (ini, parse, json)"; continue ;;
+	parse | json | diff) defs="-DSYSCONFDIR=\"/nonexistent\"" dict= ;;
+	*) nok "$name: no such target (ini, parse, json, diff)"; continue ;;
 	esac
 	bin=$t/fuzz_$name
 	# shellcheck disable=SC2086
 	if ! out=$(cd "$t/src" && "$cc" $flags $defs $inih_cflags -o "$bin" \
 	    tests/fuzz/fuzz_$name.c tests/fuzz/fuzz_util.c \
-	    tests/fuzz/jsoncheck.c policy.c json.c $ldflags $inih_libs 2>&1)
+	    tests/fuzz/jsoncheck.c policy.c json.c diff.c $ldflags \
+	    $inih_libs 2>&1)
 	then
 		nok "$name: build"
 		printf '%s\n' "$out" | head -n 30 | sed 's/^/# /'

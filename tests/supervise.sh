@@ -6,14 +6,16 @@
 #
 # Run from anywhere, as root (the FIFOs are given to uid 65534, the
 # container's user).  Builds supervise.c with ${CC:-cc} into a temp dir,
-# or takes the binary in $SUPERVISE.  Prints "ok - supervise: WHAT" or
+# or takes the binary in $SUPERVISE or $SBX_SUPERVISE (as make check
+# passes it).  Prints "ok - supervise: WHAT" or
 # "not ok - supervise: WHAT" per assertion and "# " diagnostics; exits 1
 # if any failed, 2 if it cannot run at all.
 #
 # The host side here is a small python3 client (host.py, below) that
 # speaks the protocol as sbx should: it opens the step's output FIFOs
-# before it sends "run", sends every line with a '\n' in front, and
-# takes as the answer the line that holds its own nonce.
+# before it sends "run", sends every line with a '\n' in front, skips
+# empty lines and takes as the answer the line that starts with its own
+# nonce, as sbx's session.c does.
 #
 # No container ever gets a network, and images are never pulled.
 # The steps' shell code is single-quoted on purpose: it expands in the
@@ -114,7 +116,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ -n "${SUPERVISE:-}" ]; then
+SUPERVISE=${SUPERVISE:-${SBX_SUPERVISE:-}}
+if [ -n "$SUPERVISE" ]; then
 	cp "$SUPERVISE" "$D/supervise" || cannot "$SUPERVISE: cannot copy"
 else
 	# Warnings fail the build here, as they would in review.
@@ -173,13 +176,9 @@ class Rsp:
 
 
 def answer(line, nonce):
-    """The answer in a line that holds our nonce: a step may have put
-    garbage with no newline in front of it."""
-    i = line.rfind(nonce.encode())
-    if i < 0:
-        return None
-    f = line[i:].decode(errors="replace").split(" ")
-    return f[1:] if len(f) == 4 else None
+    """STATUS VALUE MS if the line is the answer with our nonce."""
+    f = line.decode(errors="replace").split(" ")
+    return f[1:] if len(f) == 4 and f[0] == nonce else None
 
 
 def ready(timeout):
@@ -202,7 +201,8 @@ def lines(secs):
         l = r.line(end)
         if l is None:
             return 0
-        print(l.decode(errors="replace"))
+        if l:
+            print(l.decode(errors="replace"))
 
 
 def prepare(n, timeout, argv, raw, fifos="open", pad=0):
@@ -255,7 +255,7 @@ def step(n, timeout, opts, argv):
         if b"\n" in rsp.buf:
             l = rsp.line(end)
             got = answer(l, nonce)
-            if got is None:
+            if got is None and l:
                 foreign.append(l)
             continue
         wait = 0.2 if kill_at is None else max(0, kill_at - now())
@@ -533,7 +533,8 @@ case_steps() {
 	is "the fake one has another nonce: the host drops it" "$FOREIGN" \
 	    "00000000000000000000000000000000 exit 0 1"
 	step 10 -- /bin/sh -c 'printf garbage-without-newline >/sbx/ctl/rsp; exit 5'
-	is "garbage in front of the answer: found by its nonce" "$R" "exit 5"
+	is "a partial line in front of the answer: the answer on a line of its own" "$R" "exit 5"
+	is "the partial line on a line of its own" "$FOREIGN" garbage-without-newline
 
 	step 10 delay=1 -- /bin/sh -c 'head -c 65536 /dev/zero >/sbx/ctl/rsp; exit 6'
 	is "rsp filled while the host waits 1 s: the answer waits" "$R" "exit 6"
