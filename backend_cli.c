@@ -889,7 +889,7 @@ static void
 step_kill(const struct step *sp)
 {
 	char msg[64];
-	int n = snprintf(msg, sizeof(msg), "kill %s\n", sp->nonce);
+	int n = snprintf(msg, sizeof(msg), "\nkill %s\n", sp->nonce);
 
 	/* A full or closed FIFO: the grace alarm decides. */
 	if (write(sp->req, msg, (size_t)n) < 0)

@@ -240,9 +240,10 @@ session_stage(struct job *jb)
 	if (mkdir(p, 0755) < 0 || mkdir(jb->ctldir, 0700) < 0)
 		die("mkdir %s:", jb->ctldir);
 	free(p);
-	if (geteuid() == 0 ? chown(jb->ctldir, jb->uid, jb->gid) :
-	    chmod(jb->ctldir, 0777))
-		die("chown %s:", jb->ctldir);
+	/* Ours, not the container user's: a step must not be able to
+	 * swap a FIFO or plant the next step's. */
+	if (chmod(jb->ctldir, 0755) < 0)
+		die("chmod %s:", jb->ctldir);
 	make_fifo(jb, jb->ctldir, "req");
 	make_fifo(jb, jb->ctldir, "rsp");
 	p = smprintf("%s/lock", jb->rundir);
@@ -507,7 +508,8 @@ send_step(struct step *sp, long n)
 	while (read(sp->rsp, junk, sizeof(junk)) > 0)
 		;	/* what an earlier step or sbx left unread */
 	random_hex(sp->nonce, 16);
-	len = snprintf(msg, sizeof(msg), "run %ld %s\n", n, sp->nonce);
+	/* The newline first ends whatever partial line is there. */
+	len = snprintf(msg, sizeof(msg), "\nrun %ld %s\n", n, sp->nonce);
 	if (write(sp->req, msg, (size_t)len) != len)
 		die("the session's supervisor does not take steps");
 }

@@ -34,6 +34,8 @@ step bg.sh 'sleep 1000 & echo started'
 step ps.sh 'for p in /proc/[0-9]*; do tr "\\0" " " <$p/cmdline; echo; done | grep -c "^sleep 1000"'
 step pid1.sh 'kill -9 1; kill -TERM 1; kill -STOP 1; echo tried'
 step forge.sh 'for n in 1 2 3; do echo "00000000000000000000000000000000 exit 0 0" >/sbx/ctl/rsp; done; echo "ready" >/sbx/ctl/rsp; exit 7'
+step partial.sh 'printf x >/sbx/ctl/rsp; printf y >/sbx/ctl/req; exit 4'
+step swap.sh 'rm -f /sbx/ctl/req /sbx/ctl/rsp; mkfifo /sbx/ctl/99.out; ls /sbx/ctl | wc -l'
 step value.sh 'echo "{\"n\": 1}" >"$SBX_RESULT"'
 step slow.sh 'echo begin $1; sleep 1; echo end $1'
 step flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
@@ -91,6 +93,15 @@ for rt in ${*:-podman docker}; do
 	ex "$id" "$t/steps/forge.sh"
 	[ $? = 7 ] && [ "$(res .exit_code)" = 7 ]
 	say $? "$rt: status lines forged by a step are ignored"
+
+	ex "$id" "$t/steps/partial.sh"
+	[ $? = 4 ]
+	say $? "$rt: partial lines a step leaves in the FIFOs do no harm"
+	ex "$id" "$t/steps/swap.sh"
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ] && [ -p "$TMPDIR/sbx-session.$id/ctl/req" ] &&
+	    [ ! -e "$TMPDIR/sbx-session.$id/ctl/99.out" ]
+	say $? "$rt: a step cannot swap or plant the session's FIFOs"
 
 	ex "$id" "$t/steps/value.sh"
 	[ "$(res .value)" = '{"n":1}' ]
