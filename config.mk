@@ -1,5 +1,5 @@
 # sbx version
-VERSION = 0.1.0
+VERSION = 0.2.0
 
 # paths
 PREFIX = /usr/local

@@ -95,8 +95,10 @@ staged() {
 		printf '%s\n' "$want" >"$t/want"
 		printf '%s\n' "$got" | diff -u "$t/want" - | diag
 	fi
-	bad=$(cd "$root" && find . -type f ! -perm 644 ! -path '*/bin/sbx' -print)
-	bad=$bad$(cd "$root" && find . -path '*/bin/sbx' ! -perm 755 -print)
+	bad=$(cd "$root" && find . -type f ! -perm 644 ! -path '*/bin/sbx' \
+	    ! -name sbx-supervise -print)
+	bad=$bad$(cd "$root" && find . \( -path '*/bin/sbx' -o \
+	    -name sbx-supervise \) ! -perm 755 -print)
 	[ -z "$bad" ] && ok "$name: modes 755 and 644" ||
 	    { nok "$name: modes 755 and 644"; echo "$bad" | diag; }
 	if ! make -C "$t/inst" DESTDIR="$root" "$@" uninstall >"$t/log" 2>&1; then
@@ -111,6 +113,7 @@ staged() {
 
 staged usr './etc/sbx/sbx.ini
 ./usr/bin/sbx
+./usr/libexec/sbx/sbx-supervise
 ./usr/share/bash-completion/completions/sbx
 ./usr/share/man/man1/sbx.1
 ./usr/share/man/man5/sbx.ini.5' PREFIX=/usr SYSCONFDIR=/etc
@@ -125,6 +128,7 @@ fi
 staged opt './opt/man/man1/sbx.1
 ./opt/man/man5/sbx.ini.5
 ./opt/sbx/bin/sbx
+./opt/sbx/libexec/sbx/sbx-supervise
 ./opt/sbx/share/bash-completion/completions/sbx
 ./srv/etc/sbx/sbx.ini' PREFIX=/opt/sbx MANPREFIX=/opt/man SYSCONFDIR=/srv/etc
 [ ! -d "$t/root-opt/srv/etc/sbx" ] && ok "opt: make uninstall removes SYSCONFDIR/sbx" ||
@@ -272,7 +276,26 @@ else
 	{ echo "status $rc"; cat "$t/out" "$t/err"; } | diag
 fi
 
+# A session, with the packaged supervisor.
+(
+	unset SBX_SUPERVISE
+	cd "$t" || exit 1
+	id=$(/usr/bin/sbx start -r podman -d src | jq -r .id) &&
+	    /usr/bin/sbx exec "$id" src/hello.py &&
+	    /usr/bin/sbx stop "$id" >/dev/null
+) >"$t/out" 2>"$t/err" </dev/null
+rc=$?
+data=$(jq -rj 'select(.event == "stdout") | .data' "$t/out" 2>/dev/null)
+if [ "$rc" -eq 0 ] && [ "$data" = "hello from the package" ] &&
+    [ -z "$(ls -A "$TMPDIR")" ]; then
+	ok "installed sbx runs a session step with /usr/libexec/sbx/sbx-supervise"
+else
+	nok "installed sbx runs a session step with /usr/libexec/sbx/sbx-supervise"
+	{ echo "status $rc"; cat "$t/out" "$t/err"; } | diag
+fi
+
 if dpkg -r "$pkg" >"$t/log" 2>&1 && [ ! -e /usr/bin/sbx ] &&
+    [ ! -e /usr/libexec/sbx ] &&
     [ ! -e /usr/share/man/man1/sbx.1.gz ] &&
     [ ! -e /usr/share/bash-completion/completions/sbx ] &&
     [ -f /etc/sbx/sbx.ini ]; then
