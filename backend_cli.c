@@ -816,11 +816,13 @@ step_status(const struct step *sp, char *line, struct result *r)
 {
 	char nonce[40], what[16];
 	long v, ms;
+	int oom = 0;
 
-	if (sscanf(line, "%39s %15s %ld %ld", nonce, what, &v, &ms) != 4 ||
-	    strcmp(nonce, sp->nonce) != 0)
+	if (sscanf(line, "%39s %15s %ld %ld %d", nonce, what, &v, &ms,
+	    &oom) < 4 || strcmp(nonce, sp->nonce) != 0)
 		return 0;	/* stale, or written by the step itself */
 	r->exit_code = -1;
+	r->oom_killed = oom == 1;
 	if (strcmp(what, "exit") == 0 && v >= 0 && v < 256) {
 		r->exit_code = (int)v;
 		r->status = (int)v;

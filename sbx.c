@@ -412,9 +412,7 @@ stage_script(struct job *jb)
 {
 	char *src, *dst;
 	struct stat st;
-	int in, out;
-	char buf[65536];
-	ssize_t n;
+	int in;
 
 	dst = smprintf("%s%s", jb->rundir, jb->script_ctr);
 	if (strcmp(jb->script, "-") == 0) {
@@ -434,14 +432,7 @@ stage_script(struct job *jb)
 		if (st.st_size > jb->pol.max_bytes)
 			die("%s: more than %lld bytes (max_bytes)", src,
 			    jb->pol.max_bytes);
-		if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-		    0644)) < 0)
-			die("create %s:", dst);
-		while ((n = read(in, buf, sizeof(buf))) > 0)
-			if (write(out, buf, (size_t)n) != n)
-				die("write %s:", dst);
-		if (n < 0 || close(out) < 0)
-			die("copy %s:", src);
+		copy_into(in, src, dst, 0644);
 		close(in);
 		free(src);
 	}
@@ -919,35 +910,56 @@ write_patch(const struct change *c, const char *patch, const char *why,
 		*(int *)arg = 1;
 }
 
+/*
+ * What sbx diff and apply share: one flag letter, a target and its
+ * patterns; the tree opened, a session's lock held.  Returns the lock.
+ */
+static int
+tree_args(int argc, char *argv[], int flag, int *set, struct tree *t,
+    char **dir)
+{
+	char opts[2] = { (char)flag, '\0' };
+	int c, lock;
+
+	while ((c = getopt(argc, argv, opts)) != -1) {
+		if (c != flag)
+			usage(EXIT_FAIL);
+		*set = 1;
+	}
+	if (optind >= argc)
+		usage(EXIT_FAIL);
+	*dir = target_dir(argv[optind]);
+	lock = session_lock(*dir);
+	tree_open(t, *dir);
+	tree_select(t, argv + optind + 1);
+	return lock;
+}
+
+static void
+tree_done(struct tree *t, int lock, char *dir)
+{
+	tree_close(t);
+	if (lock >= 0)
+		close(lock);
+	free(dir);
+}
+
 /* sbx diff [-j] target [pattern ...]: a patch, or JSON events. */
 static int
 cmd_diff(int argc, char *argv[])
 {
 	struct tree t;
 	char *dir;
-	int c, json = 0, err = 0, lock;
+	int json = 0, err = 0, lock;
 
-	while ((c = getopt(argc, argv, "j")) != -1) {
-		if (c != 'j')
-			usage(EXIT_FAIL);
-		json = 1;
-	}
-	if (optind >= argc)
-		usage(EXIT_FAIL);
-	dir = target_dir(argv[optind]);
-	lock = session_lock(dir);
-	tree_open(&t, dir);
-	tree_select(&t, argv + optind + 1);
+	lock = tree_args(argc, argv, 'j', &json, &t, &dir);
 	if (json) {
 		event_changes(&t);
 		tree_diffs(&t, event_diff, NULL);
 	} else {
 		tree_diffs(&t, write_patch, &err);
 	}
-	tree_close(&t);
-	if (lock >= 0)
-		close(lock);
-	free(dir);
+	tree_done(&t, lock, dir);
 	return err ? EXIT_FAIL : 0;
 }
 
@@ -957,24 +969,11 @@ cmd_apply(int argc, char *argv[])
 {
 	struct tree t;
 	char *dir;
-	int c, dry = 0, status, lock;
+	int dry = 0, status, lock;
 
-	while ((c = getopt(argc, argv, "n")) != -1) {
-		if (c != 'n')
-			usage(EXIT_FAIL);
-		dry = 1;
-	}
-	if (optind >= argc)
-		usage(EXIT_FAIL);
-	dir = target_dir(argv[optind]);
-	lock = session_lock(dir);
-	tree_open(&t, dir);
-	tree_select(&t, argv + optind + 1);
+	lock = tree_args(argc, argv, 'n', &dry, &t, &dir);
 	status = tree_apply(&t, dry);
-	tree_close(&t);
-	if (lock >= 0)
-		close(lock);
-	free(dir);
+	tree_done(&t, lock, dir);
 	return status;
 }
 

@@ -218,6 +218,7 @@ char *strv_join(char **v, const char *sep);		/* caller frees */
 size_t strv_len(char **v);
 void strv_free(char **v);
 double now(void);
+void copy_into(int in, const char *src, const char *dst, mode_t mode);
 int sbx_alive(long pid);
 
 /* json.c */

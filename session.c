@@ -38,6 +38,7 @@
 #define PREFIX "sbx-session."
 #define IDLEN 12
 #define READY_WAIT 60	/* seconds for a new supervisor to say "ready" */
+#define GRACE_STEP 10	/* for an orphaned step to end once killed */
 
 int
 session_id_ok(const char *id)
@@ -198,22 +199,13 @@ static void
 copy_supervisor(const char *dst)
 {
 	const char *src = getenv("SBX_SUPERVISE");
-	char buf[65536];
-	ssize_t n;
-	int in, out;
+	int in;
 
 	if (src == NULL || *src == '\0')
 		src = LIBEXECDIR "/sbx-supervise";
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		die("%s: the session supervisor:", src);
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0755)) < 0)
-		die("create %s:", dst);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			die("write %s:", dst);
-	if (n < 0 || close(out) < 0)
-		die("copy %s:", src);
+	copy_into(in, src, dst, 0755);
 	close(in);
 }
 
@@ -507,11 +499,66 @@ send_step(struct step *sp, long n)
 
 	while (read(sp->rsp, junk, sizeof(junk)) > 0)
 		;	/* what an earlier step or sbx left unread */
-	random_hex(sp->nonce, 16);
 	/* The newline first ends whatever partial line is there. */
 	len = snprintf(msg, sizeof(msg), "\nrun %ld %s\n", n, sp->nonce);
 	if (write(sp->req, msg, (size_t)len) != len)
 		die("the session's supervisor does not take steps");
+}
+
+/*
+ * rundir/inflight holds the nonce of the step in flight.  Found under
+ * the lock, it is a step whose sbx exec died: it may still run, and the
+ * supervisor takes no step before it ends, so it is ended first.  A
+ * "pong" says the supervisor is idle; it only answers one when it is.
+ */
+static void
+end_orphan(const char *dir, struct step *sp)
+{
+	char *p = smprintf("%s/inflight", dir), buf[4096], *s, msg[64];
+	struct pollfd pfd = { sp->rsp, POLLIN, 0 };
+	double end = now() + GRACE_STEP;
+	FILE *f;
+	ssize_t n;
+	int len, done = 0;
+
+	if ((f = fopen(p, "r")) == NULL) {
+		free(p);
+		return;
+	}
+	if (fscanf(f, "%32s", sp->nonce) == 1) {
+		len = snprintf(msg, sizeof(msg), "\nkill %s\n", sp->nonce);
+		if (write(sp->req, msg, (size_t)len) < 0)
+			die("the session's supervisor does not take steps");
+	}
+	fclose(f);
+	while (!done && now() < end) {
+		if (write(sp->req, "\nping\n", 6) < 0)
+			break;
+		if (poll(&pfd, 1, 100) <= 0 ||
+		    (n = read(sp->rsp, buf, sizeof(buf) - 1)) <= 0)
+			continue;
+		buf[n] = '\0';
+		done = strstr(buf, "\npong\n") != NULL ||
+		    ((s = strstr(buf, sp->nonce)) && s > buf && s[-1] == '\n');
+	}
+	if (!done)
+		die("the session's supervisor did not end an orphaned step");
+	unlink(p);
+	free(p);
+}
+
+static void
+set_inflight(const char *dir, const char *nonce)
+{
+	char *p = smprintf("%s/inflight", dir);
+	FILE *f;
+
+	if (nonce == NULL)
+		unlink(p);
+	else if ((f = fopen(p, "w")) == NULL || fprintf(f, "%s\n", nonce) < 0 ||
+	    fclose(f) == EOF)
+		die("write %s:", p);
+	free(p);
 }
 
 static void
@@ -548,13 +595,17 @@ session_exec(struct job *jb, const char *dir, long timeout, int audit)
 		    jb->session);
 	if ((sp.rsp = open_ctl(dir, "rsp", O_RDONLY)) < 0)
 		die("open %s/ctl/rsp:", dir);
+	end_orphan(dir, &sp);
 	n = next_step(dir);
 	clear_out(jb);
 	write_step(jb, n, jb->script_base, timeout, jb->args);
 	open_outputs(jb, n, &sp);
 	event_step(jb, n, timeout);
+	random_hex(sp.nonce, 16);
+	set_inflight(dir, sp.nonce);
 	send_step(&sp, n);
 	backend_step(jb, &sp, timeout, &r);
+	set_inflight(dir, NULL);
 	close(sp.out);
 	close(sp.err);
 	remove_outputs(jb, n);

@@ -7,7 +7,7 @@
  * The host writes a step's timeout and argv to /sbx/steps/N/req and the
  * line "run N NONCE" to the FIFO /sbx/ctl/req.  We run the step with its
  * output on the FIFOs /sbx/ctl/N.out and N.err, kill whatever it left
- * behind, and answer "NONCE STATUS VALUE MS" on the FIFO /sbx/ctl/rsp.
+ * behind, and answer "NONCE STATUS VALUE MS OOM" on the FIFO /sbx/ctl/rsp.
  * Each line we write there comes after an empty one: a step can leave
  * a partial line in rsp, and the '\n' ends it, so that our line starts
  * a line of its own.  Readers skip empty lines.
@@ -21,7 +21,8 @@
  * STATUS VALUE in the answer is "exit CODE", "signal NUMBER", "timeout
  * 0", "killed 0", "lifetime 0" (MAX came; we exit after the answer) or
  * "error 125" (no valid request file).  MS is the step's wall-clock
- * time.  We also exit 0 after IDLE seconds without a step.
+ * time.  A last field, OOM, is 1 if the OOM killer struck in our
+ * cgroup during the step, else 0.  We also exit 0 after IDLE seconds without a step.
  *
  * A step runs as our own user, so everything it does is hostile: it can
  * write to our FIFOs, signal us, fork-bomb, hide in a new session.  What
@@ -90,6 +91,7 @@ struct step {
 	int status;
 	int killed;		/* a matching "kill" line came */
 	long long start, end, deadline;
+	long long oom;		/* the cgroup's OOM kills before it, or -1 */
 	char nonce[NONCE_LEN + 1];
 };
 
@@ -193,14 +195,46 @@ respond(struct sup *s, const char *buf, size_t n)
 	}
 }
 
+/*
+ * How many times the kernel's OOM killer has struck in our memory
+ * cgroup (v1 memory.oom_control, v2 memory.events), or -1 if it does
+ * not say.  The kernel writes these; a step cannot.
+ */
+static long long
+oom_kills(void)
+{
+	static const char *files[] = { "/sys/fs/cgroup/memory.events",
+	    "/sys/fs/cgroup/memory/memory.oom_control" };
+	char buf[4096], *p;
+	ssize_t n;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+			if (strncmp(p, "oom_kill ", 9) == 0)
+				return strtoll(p + 9, NULL, 10);
+	}
+	return -1;
+}
+
+/* The answer; OOM is 1 if the OOM killer struck during the step. */
 static void
 respond_step(struct sup *s, enum result r, int value, long long ms)
 {
 	char buf[128];
-	int n;
+	int n, oom;
 
-	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld\n", s->st.nonce,
-	    result_name[r], value, ms);
+	oom = s->st.oom >= 0 && oom_kills() > s->st.oom;
+	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld %d\n", s->st.nonce,
+	    result_name[r], value, ms, oom);
 	respond(s, buf, (size_t)n);
 }
 
@@ -396,6 +430,7 @@ start(struct sup *s, long long n, const char *nonce)
 	s->last = now_ms();
 	/* Nothing from before may see this step, not even a survivor. */
 	kill_all();
+	s->st.oom = oom_kills();
 	if (load(n, &timeout) == -1) {
 		respond_step(s, R_ERROR, EXIT_FAIL, 0);
 		return;

@@ -1,11 +1,13 @@
 /* See LICENSE file for copyright and license details. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sbx.h"
 
@@ -202,4 +204,22 @@ sbx_alive(long pid)
 		comm[0] = '\0';
 	fclose(f);
 	return strncmp(comm, "sbx", 3) == 0;
+}
+
+/* Copies what is left of in, read from src, to a new file dst. */
+void
+copy_into(int in, const char *src, const char *dst, mode_t mode)
+{
+	char buf[65536];
+	ssize_t n;
+	int out;
+
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) < 0)
+		die("create %s:", dst);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			die("write %s:", dst);
+	if (n < 0 || close(out) < 0)
+		die("copy %s:", src);
 }

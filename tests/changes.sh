@@ -6,7 +6,8 @@
 # directory, a directory turned link, a FIFO and a setuid bit.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-sbx=$(pwd)/${SBX:-sbx}
+sbx=${SBX:-sbx}
+case $sbx in /*) ;; *) sbx=$(pwd)/$sbx ;; esac
 conf=$(pwd)/tests/test.ini
 t=$(mktemp -d) || exit 1
 trap 'chmod -R u+rwx "$t" 2>/dev/null; rm -rf "$t"' EXIT
@@ -60,6 +61,13 @@ EOT
 for rt in ${*:-podman docker}; do
 	run() { timeout 60 "$sbx" -c "$conf" -r "$rt" -d "$t/src" "$@" \
 	    >"$t/out" 2>"$t/err" </dev/null; }
+	# kept SCRIPT: a fresh tree, a rw run of SCRIPT kept; its dir in $keep
+	kept() {
+		tree
+		run -w rw -k "$1"
+		keep=$(ev result .shadow | tr -d '"')
+		keep=${keep%/ws}
+	}
 
 	tree
 	run -w rw -k -u edit.sh
@@ -127,10 +135,7 @@ for rt in ${*:-podman docker}; do
 	rm -rf "$keep"
 
 	# Conflicts: the original changed since the copy.
-	tree
-	run -w rw -k edit.sh
-	keep=$(ev result .shadow | tr -d '"')
-	keep=${keep%/ws}
+	kept edit.sh
 	echo mine >"$t/src/mod.txt"
 	echo mine >"$t/src/new.txt"
 	"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
@@ -144,10 +149,7 @@ for rt in ${*:-podman docker}; do
 	rm -rf "$keep"
 
 	# Patterns, and a dry run first.
-	tree
-	run -w rw -k edit.sh
-	keep=$(ev result .shadow | tr -d '"')
-	keep=${keep%/ws}
+	kept edit.sh
 	"$sbx" apply -n "$keep" 'nd/deeper/*' >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && [ ! -e "$t/src/nd" ] &&
 	    [ "$(ev apply .status | sort -u)" = '"would apply"' ]
@@ -161,10 +163,7 @@ for rt in ${*:-podman docker}; do
 	rm -rf "$keep"
 
 	# Escapes.
-	tree
-	run -w rw -k escape.sh
-	keep=$(ev result .shadow | tr -d '"')
-	keep=${keep%/ws}
+	kept escape.sh
 	"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
 	rc=$?
 	refused=$(ev apply 'select(.status == "refused") | .path' | sort |

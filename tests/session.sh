@@ -6,7 +6,8 @@
 # session's changes applied back.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-sbx=$(pwd)/${SBX:-sbx}
+sbx=${SBX:-sbx}
+case $sbx in /*) ;; *) sbx=$(pwd)/$sbx ;; esac
 conf=$(pwd)/tests/test.ini
 export SBX_SUPERVISE=${SBX_SUPERVISE:-$(pwd)/sbx-supervise}
 t=$(mktemp -d) || exit 1
@@ -36,6 +37,7 @@ step pid1.sh 'kill -9 1; kill -TERM 1; kill -STOP 1; echo tried'
 step forge.sh 'for n in 1 2 3; do echo "00000000000000000000000000000000 exit 0 0" >/sbx/ctl/rsp; done; echo "ready" >/sbx/ctl/rsp; exit 7'
 step partial.sh 'printf x >/sbx/ctl/rsp; printf y >/sbx/ctl/req; exit 4'
 step swap.sh 'rm -f /sbx/ctl/req /sbx/ctl/rsp; mkfifo /sbx/ctl/99.out; ls /sbx/ctl | wc -l'
+step oom.sh 'a=$(head -c 400000000 /dev/zero | tr "\\0" x); echo ${#a}'
 step value.sh 'echo "{\"n\": 1}" >"$SBX_RESULT"'
 step slow.sh 'echo begin $1; sleep 1; echo end $1'
 step flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
@@ -103,6 +105,13 @@ for rt in ${*:-podman docker}; do
 	    [ ! -e "$TMPDIR/sbx-session.$id/ctl/99.out" ]
 	say $? "$rt: a step cannot swap or plant the session's FIFOs"
 
+	ex "$id" "$t/steps/oom.sh"
+	[ "$(res .oom_killed)" = true ]
+	say $? "$rt: a step the OOM killer ends is oom_killed"
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ] && [ "$(res .oom_killed)" = false ]
+	say $? "$rt: the next step is not"
+
 	ex "$id" "$t/steps/value.sh"
 	[ "$(res .value)" = '{"n":1}' ]
 	ok=$?
@@ -145,6 +154,19 @@ for rt in ${*:-podman docker}; do
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ]
 	say $? "$rt: the session takes steps after an interrupted one"
+
+	# An sbx exec killed outright leaves its step running: the next
+	# exec ends it first instead of waiting out its timeout.
+	"$sbx" exec -c "$conf" "$id" "$t/steps/sleep.sh" >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -KILL $pid
+	wait $pid
+	# Without that, the supervisor would drop the step, the exec
+	# time out and the session be lost: status 125.
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ]
+	say $? "$rt: a step orphaned by a killed sbx exec is ended by the next"
 
 	"$sbx" ls >"$t/out" 2>"$t/err"
 	[ "$(jq -c "select(.id == \"$id\") | .running" "$t/out")" = true ]

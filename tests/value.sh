@@ -4,7 +4,8 @@
 # too large or linked results are a value_error and never followed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-sbx=$(pwd)/${SBX:-sbx}
+sbx=${SBX:-sbx}
+case $sbx in /*) ;; *) sbx=$(pwd)/$sbx ;; esac
 t=$(mktemp -d) || exit 1
 trap 'rm -rf "$t"' EXIT
 mkdir "$t/tmp" "$t/src"
