@@ -161,7 +161,7 @@ for rt in ${*:-podman docker}; do
 	pid=$!
 	sleep 1
 	kill -KILL $pid
-	wait $pid
+	{ wait $pid; } 2>/dev/null
 	# Without that, the supervisor would drop the step, the exec
 	# time out and the session be lost: status 125.
 	ex "$id" "$t/steps/read.sh"
