@@ -14,7 +14,7 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 pkgs="podman runc catatonit tini docker.io busybox-static libinih-dev
 pkg-config make gcc clang jq mandoc ca-certificates uidmap
 build-essential dpkg-dev debhelper lintian man-db file valgrind
-libclang-rt-14-dev llvm"
+libclang-rt-14-dev llvm git patch diffutils python3"
 
 # 1. packages; skipped when all are installed, to keep reruns fast
 missing=
