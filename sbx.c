@@ -641,6 +641,7 @@ job_free(struct job *jb)
 	free(jb->workdir);
 	free(jb->scriptdir);
 	free(jb->outdir);
+	free(jb->ctldir);
 	policy_free(&jb->pol);
 }
 
@@ -879,12 +880,8 @@ target_dir(const char *arg)
 	char real[PATH_MAX], *dir, *slash;
 	struct stat st;
 
-	if (session_id_ok(arg)) {
-		dir = session_dir(arg);
-		if (lstat(dir, &st) < 0)
-			die("%s: no such session", arg);
-		return dir;
-	}
+	if (session_id_ok(arg))
+		return session_find(arg);
 	if (realpath(arg, real) == NULL)
 		die("%s:", arg);
 	if ((slash = strrchr(real, '/')) != NULL && strcmp(slash, "/ws") == 0)
@@ -1006,10 +1003,8 @@ cmd_start(int argc, char *argv[])
 		    jb.session);
 		event_argv(av = backend_argv(&jb));
 		strv_free(av);
-		free(jb.ctldir);
 	} else {
 		status = session_start(&cfg, &jb);
-		free(jb.ctldir);
 	}
 	jb.session = NULL;
 	job_free(&jb);
@@ -1046,8 +1041,8 @@ cmd_exec(int argc, char *argv[])
 	if (!session_id_ok(argv[optind]))
 		die("%s: not a session id", argv[optind]);
 	config_find(&cfg, conf);
-	dir = session_dir(argv[optind]);
 	session_load(&jb, argv[optind]);
+	dir = estrdup(jb.rundir);
 	if (timeout > jb.pol.timeout)
 		die("-T %ld: more than the session's timeout of %ld s",
 		    timeout, jb.pol.timeout);

@@ -195,6 +195,7 @@ void job_free(struct job *jb);
 /* session.c */
 int session_id_ok(const char *id);
 char *session_dir(const char *id);	/* caller frees */
+char *session_find(const char *id);	/* ours, or die; caller frees */
 int session_lock(const char *dir);
 int session_start(const struct config *cfg, struct job *jb);
 void session_load(struct job *jb, const char *id);

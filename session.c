@@ -54,6 +54,25 @@ session_dir(const char *id)
 }
 
 /*
+ * Dies unless id's directory is a session directory of ours: in a
+ * shared TMPDIR anyone can make one of that name.  Returns it; caller
+ * frees.
+ */
+char *
+session_find(const char *id)
+{
+	char *dir = session_dir(id);
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		die("%s: no such session", id);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0)
+		die("%s: not a session directory of this user", dir);
+	return dir;
+}
+
+/*
  * Takes dir's session lock, waiting for a step in flight to end.
  * Returns the lock's fd, or -1 if dir is not a session's.
  */
@@ -623,10 +642,8 @@ session_exec(struct job *jb, const char *dir, long timeout, int audit)
 void
 session_load(struct job *jb, const char *id)
 {
-	char *dir = session_dir(id);
+	char *dir = session_find(id);
 
-	if (access(dir, F_OK) < 0)
-		die("%s: no such session", id);
 	session_job(jb, dir);
 	jb->session = id;
 	jb->ctldir = smprintf("%s/ctl", dir);
@@ -641,11 +658,9 @@ int
 session_stop(const char *id)
 {
 	struct job jb;
-	char *dir = session_dir(id);
+	char *dir = session_find(id);
 	int lock;
 
-	if (access(dir, F_OK) < 0)
-		die("%s: no such session", id);
 	session_job(&jb, dir);
 	if (jb.runtime_path)
 		backend_remove(&jb);
