@@ -21,14 +21,17 @@
  *
  * sbx start makes the session's directory, TMPDIR/sbx-session.ID, as a
  * run makes its rundir, and starts the container detached with
- * supervise.c as its PID 1.  The supervisor reads "run N NONCE" lines
- * from the FIFO ctl/req, runs the step that sbx wrote into
- * sbx/steps/N/req with its output on the FIFOs ctl/N.out and N.err,
- * and answers "NONCE STATUS VALUE MS" on ctl/rsp.  No runtime CLI is
+ * supervise.c as its PID 1.  The supervisor opens the FIFOs ctl/req and
+ * ctl/rsp and says "ready"; sbx then moves them to req and rsp, out of
+ * the container's sight.  The supervisor reads "run N NONCE" lines from
+ * req, runs the step that sbx wrote into sbx/steps/N/req with its
+ * output on the FIFOs ctl/N.out and N.err, and answers "NONCE STATUS
+ * VALUE MS OOM" on rsp.  No runtime CLI is
  * called per step: that is what makes a warm step cheap.
  *
- * The step's code can write to every FIFO too, so what comes back is
- * hostile: a status counts only with the nonce, which no step sees.
+ * The step's code can write to its output FIFOs, and could to req and
+ * rsp before they were moved, so what comes back is hostile: a status
+ * counts only with the nonce, which no step sees.
  * The supervisor also holds the session's clocks, idle timeout and
  * maximum lifetime, and exits at either; the container's --rm and
  * sbx gc do the rest.  Steps of one session are serialized with an
@@ -264,14 +267,37 @@ session_stage(struct job *jb)
 	free(p);
 }
 
+/* Opens a FIFO of the session directory: "req", "rsp", "ctl/N.out". */
 static int
 open_ctl(const char *dir, const char *name, int flags)
 {
-	char *path = smprintf("%s/ctl/%s", dir, name);
+	char *path = smprintf("%s/%s", dir, name);
 	int fd = open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 
 	free(path);
 	return fd;
+}
+
+/*
+ * The supervisor holds req and rsp open now: move them out of ctl/, out
+ * of every step's reach.  A step could otherwise read the host's lines,
+ * nonces and all, and answer in the supervisor's name.
+ */
+static void
+hide_channel(const char *dir)
+{
+	static const char *names[] = { "req", "rsp" };
+	char *from, *to;
+	size_t i;
+
+	for (i = 0; i < LEN(names); i++) {
+		from = smprintf("%s/ctl/%s", dir, names[i]);
+		to = smprintf("%s/%s", dir, names[i]);
+		if (rename(from, to) < 0)
+			die("rename %s:", from);
+		free(from);
+		free(to);
+	}
 }
 
 /* Waits for the supervisor's "ready", dropping anything else. */
@@ -347,7 +373,7 @@ session_start(const struct config *cfg, struct job *jb)
 	if (jb->pol.workspace != WS_NONE)
 		shadow_copy(jb);
 	session_stage(jb);
-	if ((rsp = open_ctl(jb->rundir, "rsp", O_RDONLY)) < 0)
+	if ((rsp = open_ctl(jb->rundir, "ctl/rsp", O_RDONLY)) < 0)
 		die("open %s/ctl/rsp:", jb->rundir);
 	argv = backend_argv(jb);
 	if (backend_detach(jb, argv) != 0)
@@ -356,6 +382,7 @@ session_start(const struct config *cfg, struct job *jb)
 		die("%s: the session's supervisor did not start within %d s",
 		    jb->runtime, READY_WAIT);
 	close(rsp);
+	hide_channel(jb->rundir);
 	/* Asked once here, so that an audited step pays no CLI call. */
 	if (system_value(cfg, "audit_log"))
 		image_id = backend_image_id(jb);
@@ -403,18 +430,28 @@ session_job(struct job *jb, const char *dir)
 	state_policy(dir, &jb->pol);
 }
 
-/* Removes what the last step left in out/: its value, its refusal. */
+/*
+ * Clears what the last step left in out/: its value, its refusal.  A
+ * directory in their place is only moved aside, out of the container's
+ * sight: the container is alive, so its tree is not ours to walk yet.
+ * sbx stop removes it with the rest.
+ */
 static void
 clear_out(const struct job *jb)
 {
 	static const char *names[] = { "result.json", "refused" };
-	char *p;
+	char *p, *aside, hex[17];
 	size_t i;
 
 	for (i = 0; i < LEN(names); i++) {
 		p = smprintf("%s/%s", jb->outdir, names[i]);
-		if (unlink(p) < 0 && errno != ENOENT && shadow_remove(p) < 0)
-			die("remove %s:", p);
+		if (unlink(p) < 0 && errno != ENOENT) {
+			random_hex(hex, 8);
+			aside = smprintf("%s/junk.%s", jb->rundir, hex);
+			if (rename(p, aside) < 0)
+				die("remove %s:", p);
+			free(aside);
+		}
 		free(p);
 	}
 }
@@ -489,9 +526,11 @@ open_outputs(const struct job *jb, long n, struct step *sp)
 
 	snprintf(name, sizeof(name), "%ld.out", n);
 	make_fifo(jb, jb->ctldir, name);
+	snprintf(name, sizeof(name), "ctl/%ld.out", n);
 	sp->out = open_ctl(jb->rundir, name, O_RDONLY);
 	snprintf(name, sizeof(name), "%ld.err", n);
 	make_fifo(jb, jb->ctldir, name);
+	snprintf(name, sizeof(name), "ctl/%ld.err", n);
 	sp->err = open_ctl(jb->rundir, name, O_RDONLY);
 	if (sp->out < 0 || sp->err < 0)
 		die("open %s/%ld.out:", jb->ctldir, n);
@@ -613,7 +652,7 @@ session_exec(struct job *jb, const char *dir, long timeout, int audit)
 		die("session %s is not running (ended, or stopped)",
 		    jb->session);
 	if ((sp.rsp = open_ctl(dir, "rsp", O_RDONLY)) < 0)
-		die("open %s/ctl/rsp:", dir);
+		die("open %s/rsp:", dir);
 	end_orphan(dir, &sp);
 	n = next_step(dir);
 	clear_out(jb);

@@ -234,23 +234,69 @@ unlink_entry(int dfd, const char *name)
 	return -1;
 }
 
+/* The identity of each directory above the one being emptied. */
+struct up {
+	struct { dev_t dev; ino_t ino; } *v;
+	size_t n, cap;
+};
+
+static int
+push_up(struct up *u, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (u->n == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 64;
+		u->v = erealloc(u->v, u->cap * sizeof(*u->v));
+	}
+	u->v[u->n].dev = st.st_dev;
+	u->v[u->n++].ino = st.st_ino;
+	return 0;
+}
+
+/* Back up through "..", which must be the directory we came down from. */
+static int
+pop_up(struct up *u, int *fd)
+{
+	struct stat st;
+	int sub;
+
+	if ((sub = openat(*fd, "..", O_RDONLY | O_DIRECTORY)) < 0)
+		return -1;
+	u->n--;
+	if (fstat(sub, &st) < 0 || st.st_dev != u->v[u->n].dev ||
+	    st.st_ino != u->v[u->n].ino) {
+		close(sub);
+		errno = ESTALE;	/* moved under us: stop, delete nothing */
+		return -1;
+	}
+	close(*fd);
+	*fd = sub;
+	return 0;
+}
+
 /*
  * Empties the directory open at *fd.  Rather than recurse, it steps down
  * into the first non-empty subdirectory and back up through ".." once
  * that is empty, so a hostile tree of any depth costs two descriptors
- * and no path ever grows past PATH_MAX.  The sandbox has stopped, so
- * nothing moves the tree under us.
+ * and no path ever grows past PATH_MAX.  Each ".." is checked against
+ * the directory it should lead back to: a tree moved under us (by a
+ * process that should not exist, but might) ends the removal rather
+ * than let it climb out.
  */
 static int
 empty_dir(int *fd)
 {
+	struct up up = { NULL, 0, 0 };
 	struct dirent *de;
 	DIR *d;
-	int depth = 0, sub, descended;
+	int sub, descended, r = -1;
 
 	for (;;) {
 		if ((sub = dup(*fd)) < 0 || (d = fdopendir(sub)) == NULL)
-			return -1;
+			break;
 		descended = 0;
 		while ((de = readdir(d)) != NULL) {
 			if (strcmp(de->d_name, ".") == 0 ||
@@ -260,11 +306,11 @@ empty_dir(int *fd)
 				continue;
 			if (errno != ENOTEMPTY && errno != EEXIST)
 				break;
-			if ((sub = opendir_at(*fd, de->d_name)) < 0)
+			if (push_up(&up, *fd) < 0 ||
+			    (sub = opendir_at(*fd, de->d_name)) < 0)
 				break;
 			close(*fd);
 			*fd = sub;
-			depth++;
 			descended = 1;
 			break;
 		}
@@ -272,15 +318,16 @@ empty_dir(int *fd)
 		if (descended)
 			continue;
 		if (de != NULL)
-			return -1;
-		if (depth == 0)
-			return 0;
-		if ((sub = openat(*fd, "..", O_RDONLY | O_DIRECTORY)) < 0)
-			return -1;
-		close(*fd);
-		*fd = sub;
-		depth--;
+			break;
+		if (up.n == 0) {
+			r = 0;
+			break;
+		}
+		if (pop_up(&up, fd) < 0)
+			break;
 	}
+	free(up.v);
+	return r;
 }
 
 /* rm -rf that follows no link and fears no depth. */

@@ -36,7 +36,8 @@ step ps.sh 'for p in /proc/[0-9]*; do tr "\\0" " " <$p/cmdline; echo; done | gre
 step pid1.sh 'kill -9 1; kill -TERM 1; kill -STOP 1; echo tried'
 step forge.sh 'for n in 1 2 3; do echo "00000000000000000000000000000000 exit 0 0" >/sbx/ctl/rsp; done; echo "ready" >/sbx/ctl/rsp; exit 7'
 step partial.sh 'printf x >/sbx/ctl/rsp; printf y >/sbx/ctl/req; exit 4'
-step swap.sh 'rm -f /sbx/ctl/req /sbx/ctl/rsp; mkfifo /sbx/ctl/99.out; ls /sbx/ctl | wc -l'
+step swap.sh 'rm -f /sbx/ctl/*; mkfifo /sbx/ctl/99.out; ls /sbx/ctl | wc -l'
+step peek.sh 'ls /sbx/ctl; cat /sbx/ctl/req /sbx/ctl/rsp 2>&1; mkdir -p "$SBX_RESULT/a/b"; echo x > "$SBX_RESULT/a/b/f"'
 step oom.sh 'a=$(head -c 400000000 /dev/zero | tr "\\0" x); echo ${#a}'
 step value.sh 'echo "{\"n\": 1}" >"$SBX_RESULT"'
 step slow.sh 'echo begin $1; sleep 1; echo end $1'
@@ -101,9 +102,17 @@ for rt in ${*:-podman docker}; do
 	say $? "$rt: partial lines a step leaves in the FIFOs do no harm"
 	ex "$id" "$t/steps/swap.sh"
 	ex "$id" "$t/steps/read.sh"
-	[ $? = 3 ] && [ -p "$TMPDIR/sbx-session.$id/ctl/req" ] &&
+	[ $? = 3 ] && [ -p "$TMPDIR/sbx-session.$id/req" ] &&
 	    [ ! -e "$TMPDIR/sbx-session.$id/ctl/99.out" ]
 	say $? "$rt: a step cannot swap or plant the session's FIFOs"
+	ex "$id" "$t/steps/peek.sh"
+	n=$(jq 'select(.event == "start") | .step' "$t/out")
+	[ "$(jq -r 'select(.event == "stdout") | .data' "$t/out" | head -2 |
+	    tr '\n' ' ')" = "$n.err $n.out " ] && grep -q 'No such file' "$t/out"
+	say $? "$rt: the supervisor's FIFOs are out of a step's sight"
+	ex "$id" "$t/steps/read.sh"
+	[ $? = 3 ] && [ "$(res .value_error)" = null ]
+	say $? "$rt: a result.json tree from the last step is moved aside"
 
 	ex "$id" "$t/steps/oom.sh"
 	[ "$(res .oom_killed)" = true ]
