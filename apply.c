@@ -42,6 +42,8 @@ report(struct applier *a, struct change *c, int status, const char *why)
 
 	if (status != APPLIED)
 		c->failed = 1;
+	else if (!a->dry)
+		c->done = 1;
 	a->done[status]++;
 	jb_begin(&j, "apply");
 	jb_str(&j, "path", c->path);
@@ -116,28 +118,20 @@ copy_fd(int in, int out)
 	return 0;
 }
 
-/* The new content as a temp file in dfd, complete and synced. */
+/*
+ * The new content as a temp file in dfd, complete and synced; for a
+ * link, the target that was checked, read once.
+ */
 static int
-make_temp(struct applier *a, const struct change *c, int dfd, char *tmp,
-    size_t tmpsz)
+make_temp(struct applier *a, const struct change *c, const char *target,
+    int dfd, char *tmp, size_t tmpsz)
 {
-	char target[PATH_MAX];
-	const char *name;
 	struct stat st;
-	ssize_t n;
-	int in, out, sdfd, r = -1;
+	int in, out, r = -1;
 
 	tmp_name(a, tmp, tmpsz);
-	if (S_ISLNK(c->now->mode)) {
-		if ((sdfd = open_parent(a->t->sfd, c->path, &name)) < 0)
-			return -1;
-		n = readlinkat(sdfd, name, target, sizeof(target) - 1);
-		close(sdfd);
-		if (n < 0)
-			return -1;
-		target[n] = '\0';
+	if (S_ISLNK(c->now->mode))
 		return symlinkat(target, dfd, tmp);
-	}
 	if ((in = open_file(a->t->sfd, c->path, &st)) < 0)
 		return -1;
 	if ((out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -153,11 +147,13 @@ make_temp(struct applier *a, const struct change *c, int dfd, char *tmp,
 	return r;
 }
 
-/* Why the shadow entry will not be applied, or NULL. */
+/*
+ * Why the shadow entry will not be applied, or NULL.  A link's target
+ * is read into target, once: what is checked is what is made.
+ */
 static const char *
-refusal(const struct applier *a, const struct change *c)
+refusal(const struct applier *a, const struct change *c, char *target)
 {
-	char target[PATH_MAX];
 	const char *name;
 	ssize_t n = -1;
 	int dfd;
@@ -167,7 +163,7 @@ refusal(const struct applier *a, const struct change *c)
 	if (!S_ISLNK(c->now->mode))
 		return "not a regular file, directory or symbolic link";
 	if ((dfd = open_parent(a->t->sfd, c->path, &name)) >= 0) {
-		n = readlinkat(dfd, name, target, sizeof(target) - 1);
+		n = readlinkat(dfd, name, target, PATH_MAX - 1);
 		close(dfd);
 	}
 	if (n < 0)
@@ -213,29 +209,48 @@ remove_old(struct applier *a, struct change *c)
 		report(a, c, APPLIED, NULL);
 }
 
+/* A directory's new mode, on the directory itself, never a link. */
+static int
+chmod_dir(int dfd, const char *name, mode_t mode)
+{
+	int fd, r;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	r = fchmod(fd, mode);
+	close(fd);
+	return r;
+}
+
 /* Puts the shadow's entry at name in dfd; replace: over the old one. */
 static int
-put(struct applier *a, const struct change *c, int dfd, const char *name,
-    int replace)
+put(struct applier *a, const struct change *c, const char *target, int dfd,
+    const char *name, int replace)
 {
 	char tmp[64];
-	int r;
+	int r, saved;
 
-	if (S_ISDIR(c->now->mode)) {
-		if (replace)	/* a directory whose mode changed */
-			return fchmodat(dfd, name, new_mode(a, c), 0);
-		return mkdirat(dfd, name, new_mode(a, c));
-	}
-	if (make_temp(a, c, dfd, tmp, sizeof(tmp)) < 0)
+	if (S_ISDIR(c->now->mode))
+		return replace ? chmod_dir(dfd, name, new_mode(a, c)) :
+		    mkdirat(dfd, name, new_mode(a, c));
+	if (make_temp(a, c, target, dfd, tmp, sizeof(tmp)) < 0)
 		return -1;
-	/* A new name must not clobber what appeared since: link(2)
-	 * fails if it exists, where rename(2) would replace it. */
-	if (replace)
+	/* The copy took time: the original must still be as copied.  A
+	 * new name must not clobber what appeared since: link(2) fails
+	 * if it exists, where rename(2) would replace it. */
+	if (replace && !orig_unchanged(a->t, c->old)) {
+		errno = ESTALE;
+		r = -1;
+	} else if (replace) {
 		r = renameat(dfd, tmp, dfd, name);
-	else if ((r = linkat(dfd, tmp, dfd, name, 0)) == 0 || errno == EEXIST)
+	} else {
+		r = linkat(dfd, tmp, dfd, name, 0);
+	}
+	saved = errno;
+	if (r < 0 || !replace)
 		unlinkat(dfd, tmp, 0);
-	if (r < 0)
-		unlinkat(dfd, tmp, 0);
+	errno = saved;
 	return r;
 }
 
@@ -243,13 +258,14 @@ put(struct applier *a, const struct change *c, int dfd, const char *name,
 static void
 put_new(struct applier *a, struct change *c)
 {
+	char target[PATH_MAX];
 	const char *name, *why;
 	struct stat st;
 	int dfd, replace, r;
 
 	replace = c->kind == MODIFIED && (c->old->mode & S_IFMT) ==
 	    (c->now->mode & S_IFMT);
-	if ((why = refusal(a, c)) != NULL) {
+	if ((why = refusal(a, c, target)) != NULL) {
 		report(a, c, REFUSED, why);
 		return;
 	}
@@ -272,11 +288,12 @@ put_new(struct applier *a, struct change *c)
 		report(a, c, CONFLICT, "something exists there in the original");
 		return;
 	}
-	r = a->dry ? 0 : put(a, c, dfd, name, replace);
+	r = a->dry ? 0 : put(a, c, target, dfd, name, replace);
 	close(dfd);
 	if (r < 0)
 		report(a, c, CONFLICT, errno == EEXIST ? "something exists "
-		    "there in the original" : strerror(errno));
+		    "there in the original" : errno == ESTALE ? "the original "
+		    "changed since the copy" : strerror(errno));
 	else
 		report(a, c, APPLIED, NULL);
 }
@@ -296,12 +313,12 @@ manifest_update(struct tree *t)
 			k++;
 		c = k < t->nchanges && t->changes[k].old == &t->old.v[i] ?
 		    &t->changes[k] : NULL;
-		if (c == NULL || !c->selected || c->failed)
+		if (c == NULL || !c->done)
 			entries_copy(&es, &t->old.v[i]);
 	}
 	for (i = 0; i < t->nchanges; i++) {
 		c = &t->changes[i];
-		if (c->now && c->selected && !c->failed &&
+		if (c->now && c->done &&
 		    lstat_at(t->ofd, c->path, &ost) == 0 &&
 		    lstat_at(t->sfd, c->path, &sst) == 0)
 			manifest_add(&es, c->path, &ost, &sst, sst.st_mode);
@@ -319,27 +336,33 @@ static void
 refuse_replaced(struct applier *a)
 {
 	struct tree *t = a->t;
-	const char *why, *top = NULL;
-	size_t i, tl = 0;
+	struct change *c, *up;
+	char target[PATH_MAX], *p, *slash;
+	const char *why;
+	size_t i;
 
 	for (i = 0; i < t->nchanges; i++) {
-		struct change *c = &t->changes[i];
-
-		if (!c->selected)
-			continue;
-		if (top && strncmp(c->path, top, tl) == 0 &&
-		    c->path[tl] == '/') {
-			report(a, c, REFUSED, "its directory was replaced by "
-			    "something refused");
-			continue;
-		}
-		top = NULL;
-		if (type_changed(c) && S_ISDIR(c->old->mode) &&
-		    (why = refusal(a, c)) != NULL) {
+		c = &t->changes[i];
+		if (c->selected && type_changed(c) && S_ISDIR(c->old->mode) &&
+		    (why = refusal(a, c, target)) != NULL) {
 			report(a, c, REFUSED, why);
-			top = c->path;
-			tl = strlen(top);
+			c->blocks = 1;
 		}
+	}
+	for (i = 0; i < t->nchanges; i++) {
+		c = &t->changes[i];
+		if (!c->selected || c->failed)
+			continue;
+		p = estrdup(c->path);
+		while ((slash = strrchr(p, '/')) != NULL) {
+			*slash = '\0';
+			if ((up = tree_find(t, p)) != NULL && up->blocks) {
+				report(a, c, REFUSED, "its directory was "
+				    "replaced by something refused");
+				break;
+			}
+		}
+		free(p);
 	}
 }
 

@@ -28,6 +28,8 @@
 
 #define MAXSCAN 200000		/* shadow entries looked at */
 #define MAXDEPTH 256
+#define MAXPATHBYTES (64 << 20)	/* of the names of those entries */
+#define MAXLISTED 10000		/* paths in a changes event */
 #define MAXDIFF (1 << 20)	/* bytes per side of a text diff */
 
 static const char magic[] = "sbx-manifest 1";
@@ -144,11 +146,14 @@ parse_record(char *rec, struct entry *e)
 	int off = -1;
 
 	memset(e, 0, sizeof(*e));
+	/* No space before %n: a path may begin with white space. */
 	if (sscanf(rec, "%o %lld %lld %ld %lld %ld %llu %llu %llu %lld %ld "
-	    "%o %n", &mode, &size, &mt, &e->mtime.tv_nsec, &ct,
+	    "%o%n", &mode, &size, &mt, &e->mtime.tv_nsec, &ct,
 	    &e->ctime.tv_nsec, &dev, &ino, &sino, &sct, &e->sctime.tv_nsec,
-	    &smode, &off) != 12 || off < 0 || rec[off] == '\0')
+	    &smode, &off) != 12 || off < 0 || rec[off] != ' ' ||
+	    rec[off + 1] == '\0')
 		return 0;
+	off++;
 	e->mode = (mode_t)mode;
 	e->smode = (mode_t)smode;
 	e->size = (off_t)size;
@@ -230,8 +235,16 @@ scan(struct tree *t, int dfd, char *path, size_t len, int depth)
 			t->incomplete = "more than 200000 entries";
 			break;
 		}
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;	/* gone: the walk sees what is there */
+		if ((t->pathbytes += len + nl + 2) > MAXPATHBYTES) {
+			t->incomplete = "more than 64 MiB of path names";
+			break;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			/* Gone is gone; unseen would look deleted. */
+			if (errno != ENOENT)
+				t->incomplete = "an entry cannot be read";
+			continue;
+		}
 		if (len)
 			path[len] = '/';
 		memcpy(path + len + (len > 0), de->d_name, nl + 1);
@@ -489,6 +502,8 @@ add_change(struct tree *t, enum change_kind k, const struct entry *o,
 	c->path = o ? o->path : s->path;
 	c->selected = 1;
 	c->failed = 0;
+	c->done = 0;
+	c->blocks = 0;
 	t->count[k]++;
 }
 
@@ -561,7 +576,7 @@ event_changes(const struct tree *t)
 	jb_put(&j, ",\"paths\":[", 10);
 	for (i = 0; i < t->nchanges; i++) {
 		c = &t->changes[i];
-		if (!c->selected)
+		if (!c->selected || shown >= MAXLISTED)
 			continue;
 		if (shown++)
 			jb_put(&j, ",", 1);
@@ -584,6 +599,9 @@ event_changes(const struct tree *t)
 	}
 	jb_put(&j, "]", 1);
 	j.first = 0;
+	/* The counts are whole; the list stops at MAXLISTED paths. */
+	jb_int(&j, "unlisted", (long long)(n[ADDED] + n[MODIFIED] +
+	    n[DELETED] - shown));
 	jb_emit(&j);
 }
 
@@ -721,15 +739,21 @@ diff_one(const struct tree *t, struct jbuf *b, const char *path,
 		}
 		free(h.s);
 	} else {
-		/* As diff -r says it, which git apply and patch skip. */
+		/* As diff -r says it, which git apply and patch skip; the
+		 * names quoted as git quotes them, so that no name can
+		 * start a line of its own. */
 		b->len = 0;
 		put_str(b, strcmp(*why, "binary") == 0 ? "Binary files " :
 		    "Files ");
-		put_str(b, o ? "a/" : "/dev/null");
-		put_str(b, o ? path : "");
+		if (o)
+			put_name(b, "a/", path);
+		else
+			put_str(b, "/dev/null");
 		put_str(b, " and ");
-		put_str(b, s ? "b/" : "/dev/null");
-		put_str(b, s ? path : "");
+		if (s)
+			put_name(b, "b/", path);
+		else
+			put_str(b, "/dev/null");
 		put_str(b, strcmp(*why, "binary") == 0 ? " differ\n" :
 		    " differ (too large to diff)\n");
 		shown = 1;
@@ -782,8 +806,8 @@ tree_diffs(const struct tree *t, void (*fn)(const struct change *,
 
 /* -------- pattern selection -------- */
 
-static struct change *
-find_change(struct tree *t, const char *path)
+struct change *
+tree_find(struct tree *t, const char *path)
 {
 	size_t lo = 0, hi = t->nchanges, mid;
 	int c;
@@ -840,7 +864,7 @@ tree_select(struct tree *t, char **pats)
 		p = estrdup(t->changes[i].path);
 		while ((slash = strrchr(p, '/')) != NULL) {
 			*slash = '\0';
-			if ((c = find_change(t, p)) != NULL && c->kind != DELETED)
+			if ((c = tree_find(t, p)) != NULL && c->kind != DELETED)
 				c->selected = 1;
 		}
 		free(p);

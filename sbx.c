@@ -926,7 +926,8 @@ tree_args(int argc, char *argv[], int flag, int *set, struct tree *t,
 	if (optind >= argc)
 		usage(EXIT_FAIL);
 	*dir = target_dir(argv[optind]);
-	lock = session_lock(*dir);
+	lock = session_lock(*dir, 0);
+	session_settle(*dir);
 	tree_open(t, *dir);
 	tree_select(t, argv + optind + 1);
 	return lock;
@@ -936,8 +937,7 @@ static void
 tree_done(struct tree *t, int lock, char *dir)
 {
 	tree_close(t);
-	if (lock >= 0)
-		close(lock);
+	close(lock);
 	free(dir);
 }
 
@@ -1060,7 +1060,7 @@ cmd_exec(int argc, char *argv[])
 	    estrdup(strrchr(jb.script, '/') ? strrchr(jb.script, '/') + 1 :
 	    jb.script);
 	audit = audit_open(system_value(&cfg, "audit_log"));
-	lock = session_lock(dir);
+	lock = session_lock(dir, 0);
 	status = session_exec(&jb, dir, timeout ? timeout : jb.pol.timeout,
 	    audit);
 	close(lock);

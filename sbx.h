@@ -135,6 +135,8 @@ struct change {
 	const struct entry *now;	/* NULL if deleted */
 	int selected;		/* by the patterns given */
 	int failed;		/* not applied */
+	int done;		/* applied */
+	int blocks;		/* a refused replacement of a directory */
 };
 
 /* A shadow copy against the manifest of its original. */
@@ -149,6 +151,7 @@ struct tree {
 	size_t nchanges;
 	size_t count[3];	/* by kind */
 	const char *incomplete;	/* why the shadow was not read whole */
+	size_t pathbytes;	/* of the shadow's names, bounded */
 };
 
 /* What the container did. */
@@ -196,7 +199,8 @@ void job_free(struct job *jb);
 int session_id_ok(const char *id);
 char *session_dir(const char *id);	/* caller frees */
 char *session_find(const char *id);	/* ours, or die; caller frees */
-int session_lock(const char *dir);
+int session_lock(const char *dir, int nowait);
+void session_settle(const char *dir);
 int session_start(const struct config *cfg, struct job *jb);
 void session_load(struct job *jb, const char *id);
 int session_exec(struct job *jb, const char *dir, long timeout, int audit);
@@ -287,6 +291,7 @@ void manifest_write(const char *rundir, const char *dir, mode_t extra,
 void tree_open(struct tree *t, const char *rundir);
 void tree_compare(struct tree *t);
 void tree_select(struct tree *t, char **patterns);
+struct change *tree_find(struct tree *t, const char *path);
 void tree_diffs(const struct tree *t, void (*fn)(const struct change *,
     const char *patch, const char *why, void *), void *arg);
 void tree_close(struct tree *t);

@@ -76,22 +76,26 @@ session_find(const char *id)
 }
 
 /*
- * Takes dir's session lock, waiting for a step in flight to end.
- * Returns the lock's fd, or -1 if dir is not a session's.
+ * Takes the lock of dir, a session's or a kept run's: an flock(2) of
+ * the directory itself, waiting for the holder (a step in flight, an
+ * apply) to be done, or with nowait, -1 if it is held.
  */
 int
-session_lock(const char *dir)
+session_lock(const char *dir, int nowait)
 {
-	char *path = smprintf("%s/lock", dir);
 	int fd;
 
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) < 0)
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		die("%s:", dir);
+	while (flock(fd, LOCK_EX | (nowait ? LOCK_NB : 0)) < 0) {
+		if (nowait && errno == EWOULDBLOCK) {
+			close(fd);
+			return -1;
+		}
 		if (errno != EINTR || sbx_signalled())
 			die("lock %s:", dir);
+	}
 	return fd;
 }
 
@@ -239,7 +243,6 @@ static void
 session_stage(struct job *jb)
 {
 	char *p;
-	int fd;
 
 	stage(jb);
 	p = smprintf("%s/supervise", jb->scriptdir);
@@ -260,11 +263,6 @@ session_stage(struct job *jb)
 		die("chmod %s:", jb->ctldir);
 	make_fifo(jb, jb->ctldir, "req");
 	make_fifo(jb, jb->ctldir, "rsp");
-	p = smprintf("%s/lock", jb->rundir);
-	if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)) < 0)
-		die("create %s:", p);
-	close(fd);
-	free(p);
 }
 
 /* Opens a FIFO of the session directory: "req", "rsp", "ctl/N.out". */
@@ -605,6 +603,31 @@ end_orphan(const char *dir, struct step *sp)
 	free(p);
 }
 
+/*
+ * Under the lock: a step left running by a killed sbx exec is ended,
+ * so that what sbx diff and apply read stands still.
+ */
+void
+session_settle(const char *dir)
+{
+	struct step sp;
+	char *p = smprintf("%s/inflight", dir);
+
+	memset(&sp, 0, sizeof(sp));
+	if (access(p, F_OK) == 0) {
+		if ((sp.req = open_ctl(dir, "req", O_WRONLY)) >= 0 &&
+		    (sp.rsp = open_ctl(dir, "rsp", O_RDONLY)) >= 0)
+			end_orphan(dir, &sp);
+		else	/* no supervisor: nothing runs */
+			unlink(p);
+		if (sp.req > 0)
+			close(sp.req);
+		if (sp.rsp > 0)
+			close(sp.rsp);
+	}
+	free(p);
+}
+
 static void
 set_inflight(const char *dir, const char *nonce)
 {
@@ -703,7 +726,7 @@ session_stop(const char *id)
 	session_job(&jb, dir);
 	if (jb.runtime_path)
 		backend_remove(&jb);
-	lock = session_lock(dir);	/* a step in flight has ended */
+	lock = session_lock(dir, 0);	/* a step in flight has ended */
 	event_session("stopped", dir, 0);
 	if (shadow_remove(dir) < 0)
 		die("remove %s:", dir);
@@ -769,7 +792,7 @@ gc_one(const char *dir, int running)
 {
 	char *p = smprintf("%s/state", dir);
 	struct stat st;
-	int over;
+	int over, lock;
 
 	/* No state yet: a start in progress, unless long abandoned. */
 	if (lstat(p, &st) < 0)
@@ -778,7 +801,8 @@ gc_one(const char *dir, int running)
 	else
 		over = state_num(dir, "started") +
 		    state_num(dir, "max_lifetime") < (long long)time(NULL);
-	if (!running && over) {
+	if (!running && over && (lock = session_lock(dir, 1)) >= 0) {
+		close(lock);
 		if (shadow_remove(dir) == 0)
 			event_gc("session", NULL, dir, "ended");
 		else

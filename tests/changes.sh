@@ -21,7 +21,11 @@ ev() { jq -c "select(.event == \"$1\") | $2" "$t/out"; }
 # The tree every case starts from.
 tree() {
 	rm -rf "$t/src"
-	mkdir -p "$t/src/sub" "$t/src/gone" "$t/src/todir" "$t/src/tolink"
+	mkdir -p "$t/src/sub" "$t/src/gone" "$t/src/todir" "$t/src/tolink" \
+	    "$t/src/link2"
+	echo x >"$t/src/link2/x"
+	echo t >"$t/src/link2.txt"
+	echo lead >"$t/src/ lead"
 	printf 'one\ntwo\nthree\n' >"$t/src/keep.txt"
 	printf 'a\nb\nc\n' >"$t/src/mod.txt"
 	printf 'no newline' >"$t/src/nonl.txt"
@@ -53,6 +57,12 @@ rm -r tolink && ln -s /etc tolink
 mkfifo fifo
 echo s > suid && chmod 4755 suid
 echo hi > sub/new
+rm -r link2 && ln -s /etc link2 && echo t2 > link2.txt
+EOT
+	# A name that would be patch text if printed raw, on a binary file.
+	cat >"$t/src/inject.sh" <<'EOT'
+d=$(printf 'junk\ndiff --git a')/$(printf 'keep.txt b')/$(printf 'keep.txt\n--- a')/$(printf 'keep.txt\n+++ b')/$(printf 'keep.txt\n@@ -1,3 +1 @@\n-one\n-two\n-three\n+pwned #')
+mkdir -p "$d" && printf '\0bin' > "$d/f"
 EOT
 	(cd "$t/src" && find . -exec stat -c '%n %s %a %Y' {} + | sort) \
 	    >"$t/before"
@@ -169,7 +179,7 @@ for rt in ${*:-podman docker}; do
 	refused=$(ev apply 'select(.status == "refused") | .path' | sort |
 	    tr '\n' ' ')
 	[ $rc = 1 ] &&
-	    [ "$refused" = '"abs" "fifo" "sneaky" "tolink" "tolink/y" "up" ' ]
+	    [ "$refused" = '"abs" "fifo" "link2" "link2/x" "sneaky" "tolink" "tolink/y" "up" ' ]
 	say $? "$rt: links out of the tree, a FIFO and a dir turned link are refused"
 	[ ! -e "$t/src/abs" ] && [ ! -L "$t/src/abs" ] &&
 	    [ ! -L "$t/src/tolink" ] && [ "$(cat "$t/src/tolink/y")" = y ] &&
@@ -181,9 +191,22 @@ for rt in ${*:-podman docker}; do
 	say $? "$rt: a file turned directory and a directory turned file apply"
 	[ "$(stat -c %a "$t/src/suid")" = 755 ]
 	say $? "$rt: no setuid bit is applied"
+	[ "$(cat "$t/src/link2/x")" = x ] && [ "$(cat "$t/src/link2.txt")" = t2 ]
+	say $? "$rt: under a directory turned refused link, nothing goes"
 	[ -z "$(find "$t/src" -name '.sbx-apply.*')" ] &&
 	    [ "$(stat -c %U /etc/passwd)" = root ]
 	say $? "$rt: no temp file left, nothing outside touched"
+	rm -rf "$keep"
+
+	# A path that would inject patch text if it were not quoted.
+	kept inject.sh
+	"$sbx" diff "$keep" >"$t/p.patch" 2>"$t/err"
+	rm -rf "$t/copy" && cp -a "$t/src" "$t/copy"
+	(cd "$t/copy" && git apply "$t/p.patch") 2>/dev/null
+	[ "$(cat "$t/copy/keep.txt")" = "$(printf 'one\ntwo\nthree')" ] &&
+	    [ "$(grep -c '^Binary files /dev/null and "b/junk' "$t/p.patch")" = 1 ] &&
+	    [ "$(grep -c '^diff --git' "$t/p.patch")" = 0 ]
+	say $? "$rt: odd names are quoted in the patch, never patch text"
 	rm -rf "$keep"
 
 	# Read-only and no workspace: nothing to report.
