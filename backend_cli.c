@@ -950,7 +950,8 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 		if (pfd[2].revents && (done = read_rsp(sp, r)) < 0) {
 			r->status = EXIT_FAIL;
 			r->error = "the session ended (idle timeout, "
-			    "max_lifetime or sbx stop)";
+			    "max_lifetime, sbx stop, or a step that changed "
+			    "its supervisor's limits)";
 		}
 	}
 	alarm(0);

@@ -29,13 +29,16 @@
  * keeps us in control is being pid 1 of the pid namespace (its signals
  * without a handler never reach us, and kill(-1) reaches all of it but
  * us), not being dumpable (no ptrace, no /proc/1/fd or /proc/1/mem), and
- * never blocking on anything a step can hold.
+ * never blocking on anything a step can hold.  What a step can still do
+ * is end the session: prlimit(2) on us is allowed to our own user (see
+ * restore_limits).
  *
  * Self-contained and static, as it runs in images that have no libc:
  *	cc -static -std=c99 -pedantic -Wall -Wextra -D_DEFAULT_SOURCE \
  *	    -D_XOPEN_SOURCE=700 -O2 -o sbx-supervise supervise.c
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -420,6 +423,41 @@ child(long long n, char **argv)
 	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
 }
 
+/*
+ * Our resource limits, as the runtime set them.  A step runs as our
+ * user, so prlimit(2) on pid 1 is open to it: being pid 1 and not
+ * dumpable does not stop that.  Before each step we put them back; a
+ * hard limit lowered cannot be raised again, and then the session is
+ * over: better no session than steps under limits a step chose.
+ */
+static const int rlims[] = { RLIMIT_AS, RLIMIT_CORE, RLIMIT_CPU,
+	RLIMIT_DATA, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK };
+static struct rlimit saved_rlim[sizeof(rlims) / sizeof(rlims[0])];
+
+static void
+save_limits(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rlims) / sizeof(rlims[0]); i++)
+		if (getrlimit(rlims[i], &saved_rlim[i]) == -1)
+			die("getrlimit:");
+}
+
+static void
+restore_limits(void)
+{
+	struct rlimit r;
+	size_t i;
+
+	for (i = 0; i < sizeof(rlims) / sizeof(rlims[0]); i++)
+		if (getrlimit(rlims[i], &r) == -1 ||
+		    ((r.rlim_cur != saved_rlim[i].rlim_cur ||
+		    r.rlim_max != saved_rlim[i].rlim_max) &&
+		    setrlimit(rlims[i], &saved_rlim[i]) == -1))
+			die("a step changed our resource limits; ending");
+}
+
 static void
 start(struct sup *s, long long n, const char *nonce)
 {
@@ -430,6 +468,7 @@ start(struct sup *s, long long n, const char *nonce)
 	s->last = now_ms();
 	/* Nothing from before may see this step, not even a survivor. */
 	kill_all();
+	restore_limits();
 	s->st.oom = oom_kills();
 	if (load(n, &timeout) == -1) {
 		respond_step(s, R_ERROR, EXIT_FAIL, 0);
@@ -671,6 +710,7 @@ setup(struct sup *s, int argc, char *argv[])
 		die("prctl PR_SET_DUMPABLE:");
 	std_fds();
 	memset(s, 0, sizeof(*s));
+	save_limits();
 	signals(s);
 	s->req = open_ctl(REQ_FIFO);
 	s->rsp = open_ctl(RSP_FIFO);

@@ -200,6 +200,20 @@ for rt in ${*:-podman docker}; do
 	[ $? = 125 ] && grep -q 'no such session' "$t/err"
 	say $? "$rt: a stopped session takes no steps: status 125"
 
+	# prlimit(2) on PID 1 is open to a step: the supervisor notices
+	# and ends the session rather than run steps under those limits.
+	start -t test -e py
+	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+	ids="$ids $id"
+	printf 'import resource\nresource.prlimit(1, resource.RLIMIT_NOFILE, (3, 3))\n' \
+	    >"$t/steps/prlimit.py"
+	ex "$id" "$t/steps/prlimit.py"
+	printf 'print(1)\n' | timeout 60 "$sbx" exec -c "$conf" "$id" - \
+	    >"$t/out" 2>"$t/err"
+	[ $? = 125 ] && grep -q "changed its supervisor's limits" "$t/out"
+	say $? "$rt: a step that lowers PID 1's limits ends the session"
+	"$sbx" stop "$id" >/dev/null 2>&1
+
 	# The clocks run in the container, with no sbx around.
 	start -t brief
 	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
