@@ -671,6 +671,7 @@ session_exec(struct job *jb, const char *dir, long timeout, int audit)
 
 	memset(&sp, 0, sizeof(sp));
 	memset(&r, 0, sizeof(r));
+	r.exit_code = -1;	/* until the supervisor says otherwise */
 	if ((sp.req = open_ctl(dir, "req", O_WRONLY)) < 0)
 		die("session %s is not running (ended, or stopped)",
 		    jb->session);
