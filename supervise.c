@@ -430,17 +430,16 @@ child(long long n, char **argv)
  * hard limit lowered cannot be raised again, and then the session is
  * over: better no session than steps under limits a step chose.
  */
-static const int rlims[] = { RLIMIT_AS, RLIMIT_CORE, RLIMIT_CPU,
-	RLIMIT_DATA, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK };
-static struct rlimit saved_rlim[sizeof(rlims) / sizeof(rlims[0])];
+static struct rlimit saved_rlim[RLIM_NLIMITS];
 
+/* Every limit the kernel has, not a list that can miss one. */
 static void
 save_limits(void)
 {
-	size_t i;
+	int i;
 
-	for (i = 0; i < sizeof(rlims) / sizeof(rlims[0]); i++)
-		if (getrlimit(rlims[i], &saved_rlim[i]) == -1)
+	for (i = 0; i < RLIM_NLIMITS; i++)
+		if (getrlimit(i, &saved_rlim[i]) == -1)
 			die("getrlimit:");
 }
 
@@ -448,13 +447,13 @@ static void
 restore_limits(void)
 {
 	struct rlimit r;
-	size_t i;
+	int i;
 
-	for (i = 0; i < sizeof(rlims) / sizeof(rlims[0]); i++)
-		if (getrlimit(rlims[i], &r) == -1 ||
+	for (i = 0; i < RLIM_NLIMITS; i++)
+		if (getrlimit(i, &r) == -1 ||
 		    ((r.rlim_cur != saved_rlim[i].rlim_cur ||
 		    r.rlim_max != saved_rlim[i].rlim_max) &&
-		    setrlimit(rlims[i], &saved_rlim[i]) == -1))
+		    setrlimit(i, &saved_rlim[i]) == -1))
 			die("a step changed our resource limits; ending");
 }
 

@@ -205,6 +205,14 @@ for rt in ${*:-podman docker}; do
 	start -t test -e py
 	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
 	ids="$ids $id"
+	printf 'import resource as r\nh = r.getrlimit(r.RLIMIT_MEMLOCK)[1]\nr.prlimit(1, r.RLIMIT_MEMLOCK, (0, h))\n' \
+	    >"$t/steps/soft.py"
+	printf 'import resource as r\nl = r.getrlimit(r.RLIMIT_MEMLOCK)\nprint(l[0] == l[1])\n' \
+	    >"$t/steps/check.py"
+	ex "$id" "$t/steps/soft.py"
+	ex "$id" "$t/steps/check.py"
+	grep -q '"data":"True' "$t/out"
+	say $? "$rt: a soft limit a step lowered on PID 1 is restored"
 	printf 'import resource\nresource.prlimit(1, resource.RLIMIT_NOFILE, (3, 3))\n' \
 	    >"$t/steps/prlimit.py"
 	ex "$id" "$t/steps/prlimit.py"
