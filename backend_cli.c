@@ -793,6 +793,7 @@ decode(struct job *jb, int ws, struct result *r)
 int
 backend_detach(struct job *jb, char **argv)
 {
+	const char *why;
 	int null, code;
 	pid_t pid;
 
@@ -805,8 +806,8 @@ backend_detach(struct job *jb, char **argv)
 		dup2(null, 1);
 		child(jb, argv, 1, 2);
 	}
-	if ((code = reap(pid)) == EXIT_FAIL && diagnose(jb))
-		die("%s", diagnose(jb));
+	if ((code = reap(pid)) == EXIT_FAIL && (why = diagnose(jb)) != NULL)
+		die("%s", why);
 	return code;
 }
 

@@ -143,69 +143,94 @@ state_write(const struct job *jb, const char *config, const char *image_id)
 	free(path);
 }
 
-/* One value of the state file, or NULL if need is 0; caller frees. */
-static char *
-state_find(const char *dir, const char *key, int need)
-{
-	char *path = smprintf("%s/state", dir), line[PATH_MAX + 64];
-	size_t kl = strlen(key);
-	char *v = NULL;
-	FILE *f;
+/* The state file, read once: what start recorded, "key value" lines. */
+struct state {
+	char *path;
+	char *text;		/* NUL-terminated */
+};
 
-	if ((f = fopen(path, "r")) == NULL)
-		die("%s: no such session", dir);
-	while (v == NULL && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
-			v = estrdup(line + kl + 1);
-	}
-	fclose(f);
-	if (v == NULL && need)
-		die("%s: no '%s' in the session's state", path, key);
-	free(path);
-	return v;
-}
-
-static char *
-state_get(const char *dir, const char *key)
-{
-	return state_find(dir, key, 1);
-}
-
-/* The policy the session started with, as state_write wrote it. */
 static void
-state_policy(const char *dir, struct policy *p)
+state_read(struct state *st, const char *dir)
 {
-	char *path = smprintf("%s/state", dir), line[PATH_MAX + 64], *v;
-	const char *e;
-	FILE *f;
+	struct stat sb;
+	ssize_t n;
+	int fd;
 
-	if ((f = fopen(path, "r")) == NULL)
+	st->path = smprintf("%s/state", dir);
+	if ((fd = open(st->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		die("%s: no such session", dir);
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "policy ", 7) != 0 ||
-		    (v = strchr(line + 7, ' ')) == NULL)
-			continue;
-		*v++ = '\0';
-		/* Unset strings are written empty; a list may be empty. */
-		if (*v == '\0' && strcmp(line + 7, "authorized_imports") != 0)
-			continue;
-		if ((e = policy_set(p, line + 7, v)) != NULL)
-			die("%s: %s", path, e);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > (1 << 20))
+		die("%s: not a session's state", st->path);
+	st->text = emalloc((size_t)sb.st_size + 1);
+	if ((n = read(fd, st->text, (size_t)sb.st_size)) < 0)
+		die("read %s:", st->path);
+	st->text[n] = '\0';
+	close(fd);
+}
+
+static void
+state_free(struct state *st)
+{
+	free(st->path);
+	free(st->text);
+}
+
+/* One value, or NULL if need is 0; caller frees. */
+static char *
+state_find(const struct state *st, const char *key, int need)
+{
+	size_t kl = strlen(key), len;
+	const char *p;
+
+	for (p = st->text; *p; p += len + (p[len] == '\n')) {
+		len = strcspn(p, "\n");
+		if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == ' ')
+			return smprintf("%.*s", (int)(len - kl - 1), p + kl + 1);
 	}
-	fclose(f);
-	free(path);
+	if (need)
+		die("%s: no '%s' in the session's state", st->path, key);
+	return NULL;
+}
+
+static char *
+state_get(const struct state *st, const char *key)
+{
+	return state_find(st, key, 1);
 }
 
 static long
-state_num(const char *dir, const char *key)
+state_num(const struct state *st, const char *key)
 {
-	char *v = state_get(dir, key);
+	char *v = state_get(st, key);
 	long n = strtol(v, NULL, 10);
 
 	free(v);
 	return n;
+}
+
+/* The policy the session started with, as state_write wrote it. */
+static void
+state_policy(const struct state *st, struct policy *p)
+{
+	const char *e;
+	char *line, *k, *v, *next;
+
+	line = estrdup(st->text);
+	for (k = line; *k; k = next) {
+		next = k + strcspn(k, "\n");
+		if (*next)
+			*next++ = '\0';
+		if (strncmp(k, "policy ", 7) != 0 ||
+		    (v = strchr(k + 7, ' ')) == NULL)
+			continue;
+		*v++ = '\0';
+		/* Unset strings are written empty; a list may be empty. */
+		if (*v == '\0' && strcmp(k + 7, "authorized_imports") != 0)
+			continue;
+		if ((e = policy_set(p, k + 7, v)) != NULL)
+			die("%s: %s", st->path, e);
+	}
+	free(line);
 }
 
 /* A FIFO the container user can open, in sbx's private directory. */
@@ -324,27 +349,31 @@ event_session(const char *event, const char *dir, int running)
 {
 	static const char *keys[] = { "id", "runtime", "name", "template",
 	    "image", "dir", "workspace" };
+	struct state st;
 	struct jbuf j;
-	long long started = state_num(dir, "started");
+	long long started;
 	char *v, *ws;
 	size_t i;
 
+	state_read(&st, dir);
+	started = state_num(&st, "started");
 	jb_begin(&j, event);
 	for (i = 0; i < LEN(keys); i++) {
-		jb_str(&j, keys[i], v = state_get(dir, keys[i]));
+		jb_str(&j, keys[i], v = state_get(&st, keys[i]));
 		free(v);
 	}
 	ws = smprintf("%s/ws", dir);
 	jb_str(&j, "shadow", ws);
 	free(ws);
-	jb_int(&j, "timeout", state_num(dir, "timeout"));
-	jb_int(&j, "idle_timeout", state_num(dir, "idle_timeout"));
-	jb_int(&j, "max_lifetime", state_num(dir, "max_lifetime"));
+	jb_int(&j, "timeout", state_num(&st, "timeout"));
+	jb_int(&j, "idle_timeout", state_num(&st, "idle_timeout"));
+	jb_int(&j, "max_lifetime", state_num(&st, "max_lifetime"));
 	jb_int(&j, "started", started);
-	jb_int(&j, "expires", started + state_num(dir, "max_lifetime"));
+	jb_int(&j, "expires", started + state_num(&st, "max_lifetime"));
 	if (running >= 0)
 		jb_bool(&j, "running", running);
 	jb_emit(&j);
+	state_free(&st);
 }
 
 /*
@@ -406,26 +435,26 @@ session_running(const char *dir)
 
 /* A job for an existing session: enough to talk to it and stop it. */
 static void
-session_job(struct job *jb, const char *dir)
+session_job(struct job *jb, const char *dir, const struct state *st)
 {
 	char *v;
 
 	memset(jb, 0, sizeof(*jb));
 	jb->rundir = estrdup(dir);
-	v = state_get(dir, "runtime");
+	v = state_get(st, "runtime");
 	jb->runtime = strcmp(v, "docker") == 0 ? "docker" : "podman";
 	free(v);
 	jb->runtime_path = runtime_find(jb->runtime);
-	v = state_get(dir, "name");
+	v = state_get(st, "name");
 	snprintf(jb->name, sizeof(jb->name), "%s", v);
 	free(v);
 	jb->outdir = smprintf("%s/out", dir);
 	jb->scriptdir = smprintf("%s/sbx", dir);
-	jb->uid = (uid_t)state_num(dir, "uid");
-	jb->gid = (gid_t)state_num(dir, "gid");
-	jb->pol.name = state_get(dir, "template");
+	jb->uid = (uid_t)state_num(st, "uid");
+	jb->gid = (gid_t)state_num(st, "gid");
+	jb->pol.name = state_get(st, "template");
 	jb->pol.imports = ecalloc(1, sizeof(char *));
-	state_policy(dir, &jb->pol);
+	state_policy(st, &jb->pol);
 }
 
 /*
@@ -711,13 +740,16 @@ void
 session_load(struct job *jb, const char *id)
 {
 	char *dir = session_find(id);
+	struct state st;
 
-	session_job(jb, dir);
+	state_read(&st, dir);
+	session_job(jb, dir, &st);
 	jb->session = id;
 	jb->ctldir = smprintf("%s/ctl", dir);
-	jb->image = state_get(dir, "image");
-	jb->dir = state_get(dir, "dir");
-	jb->image_id = state_find(dir, "image_id", 0);
+	jb->image = state_get(&st, "image");
+	jb->dir = state_get(&st, "dir");
+	jb->image_id = state_find(&st, "image_id", 0);
+	state_free(&st);
 	free(dir);
 }
 
@@ -726,10 +758,13 @@ int
 session_stop(const char *id)
 {
 	struct job jb;
+	struct state st;
 	char *dir = session_find(id);
 	int lock;
 
-	session_job(&jb, dir);
+	state_read(&st, dir);
+	session_job(&jb, dir, &st);
+	state_free(&st);
 	if (jb.runtime_path)
 		backend_remove(&jb);
 	lock = session_lock(dir, 0);	/* a step in flight has ended */
@@ -789,6 +824,20 @@ session_ls(void)
 	return 0;
 }
 
+/* Is the session past its max_lifetime? */
+static int
+state_over(const char *dir)
+{
+	struct state st;
+	int over;
+
+	state_read(&st, dir);
+	over = state_num(&st, "started") + state_num(&st, "max_lifetime") <
+	    (long long)time(NULL);
+	state_free(&st);
+	return over;
+}
+
 /*
  * sbx gc: a session whose supervisor is gone and whose lifetime is
  * over; until then it may still be diffed and applied.
@@ -805,8 +854,7 @@ gc_one(const char *dir, int running)
 		over = lstat(dir, &st) == 0 &&
 		    st.st_mtime + 2 * READY_WAIT < time(NULL);
 	else
-		over = state_num(dir, "started") +
-		    state_num(dir, "max_lifetime") < (long long)time(NULL);
+		over = state_over(dir);
 	if (!running && over && (lock = session_lock(dir, 1)) >= 0) {
 		close(lock);
 		if (shadow_remove(dir) == 0)
