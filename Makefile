@@ -20,10 +20,10 @@ $(OBJ) tests/unit.o tests/difftest.o bench/copy.o: sbx.h config.mk
 policy.o: builtin.h
 sbx.o: guard.h
 
-# The import guard, as a C string, written next to the workspace.
+# The import guard, as the bytes of a C array (a string literal that
+# long is beyond what C99 promises), written next to the workspace.
 guard.h: guard.py
-	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
-		guard.py > $@
+	od -A n -v -t x1 guard.py | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g' > $@
 
 # The shipped sbx.ini as a C string, so sbx works with no config file.
 builtin.h: sbx.ini

@@ -1,89 +1,151 @@
-# sbx's import guard, run by python in place of the script when the
-# template has authorized_imports.  It reads the script's import
-# statements before running it, and refuses other imports at run time
-# too (the import statement, __import__, importlib.import_module), while
-# the standard library's own imports go through.  A policy guard, not a
-# sandbox: the container is the security boundary.
+# sbx's import guard.  python runs it in place of the script when the
+# template has authorized_imports; it installs the guard and runs the
+# script as __main__, so that the script behaves as under plain python.
 #
-# argv: template, allowed modules joined by commas, script, its args.
-import ast
+# It judges only the imports that the script's own code executes: an
+# import statement, __import__ or importlib.import_module in the script
+# or in a module of the workspace.  The interpreter's own imports (a
+# traceback's display, a codec, a lazy import from C such as
+# datetime.strptime's) and those of the standard library or of installed
+# packages are never the script's.  A refused import raises
+# ModuleNotFoundError in the script, as a module that is not installed
+# would, and leaves its name in /sbx/out/refused for sbx to report.
+# Tracebacks show the script's frames only, as plain python prints them.
+#
+# A policy guard, not a sandbox: the container is the security boundary.
+#
+# argv: template, the template's modules joined by commas, script, args.
+# Nothing here may import what plain python has not loaded at startup:
+# builtins, sys and os only.
 import builtins
-import importlib
 import os
 import sys
 
+# Always authorized: computation-only modules of the standard library,
+# and sys and os, through which a script reaches its arguments, input,
+# environment, $SBX_RESULT and files (what they can do is the
+# container's to bound).  A template's authorized_imports adds to these.
+# sbx.ini(5) lists the same words; tests/docs.sh checks that it does.
+BASE = frozenset("""
+__future__ abc array bisect calendar cmath collections contextlib copy
+dataclasses datetime decimal enum fractions functools heapq io itertools
+json math numbers operator os pprint queue random re stat statistics
+string struct sys textwrap time traceback typing unicodedata warnings
+""".split())
+
 REFUSED = "/sbx/out/refused"
+GUARD = __file__
 
 
 def main():
-    template, allowed, script = sys.argv[1:4]
-    allowed = frozenset(m for m in allowed.split(",") if m)
+    template, listed, script = sys.argv[1:4]
+    allowed = BASE | frozenset(m for m in listed.split(",") if m)
     here = os.path.dirname(script)
+    roots = ("/workspace/", here + "/")
+    real_import = builtins.__import__
+    wrapped = []
 
     def local(top):
-        # The script's own modules, beside it in the workspace.
+        # The script's own modules, beside it.
         return (os.path.isfile(os.path.join(here, top + ".py")) or
                 os.path.isdir(os.path.join(here, top)))
 
-    def refuse(name):
+    def users(f):
+        # Code of the script or of the workspace; code compiled from a
+        # string counts as the file whose globals it runs in.
+        fn = f.f_code.co_filename
+        if fn.startswith("<"):
+            fn = f.f_globals.get("__file__")
+            if not isinstance(fn, str):
+                return False
+        return fn == script or (fn.startswith(roots) and fn != GUARD)
+
+    def refuse(top):
         try:
             fd = os.open(REFUSED, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                          0o644)
-            os.write(fd, name.encode()[:200])
+            os.write(fd, top.encode()[:200])
             os.close(fd)
         except OSError:
-            pass
-        sys.stderr.write("sbx: import of '%s' refused: not in the "
-                         "authorized_imports of template '%s'\n" %
-                         (name, template))
-        sys.stderr.flush()
-        os._exit(1)
+            pass	# an earlier refusal is the one reported
+        raise ModuleNotFoundError(
+            "import of '%s' refused by sbx: not in the authorized_imports "
+            "of template '%s'" % (top, template), name=top)
 
     def check(name):
         top = name.partition(".")[0]
         if top not in allowed and not local(top):
             refuse(top)
 
-    def from_user(g):
-        # Code without a file, or with one in the workspace, is the
-        # script's; a module of the standard library has its own file.
-        if not isinstance(g, dict):
-            return True
-        f = g.get("__file__")
-        return not isinstance(f, str) or f.startswith(("/workspace/",
-                                                        "/sbx/"))
+    def guarded_import(name, globals=None, locals=None, fromlist=(),
+                       level=0):
+        # C's PyImport_Import, the interpreter importing on its own
+        # behalf from whatever frame is running, passes the frame's
+        # globals twice and a list; an import statement never does.
+        if level == 0 and not (type(fromlist) is list and
+                               locals is globals):
+            try:
+                f = sys._getframe(1)
+            except ValueError:
+                f = None
+            if f is not None and users(f):
+                check(name)
+        m = real_import(name, globals, locals, fromlist, level)
+        if not wrapped:
+            wrap_import_module()
+        return m
+
+    def wrap_import_module():
+        # Only once importlib is loaded, which plain python does not do
+        # at startup, and whole.
+        il = sys.modules.get("importlib")
+        real = getattr(il, "import_module", None)
+        if real is None:
+            return
+        wrapped.append(real)
+
+        def import_module(name, package=None):
+            if not name.startswith(".") and users(sys._getframe(1)):
+                check(name)
+            return real(name, package)
+        import_module.__doc__ = real.__doc__
+        il.import_module = import_module
+
+    def strip(tb):
+        # The guard's frames out of a traceback, the script's kept.
+        kept = []
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename != GUARD:
+                kept.append(tb)
+            tb = tb.tb_next
+        for a, b in zip(kept, kept[1:] + [None]):
+            a.tb_next = b
+        return kept[0] if kept else None
+
+    def excepthook(t, e, tb):
+        seen = set()
+        x = e
+        while x is not None and id(x) not in seen:
+            seen.add(id(x))
+            x.__traceback__ = strip(x.__traceback__)
+            x = x.__cause__ or (None if x.__suppress_context__ else
+                                x.__context__)
+        sys.__excepthook__(t, e, strip(tb))
 
     with open(script, "rb") as f:
         source = f.read()
-    tree = ast.parse(source, script)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                check(alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            check(node.module)
-
-    real_import = builtins.__import__
-    real_import_module = importlib.import_module
-
-    def guarded_import(name, globals=None, locals=None, fromlist=(),
-                       level=0):
-        if level == 0 and from_user(globals):
-            check(name)
-        return real_import(name, globals, locals, fromlist, level)
-
-    def guarded_import_module(name, package=None):
-        if not name.startswith(".") and from_user(sys._getframe(1).f_globals):
-            check(name)
-        return real_import_module(name, package)
-
-    builtins.__import__ = guarded_import
-    importlib.import_module = guarded_import_module
+    mod = type(sys)("__main__")
+    mod.__file__ = script
+    mod.__builtins__ = builtins
+    mod.__loader__ = type(__loader__)("__main__", script)
+    mod.__cached__ = None
+    sys.modules["__main__"] = mod
     sys.argv = sys.argv[3:]
     sys.path[0] = here
-    code = compile(tree, script, "exec")
-    exec(code, {"__name__": "__main__", "__file__": script,
-                "__builtins__": builtins})
+    sys.excepthook = excepthook
+    builtins.__import__ = guarded_import
+    wrap_import_module()
+    exec(compile(source, script, "exec", dont_inherit=True), mod.__dict__)
 
 
 main()

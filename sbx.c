@@ -350,9 +350,9 @@ save_stdin(const char *path, long long max)
 		die("script on standard input is empty");
 }
 
-static const char guard_py[] =
+static const unsigned char guard_py[] = {
 #include "guard.h"
-;
+};
 
 static void
 stage_guard(struct job *jb)
@@ -361,8 +361,8 @@ stage_guard(struct job *jb)
 	int fd;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-	    0644)) < 0 || write(fd, guard_py, sizeof(guard_py) - 1) !=
-	    (ssize_t)sizeof(guard_py) - 1 || close(fd) < 0)
+	    0644)) < 0 || write(fd, guard_py, sizeof(guard_py)) !=
+	    (ssize_t)sizeof(guard_py) || close(fd) < 0)
 		die("write %s:", path);
 	free(path);
 }
@@ -687,8 +687,10 @@ read_refused(const struct job *jb, struct result *r)
 		if (buf[strspn(buf, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")] == '\0') {
 			memcpy(r->refused, buf, (size_t)n + 1);
-			event_msg("error", "import of '%s' refused by template "
-			    "'%s'", r->refused, jb->pol.name);
+			/* A script may catch the ImportError and go on. */
+			event_msg(r->exit_code == 0 ? "warning" : "error",
+			    "import of '%s' refused by template '%s'",
+			    r->refused, jb->pol.name);
 		}
 	}
 	close(fd);
