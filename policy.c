@@ -17,10 +17,14 @@
 #define MAXSIZE (1LL << 40)		/* 1t: anything larger is a typo */
 #define MAXDURATION (7L * 24 * 3600)	/* a week */
 
-/* One "key = value" line of a template, kept until resolution. */
+/*
+ * One "key = value" line of a template, kept until resolution.  A later
+ * layer's line for the same key takes its place.
+ */
 struct setting {
 	char *key;
 	char *value;
+	const char *file;	/* one of the config's files */
 	int line;
 	struct setting *next;
 };
@@ -28,8 +32,10 @@ struct setting {
 struct tmpl {
 	char *name;
 	char *inherit;		/* NULL: "default", unless this is it */
+	const char *inherit_file;
 	int inherit_line;
-	struct setting *set;	/* in file order */
+	unsigned layers;	/* bit i: files[i] has a section of it */
+	struct setting *set;	/* in the order first set */
 	struct setting **tail;
 	struct tmpl *next;
 };
@@ -366,9 +372,14 @@ policy_set(struct policy *p, const char *name, const char *val)
 	return err;
 }
 
-/* Parsing: a reader that counts lines, so every error can name one. */
+/*
+ * Parsing one layer: a reader that counts lines, so every error can
+ * name one, over the config that earlier layers filled.
+ */
 struct parse {
 	struct config *c;
+	const char *path;	/* this layer's, one of the config's files */
+	unsigned layer;		/* its index in files */
 	const char *text;	/* built-in config, or NULL */
 	FILE *fp;
 	int line;
@@ -380,7 +391,10 @@ struct parse {
 	char **seen;		/* sections already closed */
 	size_t nseen;
 	struct lang *curlang;
+	int langkeys;		/* of curlang, set in this section: LK_ */
 };
+
+enum { LK_COMMAND = 1, LK_IMAGE = 2 };
 
 static void
 perr(struct parse *ps, const char *fmt, const char *arg)
@@ -504,7 +518,9 @@ section(struct parse *ps, const char *sec)
 			return 0;
 		}
 		ps->curlang = lang_get(ps->c, sec + 9);
+		ps->curlang->file = ps->path;
 		ps->curlang->line = ps->line;
+		ps->langkeys = 0;
 		return 1;
 	}
 	if (strcmp(sec, "ceiling") == 0 || strcmp(sec, "system") == 0) {
@@ -530,11 +546,15 @@ section(struct parse *ps, const char *sec)
 		    "[language EXT]", sec);
 		return 0;
 	}
-	t = ecalloc(1, sizeof(*t));
-	t->name = estrdup(sec);
-	t->tail = &t->set;
-	t->next = ps->c->tmpls;
-	ps->c->tmpls = t;
+	/* An earlier layer's template of this name: this one changes it. */
+	if ((t = tmpl_find(ps->c, sec)) == NULL) {
+		t = ecalloc(1, sizeof(*t));
+		t->name = estrdup(sec);
+		t->tail = &t->set;
+		t->next = ps->c->tmpls;
+		ps->c->tmpls = t;
+	}
+	t->layers |= 1u << ps->layer;
 	ps->cur = t;
 	return 1;
 }
@@ -547,7 +567,7 @@ lang_key(struct parse *ps, const char *name, const char *val)
 	size_t i;
 
 	if (strcmp(name, "command") == 0) {
-		if (l->command) {
+		if (ps->langkeys & LK_COMMAND) {
 			perr(ps, "duplicate key '%s'", name);
 			return 0;
 		}
@@ -561,14 +581,19 @@ lang_key(struct parse *ps, const char *name, const char *val)
 			    "separated by spaces, no quotes)", val);
 			return 0;
 		}
+		strv_free(l->command);	/* an earlier layer's */
 		l->command = v;
+		ps->langkeys |= LK_COMMAND;
 	} else if (strcmp(name, "image") == 0) {
-		if (l->image || !valid_image(val)) {
-			perr(ps, l->image ? "duplicate key '%s'" :
-			    "image: invalid value '%.64s'", l->image ? name : val);
+		if ((ps->langkeys & LK_IMAGE) || !valid_image(val)) {
+			perr(ps, ps->langkeys & LK_IMAGE ? "duplicate key '%s'" :
+			    "image: invalid value '%.64s'",
+			    ps->langkeys & LK_IMAGE ? name : val);
 			return 0;
 		}
+		free(l->image);
 		l->image = estrdup(val);
+		ps->langkeys |= LK_IMAGE;
 	} else {
 		perr(ps, "unknown key '%.64s' in a language section", name);
 		return 0;
@@ -597,6 +622,22 @@ system_key(const char *name, const char *val)
 }
 
 static int
+set_inherit(struct parse *ps, const char *val)
+{
+	struct tmpl *t = ps->cur;
+
+	if (t->inherit && t->inherit_file == ps->path) {
+		perr(ps, "duplicate key '%s'", "inherit");
+		return 0;
+	}
+	free(t->inherit);
+	t->inherit = estrdup(val);
+	t->inherit_file = ps->path;
+	t->inherit_line = ps->line;
+	return 1;
+}
+
+static int
 handler(void *user, const char *sec, const char *name, const char *val)
 {
 	struct parse *ps = user;
@@ -614,11 +655,12 @@ handler(void *user, const char *sec, const char *name, const char *val)
 	}
 	if (ps->curlang)
 		return lang_key(ps, name, val);
-	for (s = ps->cur->set; s; s = s->next)
-		if (strcmp(s->key, name) == 0) {
-			perr(ps, "duplicate key '%.64s'", name);
-			return 0;
-		}
+	for (s = ps->cur->set; s && strcmp(s->key, name) != 0; s = s->next)
+		;
+	if (s && s->file == ps->path) {
+		perr(ps, "duplicate key '%.64s'", name);
+		return 0;
+	}
 	/* Check the value now, so an error names this line even when
 	 * another template is the one in use. */
 	if (ps->cur == ps->c->system) {
@@ -635,21 +677,18 @@ handler(void *user, const char *sec, const char *name, const char *val)
 		perr(ps, "%s", e);
 		return 0;
 	}
-	if (strcmp(name, "inherit") == 0) {
-		if (ps->cur->inherit) {
-			perr(ps, "duplicate key '%s'", name);
-			return 0;
-		}
-		ps->cur->inherit = estrdup(val);
-		ps->cur->inherit_line = ps->line;
-		return 1;
+	if (strcmp(name, "inherit") == 0)
+		return set_inherit(ps, val);
+	if (s == NULL) {
+		s = ecalloc(1, sizeof(*s));
+		s->key = estrdup(name);
+		*ps->cur->tail = s;
+		ps->cur->tail = &s->next;
 	}
-	s = ecalloc(1, sizeof(*s));
-	s->key = estrdup(name);
+	free(s->value);	/* an earlier layer's, replaced */
 	s->value = estrdup(val);
+	s->file = ps->path;
 	s->line = ps->line;
-	*ps->cur->tail = s;
-	ps->cur->tail = &s->next;
 	return 1;
 }
 
@@ -674,8 +713,8 @@ check_inherit(struct config *c)
 		n++;
 	for (t = c->tmpls; t; t = t->next) {
 		if (t->inherit && tmpl_find(c, t->inherit) == NULL)
-			die("%s:%d: inherit: no template '%s'", c->path,
-			    t->inherit_line, t->inherit);
+			die("%s:%d: inherit: no template '%s'",
+			    t->inherit_file, t->inherit_line, t->inherit);
 		/* Implicit inheritance ends at [default], so any cycle
 		 * has a member with an inherit line to point at; blame
 		 * only the members, not those that lead into it. */
@@ -684,7 +723,8 @@ check_inherit(struct config *c)
 			;
 		if (u == t && t->inherit)
 			die("%s:%d: inherit: template '%s' inherits from "
-			    "itself", c->path, t->inherit_line, t->name);
+			    "itself", t->inherit_file, t->inherit_line,
+			    t->name);
 	}
 }
 
@@ -696,43 +736,63 @@ check_langs(struct config *c)
 	for (l = c->langs; l; l = l->next)
 		if (l->command == NULL || l->image == NULL)
 			die("%s:%d: [language %s] needs both command and "
-			    "image", c->path, l->line, l->ext);
+			    "image", l->file, l->line, l->ext);
+}
+
+/* Every inherit and language is checked once all layers are read. */
+static void
+config_check(struct config *c)
+{
+	check_inherit(c);
+	check_langs(c);
+}
+
+/* Makes path the config's next layer, and ps the parse of it. */
+static void
+layer_begin(struct config *c, struct parse *ps, const char *path)
+{
+	size_t n = strv_len(c->files);
+
+	memset(ps, 0, sizeof(*ps));
+	c->files = erealloc(c->files, (n + 2) * sizeof(char *));
+	c->files[n] = estrdup(path);
+	c->files[n + 1] = NULL;
+	c->path = c->files[n];
+	ps->c = c;
+	ps->path = c->files[n];
+	ps->layer = (unsigned)n;
 }
 
 static void
-parse(struct config *c, struct parse *ps)
+parse(struct parse *ps)
 {
 	size_t i;
 	int ret;
 
-	ps->c = c;
 	ret = ini_parse_stream(reader, ps, handler, ps);
 	for (i = 0; i < ps->nseen; i++)
 		free(ps->seen[i]);
 	free(ps->seen);
 	if (ret > 0 && (ps->errline == 0 || ret < ps->errline))
 		die("%s:%d: syntax error (want [section] or key = value)",
-		    c->path, ret);
+		    ps->path, ret);
 	if (ret < 0)
-		die("%s: cannot parse (out of memory)", c->path);
+		die("%s: cannot parse (out of memory)", ps->path);
 	if (ps->errline)
-		die("%s:%d: %s", c->path, ps->errline, ps->err);
-	check_inherit(c);
-	check_langs(c);
+		die("%s:%d: %s", ps->path, ps->errline, ps->err);
 }
 
-void
-config_load(struct config *c, const char *path)
+/* Reads path over the layers before it; system: it is the system's. */
+static void
+layer_file(struct config *c, const char *path, int system)
 {
 	struct parse ps;
 
-	memset(&ps, 0, sizeof(ps));
-	memset(c, 0, sizeof(*c));
-	c->path = estrdup(path);
-	ps.system = strcmp(path, SYSFILE) == 0;
+	layer_begin(c, &ps, path);
+	ps.system = system;
 	if ((ps.fp = fopen(path, "r")) == NULL)
 		die("%s:", path);
-	parse(c, &ps);
+	parse(&ps);
 	if (ferror(ps.fp))
 		die("read %s:", path);
 	fclose(ps.fp);
@@ -743,76 +803,112 @@ static const char builtin_ini[] =
 #include "builtin.h"
 ;
 
-void
-config_builtin(struct config *c)
+static void
+layer_builtin(struct config *c)
 {
 	struct parse ps;
 
-	memset(&ps, 0, sizeof(ps));
-	memset(c, 0, sizeof(*c));
-	c->path = estrdup("(built-in)");
+	layer_begin(c, &ps, "(built-in)");
 	ps.text = builtin_ini;
-	parse(c, &ps);
+	parse(&ps);
 }
 
-/*
- * The system file's [ceiling] and [system] hold whichever file the
- * templates came from: loaded here when that was another file.
- */
-static void
-load_system(struct config *c)
+void
+config_load(struct config *c, const char *path)
 {
-	struct config sys;
+	memset(c, 0, sizeof(*c));
+	layer_file(c, path, strcmp(path, SYSFILE) == 0);
+	config_check(c);
+}
 
-	if (strcmp(c->path, SYSFILE) == 0 || access(SYSFILE, F_OK) < 0)
-		return;
-	config_load(&sys, SYSFILE);
-	c->ceiling = sys.ceiling;
-	c->system = sys.system;
-	sys.ceiling = sys.system = NULL;
-	config_free(&sys);
+void
+config_builtin(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	layer_builtin(c);
+	config_check(c);
+}
+
+/* Does path exist?  Any answer but yes or no is an error. */
+static int
+exists(const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return 1;
+	if (errno != ENOENT)
+		die("%s:", path);
+	return 0;
+}
+
+/* $XDG_CONFIG_HOME/sbx/sbx.ini, ~/.config/sbx/sbx.ini, or NULL. */
+static char *
+user_file(void)
+{
+	const char *env;
+
+	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
+		return smprintf("%s/sbx/sbx.ini", env);
+	if ((env = getenv("HOME")) != NULL && *env == '/')
+		return smprintf("%s/.config/sbx/sbx.ini", env);
+	return NULL;
 }
 
 /*
- * Finds and loads the configuration: -c, $SBX_CONFIG, the user's, the
- * system's, then the built-in copy.  Never anything in the current
+ * A layer that is a file read already, as -c naming the system file
+ * would be, is not read twice: the second time, the system file's
+ * [ceiling] would be an error.
+ */
+static int
+read_before(struct stat *seen, size_t *n, const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st) < 0)
+		return 0;	/* fopen says why */
+	for (i = 0; i < *n; i++)
+		if (seen[i].st_dev == st.st_dev && seen[i].st_ino == st.st_ino)
+			return 1;
+	seen[(*n)++] = st;
+	return 0;
+}
+
+/*
+ * Loads the configuration in layers, each over those before: the system
+ * file, or the built-in copy if there is none; the user's file, if it
+ * exists; then -c, or else $SBX_CONFIG.  Never anything in the current
  * directory or the source tree: an untrusted repository must not be able
  * to raise its own limits.  Returns 1 if a file was read.
  */
 int
 config_find(struct config *c, const char *opt)
 {
-	const char *env, *home;
-	char *paths[3] = { NULL, NULL, NULL };
-	size_t i;
-	int found = 0;
+	const char *env;
+	char *user = user_file();
+	struct stat seen[3];
+	size_t n = 0;
+	int found;
 
-	if (opt || ((env = getenv("SBX_CONFIG")) != NULL && *env != '\0')) {
-		config_load(c, opt ? opt : env);
-		load_system(c);
-		return 1;
+	memset(c, 0, sizeof(*c));
+	if ((found = exists(SYSFILE))) {
+		read_before(seen, &n, SYSFILE);
+		layer_file(c, SYSFILE, 1);
+	} else {
+		layer_builtin(c);
 	}
-	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
-		paths[0] = smprintf("%s/sbx/sbx.ini", env);
-	else if ((home = getenv("HOME")) != NULL && *home == '/')
-		paths[0] = smprintf("%s/.config/sbx/sbx.ini", home);
-	paths[1] = estrdup(SYSFILE);
-	for (i = 0; i < LEN(paths) && !found; i++) {
-		if (paths[i] == NULL)
-			continue;
-		if (access(paths[i], F_OK) == 0) {
-			config_load(c, paths[i]);
-			found = 1;
-		} else if (errno != ENOENT) {
-			die("%s:", paths[i]);
-		}
+	if (user && exists(user) && !read_before(seen, &n, user)) {
+		layer_file(c, user, 0);
+		found = 1;
 	}
-	for (i = 0; i < LEN(paths); i++)
-		free(paths[i]);
-	if (!found)
-		config_builtin(c);
-	load_system(c);
-	return found;
+	free(user);
+	if (opt == NULL && (env = getenv("SBX_CONFIG")) != NULL && *env)
+		opt = env;
+	if (opt && !read_before(seen, &n, opt)) {
+		layer_file(c, opt, 0);
+		found = 1;
+	}
+	config_check(c);
+	return found || opt;
 }
 
 static void
@@ -852,7 +948,7 @@ config_free(struct config *c)
 		free(l->image);
 		free(l);
 	}
-	free(c->path);
+	strv_free(c->files);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -866,7 +962,7 @@ apply(const struct config *c, const struct tmpl *t, struct policy *p)
 		apply(c, parent(c, t), p);
 	for (s = t->set; s; s = s->next)
 		if ((e = policy_set(p, s->key, s->value)) != NULL)
-			die("%s:%d: %s", c->path, s->line, e);
+			die("%s:%d: %s", s->file, s->line, e);
 }
 
 /* Fills p from template name and its ancestors; 0 if there is none. */
@@ -883,7 +979,10 @@ policy_resolve(const struct config *c, const char *name, struct policy *p)
 	return 1;
 }
 
-/* "default, secure, ml", in file order, for error messages. */
+/*
+ * "default, secure, ml": the templates in the order they first appear,
+ * layer by layer, for error messages.
+ */
 char *
 config_names(const struct config *c)
 {
@@ -892,6 +991,21 @@ config_names(const struct config *c)
 
 	for (t = c->tmpls; t; t = t->next) {
 		n = smprintf("%s%s%s", t->name, *s ? ", " : "", s);
+		free(s);
+		s = n;
+	}
+	return s;
+}
+
+/* "(built-in), /home/u/.config/sbx/sbx.ini": the layers, base first. */
+char *
+config_files(const struct config *c)
+{
+	char *s = estrdup(""), *n;
+	size_t i;
+
+	for (i = 0; c->files && c->files[i]; i++) {
+		n = smprintf("%s%s%s", s, i ? ", " : "", c->files[i]);
 		free(s);
 		s = n;
 	}
@@ -931,6 +1045,24 @@ policy_json(struct jbuf *j, const struct policy *p)
 	jb_endobj(j);
 }
 
+/*
+ * "file" is the last layer with a section of the template, "files"
+ * every one, base first: where to look for what it sets.
+ */
+static void
+list_files(struct jbuf *j, const struct config *c, const struct tmpl *t)
+{
+	char *v[sizeof(t->layers) * CHAR_BIT + 1];
+	size_t i, n = 0;
+
+	for (i = 0; c->files[i] && i < LEN(v) - 1; i++)
+		if (t->layers & 1u << i)
+			v[n++] = c->files[i];
+	v[n] = NULL;
+	jb_str(j, "file", n ? v[n - 1] : NULL);
+	jb_strv(j, "files", v);
+}
+
 static void
 list_one(const struct config *c, const struct tmpl *t)
 {
@@ -943,6 +1075,7 @@ list_one(const struct config *c, const struct tmpl *t)
 	jb_str(&j, "name", p.name);
 	jb_str(&j, "description", p.description);
 	jb_str(&j, "inherit", par ? par->name : NULL);
+	list_files(&j, c, t);
 	jb_str(&j, "runtime", p.runtime);
 	jb_str(&j, "image", p.image);
 	policy_json(&j, &p);
@@ -950,7 +1083,7 @@ list_one(const struct config *c, const struct tmpl *t)
 	policy_free(&p);
 }
 
-/* One "template" line per template, in file order. */
+/* One "template" line per template, in the order of config_names. */
 void
 config_list(const struct config *c)
 {
@@ -1070,7 +1203,7 @@ policy_check(const struct config *c, const struct policy *p,
 		policy_set(&ceil, s->key, s->value);
 		if (!within(k->ceil, numeric(p, k), numeric(&ceil, k)))
 			die("%s: above the system ceiling '%s = %s' (%s:%d)",
-			    s->key, s->key, s->value, SYSFILE, s->line);
+			    s->key, s->key, s->value, s->file, s->line);
 	}
 	policy_free(&ceil);
 	for (s = c->system ? c->system->set : NULL; s; s = s->next) {
@@ -1083,7 +1216,7 @@ policy_check(const struct config *c, const struct policy *p,
 		strv_free(pat);
 		if (!ok)
 			die("image '%s' is not in allowed_images (%s:%d)",
-			    image, SYSFILE, s->line);
+			    image, s->file, s->line);
 	}
 }
 

@@ -30,7 +30,8 @@ struct lang {
 	char *ext;		/* "py", without the dot */
 	char **command;		/* interpreter argv, NULL-terminated */
 	char *image;
-	int line;		/* of its section, for errors */
+	const char *file;	/* of its last section: one of config's files */
+	int line;		/* of that section, for errors */
 	struct lang *next;
 };
 
@@ -64,9 +65,13 @@ struct policy {
 
 struct tmpl;
 
-/* Everything read from one configuration file. */
+/*
+ * Everything read from the configuration's layers: the system file or
+ * the built-in copy, then the user's file, then -c or $SBX_CONFIG.
+ */
 struct config {
-	char *path;		/* the file read, or "(built-in)" */
+	char **files;		/* the layers read, base first; "(built-in)" */
+	const char *path;	/* the last of them */
 	struct tmpl *tmpls;
 	struct lang *langs;
 	struct tmpl *ceiling;	/* of the system file, or NULL */
@@ -259,12 +264,13 @@ int parse_size(const char *s, long long *v);
 int parse_duration(const char *s, long *v);
 int parse_cpus(const char *s, long *v);
 int parse_bool(const char *s, int *v);
-void config_load(struct config *c, const char *path);
+void config_load(struct config *c, const char *path);	/* that file alone */
 void config_builtin(struct config *c);
-int config_find(struct config *c, const char *opt);
+int config_find(struct config *c, const char *opt);	/* every layer */
 void config_free(struct config *c);
 const char *policy_set(struct policy *p, const char *key, const char *val);
 char *config_names(const struct config *c);	/* caller frees */
+char *config_files(const struct config *c);	/* caller frees */
 int policy_resolve(const struct config *c, const char *name, struct policy *p);
 void policy_free(struct policy *p);
 void policy_check(const struct config *c, const struct policy *p,

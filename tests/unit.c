@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../sbx.h"
@@ -178,6 +179,146 @@ test_policy(const char *ini)
 	config_free(&c);
 }
 
+/* Writes text to dir/name; returns the path, caller frees. */
+static char *
+put(const char *dir, const char *name, const char *text)
+{
+	char *path = smprintf("%s/%s", dir, name);
+	FILE *f;
+
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
+	    fclose(f) == EOF)
+		check(0, "layers: write a config file");
+	return path;
+}
+
+/* A template's number of key k, resolved, or -1 if there is none. */
+static long long
+limit(const struct config *c, const char *name, const char *k)
+{
+	struct policy p;
+	long long v;
+
+	if (!policy_resolve(c, name, &p))
+		return -1;
+	v = strcmp(k, "memory") == 0 ? p.memory : strcmp(k, "timeout") == 0 ?
+	    p.timeout : strcmp(k, "cpus") == 0 ? p.cpus : strcmp(k,
+	    "cpu_time") == 0 ? p.cpu_time : strcmp(k, "pids") == 0 ? p.pids :
+	    strcmp(k, "imports") == 0 ? (long long)strv_len(p.imports) : -2;
+	policy_free(&p);
+	return v;
+}
+
+static int
+has_lang(const struct config *c, const char *ext, const char *cmd,
+    const char *image)
+{
+	const struct lang *l = lang_find(c, ext);
+
+	return l && (cmd == NULL || strcmp(l->command[0], cmd) == 0) &&
+	    (image == NULL || strcmp(l->image, image) == 0);
+}
+
+/*
+ * config_find's layers: the base (the system file, or the built-in
+ * copy), the user's file in $XDG_CONFIG_HOME, then -c or $SBX_CONFIG,
+ * each changing or adding templates key by key.
+ */
+static void
+test_layers(void)
+{
+	char dir[] = "/tmp/sbx-unit-XXXXXX", *sub, *user, *opt, *env, *f;
+	struct config base, c;
+	size_t n;
+
+	if (mkdtemp(dir) == NULL) {
+		check(0, "layers: temp directory");
+		return;
+	}
+	unsetenv("SBX_CONFIG");
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	config_find(&base, NULL);	/* no user file yet */
+	sub = smprintf("%s/sbx", dir);
+	mkdir(sub, 0700);
+	user = put(sub, "sbx.ini", "[mine]\nmemory = 64m\n");
+	config_find(&c, NULL);
+	check(limit(&c, "mine", "memory") == 64LL << 20 &&
+	    limit(&c, "mine", "timeout") == limit(&base, "default", "timeout"),
+	    "layers: a user's template is added and inherits [default]");
+	check(limit(&c, "default", "memory") == limit(&base, "default",
+	    "memory") && limit(&c, "secure", "timeout") == 15,
+	    "layers: a user's file keeps [default] and [secure]");
+	check(has_lang(&c, "py", "python3", NULL) && has_lang(&c, "sh", "sh",
+	    NULL) && has_lang(&c, "js", "node", NULL),
+	    "layers: a user's file keeps the py, sh and js languages");
+	check(strcmp(c.path, user) == 0 && strv_len(c.files) == 2 &&
+	    strcmp(c.files[1], user) == 0, "layers: path is the user's file");
+	config_free(&c);
+
+	free(put(sub, "sbx.ini", "[secure]\ntimeout = 20\n"));
+	config_find(&c, NULL);
+	check(limit(&c, "secure", "timeout") == 20,
+	    "layers: a user's [secure] sets timeout");
+	check(limit(&c, "secure", "memory") == limit(&base, "secure",
+	    "memory") && limit(&c, "secure", "cpu_time") == limit(&base,
+	    "secure", "cpu_time") && limit(&c, "secure", "pids") ==
+	    limit(&base, "secure", "pids") && limit(&c, "secure", "imports") ==
+	    limit(&base, "secure", "imports"),
+	    "layers: a user's [secure] keeps its other keys");
+	config_free(&c);
+
+	opt = put(dir, "opt.ini", "[secure]\ncpus = 2\n[y]\ntimeout = 3\n"
+	    "[language py]\nimage = my-python\n[language rb]\n"
+	    "command = ruby\nimage = sbx-ruby\n");
+	free(put(sub, "sbx.ini", "[secure]\ntimeout = 20\n[x]\ninherit = y\n"));
+	config_find(&c, opt);
+	check(limit(&c, "secure", "timeout") == 20 &&
+	    limit(&c, "secure", "cpus") == 2000 && limit(&c, "secure",
+	    "memory") == limit(&base, "secure", "memory"),
+	    "layers: -c over the user's file over the base");
+	check(limit(&c, "x", "timeout") == 3,
+	    "layers: inherit resolves over the merged layers");
+	check(has_lang(&c, "py", "python3", "my-python") &&
+	    has_lang(&c, "rb", "ruby", "sbx-ruby") && has_lang(&c, "sh", "sh",
+	    NULL), "layers: -c changes one key of a language, adds another");
+	check(strcmp(c.path, opt) == 0 && strv_len(c.files) == 3,
+	    "layers: path is the -c file");
+	f = config_files(&c);
+	n = strlen(f) - strlen(opt);
+	check(strlen(f) > strlen(opt) && strcmp(f + n, opt) == 0 &&
+	    strstr(f, user) != NULL, "layers: config_files names each layer");
+	free(f);
+	config_free(&c);
+
+	free(put(sub, "sbx.ini", "[secure]\ntimeout = 20\n"));
+	env = put(dir, "env.ini", "[envt]\npids = 5\n");
+	setenv("SBX_CONFIG", env, 1);
+	config_find(&c, NULL);
+	check(limit(&c, "envt", "pids") == 5 && limit(&c, "secure",
+	    "timeout") == 20, "layers: $SBX_CONFIG over the user's file");
+	config_free(&c);
+	config_find(&c, opt);
+	check(limit(&c, "envt", "pids") == -1 && limit(&c, "y", "timeout") == 3,
+	    "layers: -c replaces $SBX_CONFIG");
+	config_free(&c);
+	config_find(&c, user);	/* the user's file again: read once */
+	check(strv_len(c.files) == 2 && limit(&c, "secure", "timeout") == 20,
+	    "layers: a file named twice is read once");
+	config_free(&c);
+	unsetenv("SBX_CONFIG");
+	unsetenv("XDG_CONFIG_HOME");
+	config_free(&base);
+	unlink(env);
+	unlink(opt);
+	unlink(user);
+	rmdir(sub);
+	rmdir(dir);
+	free(env);
+	free(opt);
+	free(user);
+	free(sub);
+}
+
 static void
 test_sha256(void)
 {
@@ -242,6 +383,7 @@ main(int argc, char *argv[])
 	test_json();
 	test_fixed();
 	test_policy(argv[1]);
+	test_layers();
 	test_sha256();
 	test_compact();
 	return 0;
