@@ -65,7 +65,7 @@ printf '[a]\ninherit = b\n[b]\ninherit = a\n' | badini "inherit cycle" \
     "[24]" "inherits from itself"
 printf '[a]\ninherit = zz\n' | badini "inherit unknown" 2 "no template 'zz'"
 printf '[bad name!]\npids = 1\n' | badini "bad section name" 1 "section"
-printf '[default]\npids = 1\n[language py]\nimage = x\n' | badini \
+printf '[default]\npids = 1\n[language rb]\nimage = x\n' | badini \
     "language without command" 3 "needs both"
 printf '[language py]\ncommand = "python"\nimage = x\n' | badini \
     "quoted command" 2 "command"
@@ -132,26 +132,103 @@ fails "apply: a tree that is no kept run" "not a kept sbx run" apply "$t/src"
 fails "diff: a missing path" "No such file" diff "$t/nothere"
 fails "diff: an unknown session" "no such session" diff 0123456789ab
 
-# Config lookup: -c, $SBX_CONFIG, XDG, ~/.config; never the cwd or dir.
-mk() { printf '[%s]\npids = 7\n[language py]\ncommand = python3\nimage = i\n' \
-    "$1" >"$2"; }
+# Config lookup, in layers: the built-in copy (no system file here), the
+# user's file (XDG, else ~/.config), then -c or else $SBX_CONFIG; never
+# the cwd or dir.
+builtin="default secure ml web minimal standard hardened paranoid"
+mk() { printf '[%s]\npids = 7\n' "$1" >"$2"; }
 mkdir -p "$t/home/.config/sbx" "$t/xdg/sbx"
 mk cwd "$t/src/sbx.ini"
 mk home "$t/home/.config/sbx/sbx.ini"
 names() { (cd "$t/src" && "$@" -l | jq -r .name | tr '\n' ' '); }
-[ "$(names "$sbx")" = "home " ] && ok "~/.config/sbx/sbx.ini is read" ||
-    nok "~/.config/sbx/sbx.ini is read"
+[ "$(names "$sbx")" = "$builtin home " ] &&
+    ok "~/.config/sbx/sbx.ini is layered over the built-in copy" ||
+    nok "~/.config/sbx/sbx.ini is layered over the built-in copy"
 mk xdg "$t/xdg/sbx/sbx.ini"
-[ "$(XDG_CONFIG_HOME=$t/xdg names "$sbx")" = "xdg " ] &&
+[ "$(XDG_CONFIG_HOME=$t/xdg names "$sbx")" = "$builtin xdg " ] &&
     ok "XDG_CONFIG_HOME wins over HOME" || nok "XDG_CONFIG_HOME wins over HOME"
 mk env "$t/env.ini"
-[ "$(SBX_CONFIG=$t/env.ini XDG_CONFIG_HOME=$t/xdg names "$sbx")" = "env " ] &&
-    ok "SBX_CONFIG wins over XDG" || nok "SBX_CONFIG wins over XDG"
-[ "$(SBX_CONFIG=$t/env.ini names "$sbx" -c "$t/xdg/sbx/sbx.ini")" = "xdg " ] &&
-    ok "-c wins over SBX_CONFIG" || nok "-c wins over SBX_CONFIG"
+[ "$(SBX_CONFIG=$t/env.ini XDG_CONFIG_HOME=$t/xdg names "$sbx")" = \
+    "$builtin xdg env " ] && ok "SBX_CONFIG is layered over XDG" ||
+    nok "SBX_CONFIG is layered over XDG"
+mk opt "$t/opt.ini"
+[ "$(SBX_CONFIG=$t/env.ini names "$sbx" -c "$t/opt.ini")" = \
+    "$builtin home opt " ] && ok "-c replaces SBX_CONFIG" ||
+    nok "-c replaces SBX_CONFIG"
+[ "$(names "$sbx" -c "$t/home/.config/sbx/sbx.ini")" = "$builtin home " ] &&
+    ok "a file named twice is read once" || nok "a file named twice is read once"
 rm "$t/home/.config/sbx/sbx.ini"
 case "$(names "$sbx")" in
 *cwd*) nok "sbx.ini in the current directory is never read" ;;
 *) ok "sbx.ini in the current directory is never read" ;;
 esac
+
+# A user's file that adds one template keeps every other template and
+# language; one that changes a key of [secure] keeps its others.
+x=$t/xdg/sbx/sbx.ini
+printf '[mine]\nmemory = 64m\n' >"$x"
+export XDG_CONFIG_HOME="$t/xdg"
+[ "$(names "$sbx")" = "$builtin mine " ] &&
+    ok "a user's new template keeps the built-in ones" ||
+    nok "a user's new template keeps the built-in ones"
+echo 'echo 1' >"$t/src/ok.sh"
+echo 'console.log(1)' >"$t/src/ok.js"
+for s in ok.py ok.sh ok.js; do
+	"$sbx" -D -r podman -d "$t/src" "$s" >"$t/out" 2>"$t/err" &&
+	    jq -e '.event == "argv"' "$t/out" >/dev/null &&
+	    ok "a user's new template keeps the language of $s" ||
+	    { nok "a user's new template keeps the language of $s"
+	    echo "# $(cat "$t/err")"; }
+done
+"$sbx" -D -r podman -t mine -d "$t/src" ok.py >"$t/out" 2>"$t/err" &&
+    jq -e '.argv | index("--memory=67108864") and index("--pids-limit=128")' \
+    "$t/out" >/dev/null && ok "a user's template runs, over [default]" ||
+    nok "a user's template runs, over [default]"
+lim() { "$sbx" "$@" -l | jq -c 'select(.name == "secure") | .limits'; }
+unset XDG_CONFIG_HOME
+want=$(lim | jq -c '.timeout = 20')
+export XDG_CONFIG_HOME="$t/xdg"
+printf '[secure]\ntimeout = 20\n' >"$x"
+[ -n "$want" ] && [ "$(lim)" = "$want" ] &&
+    ok "a user's [secure] with one key keeps its other keys" ||
+    nok "a user's [secure] with one key keeps its other keys"
+printf '[secure]\ncpus = 2\n[language py]\nimage = my-python\n' >"$t/c.ini"
+[ "$(lim -c "$t/c.ini")" = "$(printf '%s' "$want" | jq -c '.cpus = 2')" ] &&
+    ok "-c is layered over the user's file" ||
+    nok "-c is layered over the user's file"
+"$sbx" -c "$t/c.ini" -D -r podman -d "$t/src" ok.py >"$t/out" 2>&1 &&
+    jq -e '.argv | index("my-python") and index("python3")' "$t/out" \
+    >/dev/null && ok "-c changes a language's image, keeps its command" ||
+    nok "-c changes a language's image, keeps its command"
+"$sbx" -c "$t/c.ini" -l >"$t/out" &&
+    jq -e -s --arg x "$x" --arg c "$t/c.ini" '
+    (map(select(.name == "secure"))[0] | .file == $c and
+    .files == ["(built-in)", $x, $c]) and
+    (map(select(.name == "ml"))[0] | .file == "(built-in)" and
+    .files == ["(built-in)"])' "$t/out" >/dev/null &&
+    ok "-l names the files of each template" ||
+    nok "-l names the files of each template"
+
+# Errors name the file and line of the layer they are in.
+printf '[secure]\n\ntimeout = 1x\n' >"$x"
+fails "an error in the user's file names it" "^sbx: $x:3: timeout: invalid" \
+    -D -r podman -d "$t/src" ok.py
+printf '[secure]\ntimeout = 20\n[mine]\npids = 1\n[secure]\npids = 2\n' >"$x"
+fails "a duplicate section in the user's file" "^sbx: $x:5: duplicate section" \
+    -D -r podman -d "$t/src" ok.py
+printf '[secure]\ntimeout = 20\ntimeout = 21\n' >"$x"
+fails "a duplicate key in the user's file" "^sbx: $x:3: duplicate key" \
+    -D -r podman -d "$t/src" ok.py
+printf '[secure]\ntimeout = 20\n' >"$x"
+printf '[secure]\ntimeout = 25\ninherit = nope\n' >"$t/c.ini"
+fails "an error in -c names it" "^sbx: $t/c.ini:3: inherit: no template" \
+    -c "$t/c.ini" -D -r podman -d "$t/src" ok.py
+printf '[language rb]\nimage = sbx-ruby\n' >"$x"
+fails "a new language needs both keys, in the user's file" \
+    "^sbx: $x:1: \[language rb\] needs both" -D -r podman -d "$t/src" ok.py
+printf '[mine]\npids = 1\n' >"$x"
+fails "an unknown template lists the layers' templates" \
+    "unknown template 'nope'.*available: default, secure, .*paranoid, mine" \
+    -t nope -D -r podman -d "$t/src" ok.py
+unset XDG_CONFIG_HOME
 exit 0

@@ -92,6 +92,45 @@ refused "[ceiling] in a user file is an error" \
 refused "an image outside allowed_images" \
     "image 'sbx-node' is not in allowed_images" -i sbx-node -d "$t/src" ok.py
 
+# Layers: the system file is the base (the built-in copy is not read),
+# the user's file and -c go over it, and the ceiling binds them all.
+names() { "$sbx" "$@" -l | jq -r .name | tr '\n' ' '; }
+[ "$(names)" = "default big " ] &&
+    ok "the system file is the base, instead of the built-in copy" ||
+    nok "the system file is the base, instead of the built-in copy"
+"$sbx" -l | jq -e -s --arg f "$sys/sbx.ini" 'all(.file == $f and
+    .files == [$f])' >/dev/null && ok "-l names the system file" ||
+    nok "-l names the system file"
+mkdir -p "$t/.config/sbx"
+u=$t/.config/sbx/sbx.ini
+printf '[big]\ntimeout = 5\n[mine]\nmemory = 64m\n' >"$u"
+[ "$(names)" = "default big mine " ] &&
+    "$sbx" -l | jq -e -s --arg f "$sys/sbx.ini" --arg u "$u" '
+    (map(select(.name == "big"))[0] | .limits.memory == 1073741824 and
+    .limits.timeout == 5 and .file == $u and .files == [$f, $u]) and
+    (map(select(.name == "mine"))[0] | .limits.cpu_time == 5 and
+    .files == [$u])' >/dev/null &&
+    ok "the user's file is layered over the system file" ||
+    nok "the user's file is layered over the system file"
+allowed "a user's template over the system's [default]" -t mine \
+    -d "$t/src" ok.py
+refused "the ceiling binds a template the user's file changed" \
+    "memory: above the system ceiling 'memory = 256m' ($sys/sbx.ini:$mline)" \
+    -t big -d "$t/src" ok.py
+printf '[secure]\nmemory = 64m\n' >"$t/user.ini"
+[ "$(names -c "$t/user.ini")" = "default big mine secure " ] &&
+    ok "-c is layered over the user's and the system's files" ||
+    nok "-c is layered over the user's and the system's files"
+printf '[ceiling]\nmemory = 8g\n' >"$u"
+refused "[ceiling] in the user's file is an error naming it" \
+    "^sbx: $u:1: \[ceiling\] is read only" -d "$t/src" ok.py
+rm -r "$t/.config"
+allowed "-c naming the system file reads it once" -c "$sys/sbx.ini" \
+    -d "$t/src" ok.py
+refused "-c naming the system file: its ceiling still binds" \
+    "memory: above the system ceiling" -c "$sys/sbx.ini" -m 512m \
+    -d "$t/src" ok.py
+
 # Audit: concurrent runs on each runtime, one whole line each.
 n=0
 for rt in podman docker; do
