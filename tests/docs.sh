@@ -45,3 +45,17 @@ for m in man/sbx.1 man/sbx.ini.5; do
 	[ -z "$out" ] && echo "ok - docs: man -l $m" ||
 	    { echo "not ok - docs: man -l $m"; echo "# $out"; }
 done
+
+# The base set of authorized imports: sbx.ini(5)'s list is the words of
+# guard.py's BASE block.  A missing block or list is a failure.
+man=$(sed -n '/^\.\\" The base set:/,/^\.Ed/p' man/sbx.ini.5 |
+    grep -v '^\.' | tr -s ' \t' '\n' | sed '/^$/d' | sort)
+py=$(sed -n '/^BASE = frozenset("""$/,/^""".split())$/p' guard.py |
+    sed '1d;$d' | tr -s ' \t' '\n' | sed '/^$/d' | sort)
+if [ -n "$man" ] && [ -n "$py" ] && [ "$man" = "$py" ]; then
+	echo "ok - docs: base set of authorized imports in sbx.ini(5) is guard.py's"
+else
+	echo "not ok - docs: base set of authorized imports in sbx.ini(5) is guard.py's"
+	echo "# sbx.ini(5): $(echo $man)"
+	echo "# guard.py: $(echo $py)"
+fi
