@@ -173,6 +173,10 @@ add_isolation(struct args *a, const struct job *jb)
 	add(a, "--hostname=sbx");
 	if (!jb->session)	/* a session's supervisor is its own init */
 		add(a, "--init");
+	/* docker's init is tini: podman's too, when it is here, so that
+	 * a missing interpreter is 127 and a non-executable one 126. */
+	if (!jb->session && is_podman(jb) && access(TINI, X_OK) == 0)
+		add(a, "--init-path=%s", TINI);
 	if (p->oci_runtime)
 		add(a, "--runtime=%s", p->oci_runtime);
 }
@@ -182,12 +186,11 @@ add_mounts(struct args *a, const struct job *jb)
 {
 	const struct policy *p = &jb->pol;
 
-	if (p->workspace == WS_NONE)
-		add(a, "--tmpfs=/workspace:rw,nosuid,nodev,size=%lld,"
-		    "mode=1777", p->tmpfs);
-	else
-		add(a, "--mount=type=bind,source=%s,target=/workspace%s",
-		    jb->workdir, p->workspace == WS_RO ? ",ro" : "");
+	/* none: an empty directory of the container user's own.  Not a
+	 * tmpfs: runc gives one the mode of the image's /workspace, which
+	 * the user cannot write. */
+	add(a, "--mount=type=bind,source=%s,target=/workspace%s",
+	    jb->workdir, p->workspace == WS_RO ? ",ro" : "");
 	if (jb->scriptdir)
 		add(a, "--mount=type=bind,source=%s,target=/sbx,ro",
 		    jb->scriptdir);
@@ -449,12 +452,23 @@ backend_stop(struct job *jb)
 	jb->started = 0;
 }
 
-/* One of the script's output streams, relayed as JSON events. */
+/*
+ * One of the script's output streams, relayed as JSON events.  Bytes
+ * are held until the stream has been quiet for LINGER seconds (or for
+ * at most MAXHOLD, or half a buffer), so that a burst of small writes,
+ * python -u printing a traceback, becomes one event, not forty.
+ */
+#define LINGER 0.02
+#define MAXHOLD 0.1
+
 struct stream {
 	int fd;
 	const char *event;
 	char buf[65536 + 4];
-	size_t held;		/* bytes of a cut UTF-8 character */
+	size_t held;		/* bytes not yet emitted */
+	double first, last;	/* when the held bytes began, and ended */
+	char tail[512];		/* the stream's last bytes, for errors */
+	size_t tlen;
 	unsigned long long *count;
 	struct result *r;	/* the other stream's count, truncated */
 };
@@ -467,9 +481,39 @@ emit(const struct job *jb, const struct stream *s, size_t n)
 	if (n == 0)
 		return;
 	jb_begin(&j, s->event);
-	jb_fixed(&j, "t", (long long)((now() - jb->t0) * 1000), 3);
+	jb_fixed(&j, "t", (long long)(((s->held ? s->first : now()) -
+	    jb->t0) * 1000), 3);
 	jb_mem(&j, "data", s->buf, n);
 	jb_emit(&j);
+}
+
+/* Emits what is held, less a cut UTF-8 character unless at the end. */
+static void
+flush(const struct job *jb, struct stream *s, int end)
+{
+	size_t keep = end ? 0 : utf8_tail(s->buf, s->held);
+
+	emit(jb, s, s->held - keep);
+	memmove(s->buf, s->buf + s->held - keep, keep);
+	s->held = keep;
+}
+
+static void
+keep_tail(struct stream *s, const char *p, size_t n)
+{
+	size_t room = sizeof(s->tail) - s->tlen;
+
+	if (n >= sizeof(s->tail)) {
+		memcpy(s->tail, p + n - sizeof(s->tail), sizeof(s->tail));
+		s->tlen = sizeof(s->tail);
+		return;
+	}
+	if (n > room) {
+		memmove(s->tail, s->tail + (n - room), s->tlen - (n - room));
+		s->tlen -= n - room;
+	}
+	memcpy(s->tail + s->tlen, p, n);
+	s->tlen += n;
 }
 
 /* Reads what is there: 1 if it read, -1 if nothing yet, 0 at the end. */
@@ -478,35 +522,84 @@ relay(const struct job *jb, struct stream *s)
 {
 	unsigned long long room;
 	ssize_t n;
-	size_t total, keep;
+	size_t total;
 
 	n = read(s->fd, s->buf + s->held, sizeof(s->buf) - 4 - s->held);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return -1;
 	if (n <= 0) {
-		emit(jb, s, s->held);	/* a cut character, now invalid */
-		s->held = 0;
+		flush(jb, s, 1);	/* a cut character, now invalid */
 		return 0;
 	}
 	if (s->r->truncated)	/* read on so the client never blocks */
 		return 1;
-	total = s->held + (size_t)n;
+	keep_tail(s, s->buf + s->held, (size_t)n);
 	room = (unsigned long long)jb->pol.max_output - s->r->out_bytes -
 	    s->r->err_bytes;
 	*s->count += (unsigned long long)n;
+	if (s->held == 0)
+		s->first = now();
+	s->last = now();
 	if ((unsigned long long)n > room) {
 		/* The cap: keep what fits, cut at a character. */
 		total = s->held + (size_t)room;
-		emit(jb, s, total - utf8_tail(s->buf, total));
-		s->held = 0;
+		s->held = total - utf8_tail(s->buf, total);
+		flush(jb, s, 1);
 		s->r->truncated = 1;
 		return 1;
 	}
-	keep = utf8_tail(s->buf, total);
-	emit(jb, s, total - keep);
-	memmove(s->buf, s->buf + total - keep, keep);
-	s->held = keep;
+	s->held += (size_t)n;
+	if (s->held >= sizeof(s->buf) / 2)
+		flush(jb, s, 0);
 	return 1;
+}
+
+/*
+ * Emits the held bytes whose time has come; returns how long poll may
+ * wait, in milliseconds, before the next are due.
+ */
+static int
+linger(const struct job *jb, struct stream *s, size_t ns)
+{
+	double t = now(), due, wait = 0.25;
+	size_t i;
+
+	for (i = 0; i < ns; i++) {
+		if (s[i].held == 0)
+			continue;
+		due = s[i].last + LINGER < s[i].first + MAXHOLD ?
+		    s[i].last + LINGER : s[i].first + MAXHOLD;
+		if (due <= t)
+			flush(jb, &s[i], 0);
+		else if (due - t < wait)
+			wait = due - t;
+	}
+	return (int)(wait * 1000) + 1;
+}
+
+/*
+ * The runtime's message in what a stream wrote last, for an error: the
+ * last line that says "Error" (docker adds a line of advice after it),
+ * or else the last line.  "" if none.
+ */
+static const char *
+last_line(const struct stream *s)
+{
+	static char line[sizeof(s->tail) + 1];
+	char all[sizeof(s->tail) + 1], *p, *best = NULL, *next;
+
+	memcpy(all, s->tail, s->tlen);
+	all[s->tlen] = '\0';
+	for (p = all; *p; p = next) {
+		next = p + strcspn(p, "\r\n");
+		if (*next)
+			*next++ = '\0';
+		if (*p && (best == NULL || strstr(best, "Error") == NULL ||
+		    strstr(p, "Error") != NULL))
+			best = p;
+	}
+	snprintf(line, sizeof(line), "%s", best ? best : "");
+	return line;
 }
 
 static void
@@ -561,7 +654,7 @@ drain(const struct job *jb, struct stream *s, struct pollfd *pfd)
 		fcntl(s[i].fd, F_SETFL, O_NONBLOCK);
 		while (relay(jb, &s[i]) > 0)
 			;
-		emit(jb, &s[i], s[i].held);
+		flush(jb, &s[i], 1);
 		close(s[i].fd);
 		pfd[i].fd = -1;
 	}
@@ -616,7 +709,7 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 			got_alarm = 0;
 			stop_step(jb, &st);
 		}
-		if (nopen > 0 && poll(pfd, 2, 250) > 0) {
+		if (nopen > 0 && poll(pfd, 2, linger(jb, s, 2)) > 0) {
 			for (i = 0; i < 2; i++)
 				if (pfd[i].fd >= 0 && pfd[i].revents &&
 				    relay(jb, &s[i]) == 0) {
@@ -749,11 +842,63 @@ oom_killed(const struct job *jb)
 }
 
 /*
+ * Did the container start?  Asked only when the client's status could be
+ * its own failure as well as the script's (125 to 127): podman keeps an
+ * event log, and docker the container, which sbx removes itself.
+ */
+static int
+started(const struct job *jb, time_t since)
+{
+	static char buf[1 << 18];
+	char out[64], *when, *who;
+
+	if (is_podman(jb)) {
+		when = smprintf("--since=%lld", (long long)since - 1);
+		who = smprintf("--filter=container=%s", jb->name);
+		if (run_quiet(jb, out, sizeof(out), "events", "--stream=false",
+		    when, who, "--filter=event=start", "--format={{.Status}}",
+		    (char *)NULL) != 0)
+			*out = '\0';
+		free(when);
+		free(who);
+		return strcmp(out, "start") == 0;
+	}
+	switch (docker_api("GET", jb->name, "/json", buf, sizeof(buf))) {
+	case 404:
+		return 0;
+	case 200:
+		return strstr(buf, "\"StartedAt\":\"0001-01-01T00:00:00Z\"") ==
+		    NULL;
+	}
+	return run_quiet(jb, out, sizeof(out), "inspect",
+	    "--format={{.State.StartedAt}}", jb->name, (char *)NULL) == 0 &&
+	    strncmp(out, "0001-", 5) != 0;
+}
+
+/*
+ * Why the container never ran: what diagnose() can name, or else the
+ * runtime's own last words, which are all its stderr can hold then.
+ */
+static const char *
+never_ran(const struct job *jb, const char *said)
+{
+	static char msg[1024];
+	const char *why;
+
+	if ((why = diagnose(jb)) != NULL)
+		return why;
+	snprintf(msg, sizeof(msg), "%s: the container did not start%s%s",
+	    jb->runtime, *said ? ": " : "", said);
+	return msg;
+}
+
+/*
  * Turns the client's wait status into the result.  With --init, a
  * script killed by signal n shows as status 128+n, as in a shell.
  */
 static void
-decode(struct job *jb, int ws, struct result *r)
+decode(struct job *jb, int ws, struct result *r, struct stream *err,
+    time_t since)
 {
 	int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 
@@ -774,7 +919,9 @@ decode(struct job *jb, int ws, struct result *r)
 		r->status = EXIT_FAIL;
 		return;
 	}
-	if (code == EXIT_FAIL && (r->error = diagnose(jb)) != NULL) {
+	if (code >= EXIT_FAIL && code <= EXIT_NOTFOUND &&
+	    !started(jb, since)) {
+		r->error = never_ran(jb, last_line(err));
 		r->status = EXIT_FAIL;
 		return;
 	}
@@ -942,7 +1089,7 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 			backend_remove(jb);
 			break;
 		}
-		if (poll(pfd, 3, 250) <= 0)
+		if (poll(pfd, 3, linger(jb, s, 2)) <= 0)
 			continue;
 		for (i = 0; i < 2; i++)
 			if (pfd[i].fd >= 0 && pfd[i].revents &&
@@ -961,7 +1108,7 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 	for (i = 0; i < 2; i++) {
 		while (relay(jb, &s[i]) > 0)
 			;
-		emit(jb, &s[i], s[i].held);
+		flush(jb, &s[i], 1);
 	}
 	if (jb_failed() && r->error == NULL) {
 		r->error = "write error on standard output";
@@ -974,6 +1121,7 @@ void
 backend_run(struct job *jb, char **argv, struct result *r)
 {
 	struct stream s[2];
+	time_t since;
 	int ws;
 
 	if (got_signal) {	/* during the copy: nothing to stop */
@@ -990,11 +1138,12 @@ backend_run(struct job *jb, char **argv, struct result *r)
 	s[1].count = &r->err_bytes;
 	s[1].r = r;
 	jb->t0 = now();
+	since = time(NULL);
 	alarm((unsigned)jb->pol.timeout);
 	jb->client = spawn(jb, argv, s);
 	ws = wait_loop(jb, s, r);
 	r->duration = now() - jb->t0;
-	decode(jb, ws, r);
+	decode(jb, ws, r, &s[1], since);
 	/* podman's --rm did it, unless we had to stop the container. */
 	if (!is_podman(jb) || r->timed_out || r->interrupted || r->truncated)
 		backend_remove(jb);

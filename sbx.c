@@ -367,6 +367,17 @@ stage_guard(struct job *jb)
 	free(path);
 }
 
+/* A directory of the rundir that the container user may write. */
+static void
+user_dir(const struct job *jb, const char *path)
+{
+	if (mkdir(path, 0700) < 0)
+		die("mkdir %s:", path);
+	if (geteuid() == 0 ? chown(path, jb->uid, jb->gid) :
+	    chmod(path, 0777))	/* inside our private rundir */
+		die("chown %s:", path);
+}
+
 /*
  * rundir/out, writable at /sbx/out even when the workspace is not:
  * $SBX_RESULT and the guard's report.  The one place the container
@@ -378,11 +389,9 @@ stage_out(struct job *jb)
 	char *path = smprintf("%s/out", jb->scriptdir);
 
 	jb->outdir = smprintf("%s/out", jb->rundir);
-	if (mkdir(path, 0755) < 0 || mkdir(jb->outdir, 0700) < 0)
-		die("mkdir %s:", jb->outdir);
-	if (geteuid() == 0 ? chown(jb->outdir, jb->uid, jb->gid) :
-	    chmod(jb->outdir, 0777))	/* inside our private rundir */
-		die("chown %s:", jb->outdir);
+	if (mkdir(path, 0755) < 0)
+		die("mkdir %s:", path);
+	user_dir(jb, jb->outdir);
 	free(path);
 }
 
@@ -472,10 +481,19 @@ make_rundir(struct job *jb)
 		jb->rundir = NULL;
 		die("mkdtemp in %s:", real);
 	}
+	make_workspace(jb);
+	stage(jb);
+}
+
+/* rundir/ws: the shadow copy of the tree, or for none an empty one. */
+void
+make_workspace(struct job *jb)
+{
 	jb->workdir = smprintf("%s/ws", jb->rundir);
 	if (jb->pol.workspace != WS_NONE)
 		shadow_copy(jb);
-	stage(jb);
+	else
+		user_dir(jb, jb->workdir);
 }
 
 static void

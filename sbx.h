@@ -193,6 +193,7 @@ struct step {
 /* sbx.c: the pieces of a run that sessions share */
 const char *tmpdir(void);
 void set_cleanup(struct job *jb);
+void make_workspace(struct job *jb);
 void stage(struct job *jb);
 void stage_script(struct job *jb);
 void event_result(const struct job *jb, const struct result *r);

@@ -396,9 +396,7 @@ session_start(const struct config *cfg, struct job *jb)
 		die("mkdir %s" PREFIX "%s:", tmpdir(), id);
 	}
 	set_cleanup(jb);
-	jb->workdir = smprintf("%s/ws", jb->rundir);
-	if (jb->pol.workspace != WS_NONE)
-		shadow_copy(jb);
+	make_workspace(jb);
 	session_stage(jb);
 	if ((rsp = open_ctl(jb->rundir, "ctl/rsp", O_RDONLY)) < 0)
 		die("open %s/ctl/rsp:", jb->rundir);

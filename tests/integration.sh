@@ -469,6 +469,52 @@ EOF
 	is "-w none: /workspace is empty" \
 	    "$(stream stdout | head -n 1)" "[]"
 	same_tree "-w none: source tree untouched" "$d"
+	printf 'open("/workspace/f", "w").write("x")\nprint(open("f").read())\n' \
+	    >"$d/write.py"
+	snap_before "$d"
+	sbx -t test -w none -d "$d" write.py
+	after "-w none write" run
+	is "-w none: /workspace is writable by the container user" \
+	    "$RC:$(stream stdout)" "0:x"
+	same_tree "-w none: source tree untouched after a write" "$d"
+}
+
+# 14b. the interpreter missing or not executable: 127 and 126, as
+# env(1) says, on both runtimes (podman's own init, catatonit, says 1).
+case_interp() {
+	d=$(src interp)
+	printf 'print(1)\n' >"$d/p.py"
+	printf 'echo 1\n' >"$d/p.noexec"
+	sbx -t test -i sbx-sh -d "$d" p.py
+	after "no interpreter" run
+	is "no interpreter: status 127" "$RC:$(res exit_code)" 127:127
+	is "no interpreter: no error of sbx's" "$(res error)" null
+	sbx -t test -d "$d" p.noexec
+	after "interpreter not executable" run
+	is "interpreter not executable: status 126" "$RC:$(res exit_code)" \
+	    126:126
+}
+
+# 14c. a container that never starts is not the script's exit: 125 and
+# an error naming the cause, whatever status the runtime gave.
+case_norun() {
+	d=$(src norun)
+	printf 'print(1)\n' >"$d/p.py"
+	printf 'exit 126\n' >"$d/e.sh"
+	for ort in nosuch /bin/false; do
+		sbx -t "oci-$(basename "$ort")" -d "$d" p.py
+		after "OCI runtime $ort" run
+		is "OCI runtime $ort: status 125, exit_code null" \
+		    "$RC:$(res exit_code)" 125:null
+		like "OCI runtime $ort: the error says the container did not start" \
+		    "$(res error)" "$RT: the container did not start: "
+		check "OCI runtime $ort: no container left" gone \
+		    "$(start_field name)"
+	done
+	sbx -t test -d "$d" e.sh
+	after "exit 126" run
+	is "a script's own exit 126 is the script's" \
+	    "$RC:$(res exit_code):$(res error)" 126:126:null
 }
 
 # 15. odd file names, in the source tree and for the script.
@@ -784,8 +830,8 @@ case_refused() {
 
 # SBX_CASES picks some of them, for debugging: SBX_CASES="oom args".
 cases=${SBX_CASES:-"hello streams stdin dash exit cpu live timeout flood oom
-network rootfs ws_ro ws_rw ws_none oddnames args badini template missing
-sigterm refused"}
+network rootfs ws_ro ws_rw ws_none interp norun oddnames args badini template
+missing sigterm refused"}
 
 # --- the suite, once per runtime -----------------------------------------
 
