@@ -164,7 +164,11 @@ add_isolation(struct args *a, const struct job *jb)
 		if (is_podman(jb))	/* only our sized /tmp, as docker */
 			add(a, "--read-only-tmpfs=false");
 	}
-	add(a, "--tmpfs=/tmp:rw,nosuid,nodev,size=%lld,mode=1777", p->tmpfs);
+	/* exec on both runtimes (docker's default is noexec, podman's
+	 * exec): an interpreter runs what it likes anyway, and a compiled
+	 * program needs a place to run from. */
+	add(a, "--tmpfs=/tmp:rw,exec,nosuid,nodev,size=%lld,mode=1777",
+	    p->tmpfs);
 	add(a, "--shm-size=%lld", p->tmpfs);
 	add(a, "--cap-drop=ALL");
 	add(a, "--security-opt=no-new-privileges");
@@ -909,9 +913,9 @@ decode(struct job *jb, int ws, struct result *r, struct stream *err,
 		r->oom_killed = oom_killed(jb);
 		return;
 	}
-	if (r->truncated) {
+	if (r->truncated) {	/* we killed it: status as a shell says */
 		r->signal = SIGKILL;
-		r->status = 128 + SIGKILL;
+		r->exit_code = r->status = 128 + SIGKILL;
 		return;
 	}
 	if (code < 0) {
@@ -991,6 +995,8 @@ step_status(const struct step *sp, char *line, struct result *r)
 		r->status = r->interrupted ? 128 + r->interrupted :
 		    r->truncated ? 128 + SIGKILL : EXIT_TIMEOUT;
 		r->signal = r->truncated ? SIGKILL : 0;
+		if (r->truncated)
+			r->exit_code = 128 + SIGKILL;
 		r->timed_out = !r->interrupted && !r->truncated;
 	} else {
 		r->status = EXIT_FAIL;

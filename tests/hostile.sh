@@ -652,6 +652,8 @@ EOF
 		is "$w: result.truncated true" "$(res truncated)" true
 		is "$w: exit status 137" "$RC" 137
 		is "$w: result.signal 9" "$(res signal)" 9
+		is "$w: result.exit_code 137, as signal 9 says" \
+		    "$(res exit_code)" 137
 		is "$w: result.timed_out false" "$(res timed_out)" false
 		is "$w: exactly max_output (1m) relayed" "$(relayed)" "$MB"
 		n=$(J '(map(select(.event == "result"))[0] // {}) |

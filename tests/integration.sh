@@ -343,6 +343,12 @@ EOF
 	is "read-only root: writing /usr/x fails with EROFS" \
 	    "$(line_of /usr/x)" "/usr/x EROFS"
 	is "read-only root: /tmp is writable" "$(line_of /tmp/x)" "/tmp/x ok"
+	# /tmp is exec on both runtimes (docker's own default is noexec).
+	printf 'printf "#!/bin/sh\\necho ran\\n" >/tmp/x.sh\nchmod 755 /tmp/x.sh\n/tmp/x.sh\n' \
+	    >"$d/exec.sh"
+	sbx -t test -d "$d" exec.sh
+	after "exec in /tmp" run
+	is "a program written to /tmp runs" "$RC:$(stream stdout)" "0:ran"
 }
 
 # A source tree for the workspace tests, with the script in it.

@@ -129,7 +129,8 @@ for rt in ${*:-podman docker}; do
 	say $? "$rt: \$SBX_RESULT per step"
 
 	ex "$id" "$t/steps/flood.sh" 
-	[ "$(res '[.truncated, .status]')" = '[true,137]' ]
+	[ "$(res '[.truncated, .status, .exit_code, .signal]')" = \
+	    '[true,137,137,9]' ]
 	say $? "$rt: max_output ends a flooding step"
 
 	# Two steps at once: serialized, never interleaved.
