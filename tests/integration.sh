@@ -708,7 +708,7 @@ case_template() {
 		like "unknown template: lists template $t" "$e" "$t"
 	done
 	like "unknown template: the error event lists them" "$(errors)" \
-	    "default, test, web"
+	    "test, brief, shortlived"
 }
 
 # 19. a missing runtime, a docker daemon that is down, a missing image.

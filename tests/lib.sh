@@ -106,7 +106,7 @@ num() {
 run_sbx() {
 	_cfg=$1
 	shift
-	timeout -k 5 60 env ${XENV:+"$XENV"} TMPDIR="$T" \
+	timeout -k 5 60 env ${XENV:+"$XENV"} TMPDIR="$T" XDG_CONFIG_HOME="$T/.." \
 	    "$SBX" -c "$_cfg" -r "$RT" "$@" >"$OUT" 2>"$ERR"
 	RC=$?
 	if { [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; } &&
@@ -131,7 +131,8 @@ sbx_env() {
 # sbx_bg [ARG...]: starts sbx with tests/test.ini in the background,
 # sets PID (sbx's own: env execs it).  Finish with sbx_wait.
 sbx_bg() {
-	env TMPDIR="$T" "$SBX" -c "$CONF" -r "$RT" "$@" >"$OUT" 2>"$ERR" &
+	env TMPDIR="$T" XDG_CONFIG_HOME="$T/.." "$SBX" -c "$CONF" -r "$RT" "$@" \
+	    >"$OUT" 2>"$ERR" &
 	PID=$!
 }
 

@@ -251,12 +251,13 @@ for rt in ${*:-podman docker}; do
 
 	"$sbx" -L -c "$conf" -r "$rt" >"$t/out" 2>"$t/err"
 	[ "$(jq -c -s 'map([.ext, .image, .runtime, .present])' "$t/out")" = \
-	    "[[\"py\",\"sbx-python\",\"$rt\",true],[\"sh\",\"sbx-sh\",\"$rt\",true],[\"js\",\"sbx-node\",\"$rt\",true]]" ]
+	    "[[\"py\",\"sbx-python\",\"$rt\",true],[\"sh\",\"sbx-sh\",\"$rt\",true],[\"js\",\"sbx-node\",\"$rt\",true],[\"noexec\",\"sbx-sh\",\"$rt\",true]]" ]
 	say $? "$rt: -L lists the languages, images present"
 	printf '[default]\n[language rb]\ncommand = ruby\nimage = sbx-no-such-image\n' \
 	    >"$t/rb.ini"
 	"$sbx" -L -c "$t/rb.ini" -r "$rt" >"$t/out" 2>"$t/err"
-	[ "$(jq -c '[.ext, .present]' "$t/out")" = '["rb",false]' ]
+	[ "$(jq -c 'select(.ext == "rb") | [.ext, .present]' "$t/out")" = \
+	    '["rb",false]' ]
 	say $? "$rt: -L says when a language's image is missing"
 
 	left=
@@ -282,4 +283,30 @@ rmdir "$TMPDIR/sbx-session.aaaaaaaaaaaa"
 "$sbx" start -k >"$t/out" 2>"$t/err"
 [ $? = 125 ]
 say $? "start with a run's -k: status 125"
+
+# Without SBX_SUPERVISE: the supervisor beside the sbx binary, as in a
+# build tree, when none is installed; both places named when neither is.
+libexec=$(strings "$sbx" | grep -m 1 "/sbx-supervise$" || true)
+if [ -e "$libexec" ]; then
+	echo "# $libexec is installed: the build-tree lookup is not reached"
+fi
+mkdir "$t/bin" "$t/lone"
+cp "$sbx" "$t/bin/sbx"
+cp "$(dirname "$sbx")/sbx-supervise" "$t/bin/sbx-supervise"
+cp "$sbx" "$t/lone/sbx"
+(
+	unset SBX_SUPERVISE
+	"$t/bin/sbx" start -c "$conf" -r podman -t test -e sh -d "$t/src" \
+	    >"$t/out" 2>"$t/err" </dev/null
+	rc=$?
+	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+	[ -n "$id" ] && "$t/bin/sbx" stop "$id" >/dev/null 2>&1
+	[ $rc = 0 ] && [ ${#id} = 12 ]
+	say $? "without SBX_SUPERVISE, the supervisor beside sbx serves"
+	"$t/lone/sbx" start -c "$conf" -r podman -t test -e sh -d "$t/src" \
+	    >"$t/out" 2>"$t/err" </dev/null
+	[ $? = 125 ] && grep -q "neither .*/sbx-supervise nor $t/lone/sbx-supervise" \
+	    "$t/err" && [ -z "$(ls -A "$TMPDIR")" ]
+	say $? "no supervisor anywhere: status 125, both places named, nothing left"
+)
 exit 0
