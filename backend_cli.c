@@ -255,7 +255,7 @@ backend_argv(const struct job *jb)
 		add(&a, "--http-proxy=false");
 	add(&a, "--name=%s", jb->name);
 	add(&a, "--label=sbx=%s", VERSION);
-	add(&a, "--label=sbx.pid=%ld", (long)getpid());
+	add(&a, "--label=sbx.owner=%s", owner_self());
 	add(&a, "--label=sbx.deadline=%lld", (long long)time(NULL) +
 	    (jb->session ? jb->pol.max_lifetime : jb->pol.timeout) + GRACE);
 	add(&a, "--label=sbx.template=%s", jb->pol.name);
@@ -756,19 +756,21 @@ int
 backend_gc(struct job *jb)
 {
 	static char buf[1 << 20];
-	char *line, *next, name[64], session[16];
-	long pid;
+	char *line, *next, *f[4];
 	long long deadline;
-	size_t len = 0;
+	size_t len = 0, i;
 	ssize_t n;
-	int fd, st;
+	int fd, st, alive;
 	pid_t ps;
 
+	/* "|" apart: a label that is not there prints as nothing (or,
+	 * podman's, as "<no value>"), which white space would lose. */
 	ps = start_quiet(jb, &fd, "ps", "--all", "--filter=label=sbx",
-	    is_podman(jb) ? "--format={{.Names}} {{index .Labels \"sbx.pid\"}} "
-	    "{{index .Labels \"sbx.deadline\"}} "
-	    "{{index .Labels \"sbx.session\"}}" : "--format={{.Names}} "
-	    "{{.Label \"sbx.pid\"}} {{.Label \"sbx.deadline\"}} "
+	    is_podman(jb) ? "--format={{.Names}}|"
+	    "{{index .Labels \"sbx.deadline\"}}|"
+	    "{{index .Labels \"sbx.owner\"}}|"
+	    "{{index .Labels \"sbx.session\"}}" : "--format={{.Names}}|"
+	    "{{.Label \"sbx.deadline\"}}|{{.Label \"sbx.owner\"}}|"
 	    "{{.Label \"sbx.session\"}}", (char *)NULL);
 	if (ps < 0)
 		return -1;
@@ -783,18 +785,24 @@ backend_gc(struct job *jb)
 		next = line + strcspn(line, "\n");
 		if (*next)
 			*next++ = '\0';
-		n = sscanf(line, "%63s %ld %lld %15s", name, &pid, &deadline,
-		    session);
-		if (n < 3 || strncmp(name, "sbx-", 4) != 0)
+		for (i = 0, f[0] = line; i < 3 && f[i]; i++)
+			if ((f[i + 1] = strchr(f[i], '|')) != NULL)
+				*f[i + 1]++ = '\0';
+		if (i < 3 || f[3] == NULL || strncmp(f[0], "sbx-", 4) != 0 ||
+		    strlen(f[0]) >= sizeof(jb->name) ||
+		    sscanf(f[1], "%lld", &deadline) != 1)
 			continue;
-		/* A session outlives the sbx that started it. */
-		if ((n == 4 || sbx_alive(pid)) &&
-		    deadline > (long long)time(NULL))
+		/* A session outlives the sbx that started it; an owner
+		 * that cannot be judged (another pid namespace) may still
+		 * be running: for both, only the deadline counts. */
+		alive = *f[3] && strcmp(f[3], "<no value>") != 0 ? 1 :
+		    owner_alive(f[2]);
+		if (alive != 0 && deadline > (long long)time(NULL))
 			continue;
-		snprintf(jb->name, sizeof(jb->name), "%s", name);
+		snprintf(jb->name, sizeof(jb->name), "%s", f[0]);
 		backend_remove(jb);
-		event_gc("container", jb->runtime, name, n == 4 ||
-		    sbx_alive(pid) ? "deadline passed" : "owner gone");
+		event_gc("container", jb->runtime, f[0], alive != 0 ?
+		    "deadline passed" : "owner gone");
 	}
 	return 0;
 }

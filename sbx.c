@@ -464,6 +464,21 @@ tmpdir(void)
 	return t;
 }
 
+/* Who made a run directory, for sbx gc: see owner_self(). */
+static void
+write_owner(const char *rundir)
+{
+	char *path = smprintf("%s/owner", rundir);
+	const char *o = owner_self();
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0 || write(fd, o, strlen(o)) !=
+	    (ssize_t)strlen(o) || close(fd) < 0)
+		die("write %s:", path);
+	free(path);
+}
+
 /*
  * The private run directory: the shadow copy in ws/, the script in
  * sbx/ when it does not come from the workspace, and podman's OOM
@@ -474,13 +489,14 @@ make_rundir(struct job *jb)
 {
 	const char *real = tmpdir();
 
-	/* The pid in the name tells sbx gc whose it is. */
+	/* The pid in the name is for people; owner tells sbx gc. */
 	jb->rundir = smprintf("%s/sbx.%ld.XXXXXX", real, (long)getpid());
 	if (mkdtemp(jb->rundir) == NULL) {
 		free(jb->rundir);
 		jb->rundir = NULL;
 		die("mkdtemp in %s:", real);
 	}
+	write_owner(jb->rundir);
 	make_workspace(jb);
 	stage(jb);
 }
@@ -826,7 +842,31 @@ run(const struct config *cfg, struct job *jb)
 	return r.status;
 }
 
-/* sbx gc, the directories: ours, of an sbx that is gone, not kept. */
+/* A run directory's owner file, read as ours but bounded; or NULL. */
+static char *
+read_owner(const char *dir)
+{
+	static char buf[128];
+	char *path = smprintf("%s/owner", dir);
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	free(path);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * sbx gc, the directories: ours, not kept, of an sbx known to be gone.
+ * One whose owner cannot be judged (another pid namespace, no owner
+ * file yet) stays.
+ */
 static void
 gc_dirs(void)
 {
@@ -841,12 +881,13 @@ gc_dirs(void)
 		die("%s:", t);
 	while ((de = readdir(d)) != NULL) {
 		if (sscanf(de->d_name, "sbx.%ld.%7s", &pid, x) != 2 ||
-		    strlen(x) != 6 || sbx_alive(pid))
+		    strlen(x) != 6)
 			continue;
 		path = smprintf("%s/%s", t, de->d_name);
 		kept = smprintf("%s/kept", path);
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    st.st_uid == geteuid() && lstat(kept, &st) < 0) {
+		    st.st_uid == geteuid() && lstat(kept, &st) < 0 &&
+		    owner_alive(read_owner(path)) == 0) {
 			if (shadow_remove(path) == 0)
 				event_gc("directory", NULL, path,
 				    "owner gone");

@@ -230,7 +230,8 @@ size_t strv_len(char **v);
 void strv_free(char **v);
 double now(void);
 void copy_into(int in, const char *src, const char *dst, mode_t mode);
-int sbx_alive(long pid);
+const char *owner_self(void);
+int owner_alive(const char *owner);	/* 1, 0, or -1: cannot judge */
 
 /* json.c */
 struct jbuf {

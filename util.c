@@ -1,4 +1,6 @@
 /* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -189,21 +191,91 @@ now(void)
  * Is pid a running sbx?  For sbx gc: a dead owner, or a pid reused by
  * something else, leaves its container and its directory to collect.
  */
-int
-sbx_alive(long pid)
+/* A process's start time in clock ticks since boot, or 0. */
+static unsigned long long
+start_time(long pid)
 {
-	char path[64], comm[32] = "";
-	FILE *f;
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd, i;
 
-	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 1;	/* no /proc: trust kill(2) */
-	if (fgets(comm, sizeof(comm), f) == NULL)
-		comm[0] = '\0';
-	fclose(f);
-	return strncmp(comm, "sbx", 3) == 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The name in parentheses may hold anything: count from its end;
+	 * the start time is the 20th field after it. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (i = 0; i < 20 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %llu", &t) != 1)
+		return 0;
+	return t;
+}
+
+/*
+ * Who this sbx is, in a form that outlives a reused pid and means
+ * nothing in another pid namespace or after a reboot:
+ * "BOOTID:PIDNS:PID:START".  For the sbx.owner label and a run
+ * directory's owner file.
+ */
+const char *
+owner_self(void)
+{
+	static char self[128];
+	char boot[40] = "";
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (*self)
+		return self;
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_CLOEXEC)) >= 0) {
+		if ((n = read(fd, boot, sizeof(boot) - 1)) > 0)
+			boot[strspn(boot, "0123456789abcdef-")] = '\0';
+		close(fd);
+	}
+	if (stat("/proc/self/ns/pid", &st) < 0)
+		st.st_ino = 0;
+	snprintf(self, sizeof(self), "%s:%lu:%ld:%llu", *boot ? boot : "-",
+	    (unsigned long)st.st_ino, (long)getpid(),
+	    start_time((long)getpid()));
+	return self;
+}
+
+/*
+ * Is the sbx that an owner string names still running?  1 yes, 0 gone
+ * (its boot is over, or its pid is free or another process's), -1 if
+ * that cannot be judged from here (another pid namespace, a malformed
+ * or missing owner): then only a deadline may end its run.
+ */
+int
+owner_alive(const char *owner)
+{
+	char boot[40], myboot[40];
+	unsigned long ns, myns;
+	unsigned long long start, mystart;
+	long pid, mypid;
+
+	if (owner == NULL || sscanf(owner, "%39[0-9a-f-]:%lu:%ld:%llu", boot,
+	    &ns, &pid, &start) != 4 || pid <= 0 || start == 0 ||
+	    sscanf(owner_self(), "%39[0-9a-f-]:%lu:%ld:%llu", myboot, &myns,
+	    &mypid, &mystart) != 4 || strcmp(boot, "-") == 0 || myns == 0)
+		return -1;
+	if (strcmp(boot, myboot) != 0)
+		return 0;	/* a reboot ended every process */
+	if (ns != myns)
+		return -1;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	return start_time(pid) == start;
 }
 
 /* Copies what is left of in, read from src, to a new file dst. */

@@ -31,7 +31,7 @@ echo "$cases" | while IFS='|' read -r name args; do
 	got=$(eval "TMPDIR=/golden-tmp $sbx $cmd -D -c tests/golden.ini -d \"\$src\" $args" |
 	    jq -r '.argv[] | @json' |
 	    sed -e 's/sbx-[0-9]*-[0-9a-f]\{12\}/sbx-NAME/' \
-	        -e 's/sbx\.pid=[0-9]*/sbx.pid=PID/' \
+	        -e 's/sbx\.owner=[0-9a-f-]*:[0-9]*:[0-9]*:[0-9]*/sbx.owner=OWNER/' \
 	        -e 's/sbx\.deadline=[0-9]*/sbx.deadline=TIME/' \
 	        -e 's/sbx=[0-9.]*"/sbx=VERSION"/' \
 	        -e 's/sbx\.[0-9]*\.XXXXXX/sbx.PID.XXXXXX/g')

@@ -1259,7 +1259,7 @@ EOF
 }
 
 # 16. sbx killed with SIGKILL mid-run: it cannot clean up, so the
-# container (labelled with sbx.pid and sbx.deadline) and the run directory
+# container (labelled with sbx.owner and sbx.deadline) and the run directory
 # are left.  "sbx gc" must then remove both, and not touch the container
 # of a live sbx running at the same time.
 case_sigkill() {
@@ -1283,10 +1283,12 @@ EOF
 	NAME=$(start_field name)
 	printf '%s\n' "$NAME" >>"$NAMES"
 	labels=$(timeout 30 "$RT" inspect --format \
-	    '{{index .Config.Labels "sbx.pid"}} {{index .Config.Labels "sbx.deadline"}}' \
+	    '{{index .Config.Labels "sbx.owner"}} {{index .Config.Labels "sbx.deadline"}}' \
 	    "$NAME" 2>&1)
-	is "$w: the orphan container is left, labelled sbx.pid=$kpid" \
-	    "${labels%% *}" "$kpid"
+	owner=${labels%% *}
+	owner=${owner#*:*:}
+	is "$w: the orphan container is left, its sbx.owner naming pid $kpid" \
+	    "${owner%%:*}" "$kpid"
 	dl=${labels##* }
 	case $dl in
 	'' | *[!0-9]*)

@@ -743,6 +743,29 @@ case_missing() {
 	check "missing image: no container left" gone "$(start_field name)"
 }
 
+# 19b. sbx gc beside a live run of an sbx in another pid namespace (as in
+# a CI container): its owner cannot be judged from here, so gc leaves
+# its container and its directory until their deadline.
+case_gc_pidns() {
+	d=$(src gc-pidns)
+	printf 'import time\nprint("sleeping", flush=True)\ntime.sleep(4)\nprint("woke")\n' \
+	    >"$d/sleep.py"
+	env TMPDIR="$T" XDG_CONFIG_HOME="$T/.." unshare --pid --fork \
+	    --mount-proc "$SBX" -c "$CONF" -r "$RT" -t test -d "$d" sleep.py \
+	    >"$OUT" 2>"$ERR" &
+	PID=$!
+	wait_for '"sleeping' 20 || diag "gc pidns: the script did not start"
+	name=$(start_field name)
+	timeout -k 5 60 env TMPDIR="$T" "$SBX" -r "$RT" gc >"$W/gc.out" \
+	    2>"$W/gc.err"
+	is "gc beside another pid namespace: nothing collected" \
+	    "$?:$(grep -c '"event":"gc"' "$W/gc.out")" 0:0
+	sbx_wait "gc pidns run"
+	after "gc pidns run" run
+	is "the run in another pid namespace ends normally" \
+	    "$RC:$(stream stdout)" "0:sleeping${nl}woke"
+}
+
 # 20. SIGTERM to sbx: it stops the container and still reports.
 case_sigterm() {
 	d=$(src sigterm)
@@ -837,7 +860,7 @@ case_refused() {
 # SBX_CASES picks some of them, for debugging: SBX_CASES="oom args".
 cases=${SBX_CASES:-"hello streams stdin dash exit cpu live timeout flood oom
 network rootfs ws_ro ws_rw ws_none interp norun oddnames args badini template
-missing sigterm refused"}
+missing gc_pidns sigterm refused"}
 
 # --- the suite, once per runtime -----------------------------------------
 
