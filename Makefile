@@ -16,7 +16,15 @@ TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 
 all: sbx sbx-supervise
 
-$(OBJ) tests/unit.o tests/difftest.o bench/copy.o: sbx.h config.mk
+$(OBJ) tests/unit.o tests/difftest.o bench/copy.o: sbx.h config.mk paths.stamp
+
+# The paths compiled in, so that "make install PREFIX=..." after a plain
+# "make" rebuilds what was compiled for others.
+paths.stamp: FORCE
+	@echo '$(VERSION) $(SYSCONFDIR) $(LIBEXECDIR) $(TINI)' > paths.tmp
+	@if cmp -s paths.tmp $@; then rm -f paths.tmp; else mv paths.tmp $@; fi
+
+FORCE:
 policy.o: builtin.h
 sbx.o: guard.h
 
@@ -32,7 +40,7 @@ builtin.h: sbx.ini
 
 # A session's PID 1, copied into containers of any image: static, and
 # nothing but libc.
-sbx-supervise: supervise.c config.mk
+sbx-supervise: supervise.c config.mk paths.stamp
 	$(CC) $(SBX_CPPFLAGS) $(CPPFLAGS) -std=c99 -pedantic -Wall -Wextra \
 		$(CFLAGS) $(LDFLAGS) -static -o $@ supervise.c
 
@@ -111,11 +119,12 @@ dist: clean
 	rm -rf sbx-$(VERSION)
 
 clean:
-	rm -f sbx sbx-supervise $(OBJ) builtin.h guard.h tests/unit tests/unit.o \
+	rm -f sbx sbx-supervise $(OBJ) builtin.h guard.h paths.stamp paths.tmp \
+		tests/unit tests/unit.o \
 		tests/sbx-sys tests/difftest tests/difftest.o \
 		tests/policy-sys.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
-.PHONY: all bench check fuzz install uninstall dist clean static
+.PHONY: all bench check fuzz install uninstall dist clean static FORCE
 
 bench/copy: bench/copy.o shadow.o changes.o diff.o $(LIBOBJ)
 	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o changes.o diff.o $(LIBOBJ) \

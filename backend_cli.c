@@ -822,8 +822,9 @@ diagnose(const struct job *jb)
 	if (run_quiet(jb, NULL, 0, "image", "inspect", "--format={{.Id}}",
 	    jb->image, (char *)NULL) != 0) {
 		snprintf(msg, sizeof(msg), "%s: image '%s' not found; sbx "
-		    "never pulls: build or pull it first (tests/mkimage.sh "
-		    "builds the sample images)", jb->runtime, jb->image);
+		    "never pulls: pull, load or build it first (sbx -L "
+		    "lists the image of each language)", jb->runtime,
+		    jb->image);
 		return msg;
 	}
 	return NULL;	/* the script's own exit 125, as far as we can tell */

@@ -28,3 +28,16 @@ else
 	echo "not ok - build: make static gives a statically linked sbx"
 	printf '%s\n' "$out" | sed 's/^/# /'
 fi
+
+# make install with other paths after a plain make: what is installed
+# was compiled for the paths it is installed to.
+make -s clean >/dev/null 2>&1
+if out=$(make 2>&1 && make PREFIX=/opt/sbxtest DESTDIR="$t/dest" install 2>&1) &&
+    grep -q /opt/sbxtest/etc/sbx/sbx.ini "$t/dest/opt/sbxtest/bin/sbx" &&
+    grep -q /opt/sbxtest/libexec/sbx/sbx-supervise \
+    "$t/dest/opt/sbxtest/bin/sbx"; then
+	echo "ok - build: make install PREFIX=... after make rebuilds for that PREFIX"
+else
+	echo "not ok - build: make install PREFIX=... after make rebuilds for that PREFIX"
+	printf '%s\n' "$out" | tail -5 | sed 's/^/# /'
+fi
