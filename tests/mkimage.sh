@@ -6,10 +6,14 @@
 #   runtimes  default: podman and docker, each if it is on PATH (docker
 #             only if its daemon answers)
 # env: SBX_IMAGE_DIR  build/cache dir (default /var/tmp/sbx-images)
-#      SBX_IMAGES     images to make (default "sbx-sh sbx-python sbx-node")
+#      SBX_IMAGES     images to make (default "sbx-sh sbx-python sbx-node
+#                     sbx-ml"); e.g. SBX_IMAGES=sbx-ml tests/mkimage.sh -f
 #
 # No registry is reachable, so each image is a rootfs tarball made from
-# busybox-static and Debian .debs, then loaded with "import".
+# busybox-static and Debian .debs, then loaded with "import".  The big
+# one is sbx-ml, the ml template's image (python3 with numpy, pandas,
+# sklearn and matplotlib): 110 .debs (72 MB) to fetch, a 300 MB image,
+# under a minute to build, import and verify on the test machine.
 set -eu
 
 prog=mkimage
@@ -27,7 +31,7 @@ done
 shift $((OPTIND - 1))
 
 dir=${SBX_IMAGE_DIR:-/var/tmp/sbx-images}
-images=${SBX_IMAGES:-sbx-sh sbx-python sbx-node}
+images=${SBX_IMAGES:-sbx-sh sbx-python sbx-node sbx-ml}
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 [ "$(id -u)" = 0 ] || die "must run as root (chroot, file ownership)"
@@ -174,20 +178,34 @@ fetch_debs() { # work "packages" "extra packages"
 
 # Download the closure of the given packages (plus the "extra" ones
 # alone, without their dependencies) and unpack it into $work/rootfs.
-deb_rootfs() { # work "packages" "extra packages"
+# The "left out" packages are entered in apt's status file as installed,
+# so apt fetches neither them nor what only they depend on.  The version
+# is above any real one: it satisfies the (unversioned or ">=")
+# dependencies on them, and is never mistaken for the real package (a
+# stub with the real version would get the real package's dependencies).
+deb_rootfs() { # work "packages" "extra packages" ["left out packages"]
 	w=$1
 	a=$w/apt
 	mkdir -p "$a/archives/partial" "$a/cache" "$w/rootfs"
 	: >"$a/status"
+	for p in ${4:-}; do
+		printf '%s\n' "Package: $p" "Status: install ok installed" \
+			"Version: 99:0-sbx-left-out" "Architecture: all" \
+			"Description: left out of the image by sbx mkimage.sh" "" \
+			>>"$a/status"
+	done
 	if ! fetch_debs "$w" "$2" "$3"; then
 		# stale or missing lists: refresh once and retry
 		log "apt download failed, running apt-get update"
 		apt-get -q update >>"$a/log" 2>&1 || { cat "$a/log" >&2; die "apt-get update failed"; }
 		fetch_debs "$w" "$2" "$3" || { cat "$a/log" >&2; die "apt download failed"; }
 	fi
+	n=0
 	for deb in "$a"/archives/*.deb; do
 		dpkg-deb -x "$deb" "$w/rootfs"
+		n=$((n + 1))
 	done
+	log "${w##*/work-}: unpacked $n .debs ($(du -sm "$a/archives" | cut -f1) MB)"
 	merge_usr "$w/rootfs"
 	# Dead weight in a test sandbox: docs, translations, and glibc's
 	# iconv modules (8 MB; python and node carry their own codecs).
@@ -209,15 +227,64 @@ build_sbx_python() { # work
 	deb_rootfs "$1" python3 tzdata
 	in_root "$r" /usr/bin/python3 -c 'print(1)' >/dev/null ||
 		die "python3 does not run in the rootfs"
-	# the container's root fs is read-only: .pyc files must exist already
+	compile_python "$1"
+	add_busybox "$r"
+	finish_rootfs "$r"
+}
+
+# The container's root fs is read-only: .pyc files must exist already.
+compile_python() { # work
 	pydirs=
-	for d in "$r"/usr/lib/python3*; do
+	for d in "$1"/rootfs/usr/lib/python3*; do
 		pydirs="$pydirs /usr/lib/${d##*/}"
 	done
+	# (no -j: its worker pool needs /dev/shm, and the chroot has no /dev)
 	# shellcheck disable=SC2086
-	in_root "$r" /usr/bin/python3 -m compileall -q $pydirs \
+	in_root "$1/rootfs" /usr/bin/python3 -m compileall -q $pydirs \
 		>"$1/compileall.log" 2>&1 ||
 		{ cat "$1/compileall.log" >&2; die "compileall failed"; }
+}
+
+# matplotlib wants a writable config and cache directory: without one
+# it warns on stderr at import, and a read-only one counts as none.  The
+# root is read-only and there is no home, but sbx always mounts a tmpfs
+# on /tmp.  So matplotlib lists the image's few fonts once per container
+# (about 0.2 s, silent; its "building the font cache" warning comes only
+# after 5 s); a session's later steps reuse the list.
+mpl_dir=/tmp/matplotlib
+
+# Leave out what no script of the ml template needs; the whole closure
+# is 209 .debs and 1 GB installed, without these 110 and 290 MB:
+# pythran (scipy depends on it, and it on gcc, g++, the boost headers
+# and python3-dev), the Tk backend (Tk, X11, fontconfig; the image's
+# backend is Agg), procps (joblib; busybox has ps, and procps brings
+# libsystemd and perl) and fontTools' optional sympy, lxml (with ICU)
+# and Unicode database.
+ml_left_out="python3-pil.imagetk python3-pythran procps python3-sympy
+python3-lxml unicode-data"
+
+build_sbx_ml() { # work
+	r=$1/rootfs
+	deb_rootfs "$1" "python3 python3-numpy python3-pandas python3-sklearn
+		python3-matplotlib tzdata" "" "$ml_left_out"
+	# What libblas3's and liblapack3's postinst would do with
+	# update-alternatives: numpy and scipy load libblas.so.3 and
+	# liblapack.so.3 from the library directory.
+	for lib in "$r"/usr/lib/*-linux-gnu/blas/libblas.so.3 \
+		"$r"/usr/lib/*-linux-gnu/lapack/liblapack.so.3; do
+		[ -e "$lib" ] || die "no $lib in the rootfs"
+		sub=${lib%/*}
+		ln -sf "${sub##*/}/${lib##*/}" "${sub%/*}/${lib##*/}"
+	done
+	# The packages' own test suites: 50 MB, and as much again in .pyc
+	find "$r/usr/lib/python3/dist-packages" -type d -name tests -prune \
+		-exec rm -rf {} +
+	compile_python "$1"
+	in_root "$r" /usr/bin/python3 -c 'import os
+os.environ.update(MPLBACKEND="Agg", MPLCONFIGDIR="/tmp/mpl-check")
+import numpy, pandas, sklearn, matplotlib.pyplot' >"$1/check.log" 2>&1 ||
+		{ cat "$1/check.log" >&2; die "numpy, pandas, sklearn or matplotlib do not import in the rootfs"; }
+	rm -rf "$r/tmp/mpl-check"
 	add_busybox "$r"
 	finish_rootfs "$r"
 }
@@ -263,6 +330,29 @@ verify() { # runtime image
 			die "node fails in $2 under $1"
 		[ "$out" = ok ] || die "$2 under $1: got '$out'"
 		;;
+	sbx-ml)
+		# as the ml template runs it: read-only root, unprivileged
+		# user, no home, a tmpfs /tmp; and not a word on stderr
+		# (matplotlib warns when it has no writable config dir)
+		errf=$dir/verify-$1-$2.err
+		out=$("$1" run --rm --pull never --network none --read-only \
+			--user 65534:65534 \
+			--tmpfs /tmp:rw,nosuid,nodev,size=512m,mode=1777 \
+			"$2" python3 -c 'import numpy, pandas, sklearn, matplotlib
+import matplotlib.pyplot as plt
+from sklearn.linear_model import LinearRegression
+m = LinearRegression().fit(numpy.arange(4).reshape(-1, 1), [0, 2, 4, 6])
+assert abs(m.coef_[0] - 2) < 1e-9
+pandas.DataFrame({"x": [1, 2]}).plot()
+plt.plot([1, 2])
+plt.savefig("/tmp/x.png")
+assert open("/tmp/x.png", "rb").read(4) == b"\x89PNG"
+print("ok")' 2>"$errf") ||
+			{ cat "$errf" >&2; die "numpy, pandas, sklearn or matplotlib fail in $2 under $1"; }
+		[ "$out" = ok ] || die "$2 under $1: got '$out'"
+		[ ! -s "$errf" ] || { cat "$errf" >&2; die "$2 under $1: output on stderr"; }
+		rm -f "$errf"
+		;;
 	esac
 }
 
@@ -270,8 +360,14 @@ import() { # runtime image
 	old=$(image_id "$1" "$2")
 	q=
 	[ "$1" = podman ] && q=-q # docker import has no -q; stdout is dropped
-	"$1" import $q --change "ENV PATH=$path" --change 'CMD ["/bin/sh"]' \
-		"$dir/$2.tar" "$2" >/dev/null
+	case $2 in
+	sbx-ml) env2="ENV MPLBACKEND=Agg" env3="ENV MPLCONFIGDIR=$mpl_dir" ;;
+	*) env2='' env3='' ;;
+	esac
+	# shellcheck disable=SC2086
+	"$1" import $q --change "ENV PATH=$path" \
+		${env2:+--change "$env2"} ${env3:+--change "$env3"} \
+		--change 'CMD ["/bin/sh"]' "$dir/$2.tar" "$2" >/dev/null
 	new=$(image_id "$1" "$2")
 	# -f: drop the image we just replaced, unless something still uses it
 	if [ -n "$old" ] && [ "$old" != "$new" ]; then
@@ -285,7 +381,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd) # absolute: apt runs in a subdirectory
 for img in $images; do
 	case $img in
-	sbx-sh | sbx-python | sbx-node) ;;
+	sbx-sh | sbx-python | sbx-node | sbx-ml) ;;
 	*) die "unknown image $img" ;;
 	esac
 	need=
