@@ -139,6 +139,21 @@ for rt in ${*:-podman docker}; do
 	    "$sbx" -c "$t/g.ini" -r "$rt" -t open -D -d "$t/src" open.py |
 	    jq -e '.argv | index("/sbx/sbx_guard.py") == null' >/dev/null
 	say $? "$rt: an empty list means no guard"
+	# The shipped templates: sys and stdin under each (no network
+	# ones: those are dry-run only), and ml's packages out of the box.
+	for tp in $("$sbx" -c "$OLDPWD/sbx.ini" -l |
+	    jq -r 'select(.limits.network == false) | .name'); do
+		printf 'hello\n' | timeout 120 "$sbx" -c "$OLDPWD/sbx.ini" \
+		    -r "$rt" -t "$tp" -d "$t/src" stdin.py >"$t/out" 2>/dev/null
+		[ $? = 0 ] && [ "$(stream stdout)" = HELLO ]
+		say $? "$rt: shipped template $tp: sys and standard input"
+	done
+	printf 'import numpy, pandas, sklearn, matplotlib\nprint(numpy.arange(3).sum())\n' \
+	    >ml.py
+	timeout 120 "$sbx" -c "$OLDPWD/sbx.ini" -r "$rt" -t ml -d "$t/src" \
+	    ml.py >"$t/out" 2>/dev/null </dev/null
+	[ $? = 0 ] && [ "$(stream stdout)" = 3 ] && [ "$(field stderr_bytes)" = 0 ]
+	say $? "$rt: shipped template ml: numpy, pandas, sklearn, matplotlib"
 	[ -z "$(ls -A "$TMPDIR")" ]
 	say $? "$rt: nothing left in TMPDIR"
 done

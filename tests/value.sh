@@ -23,6 +23,10 @@ printf "$w" '"[" * 100 + "]" * 100' >deep.py
 printf 'import os\nos.symlink("/etc/hostname", os.environ["SBX_RESULT"])\n' \
     >link.py
 printf 'print("no value")\n' >none.py
+awk '/From Python:$/ { on = 1; next }
+    on && /^    / { sub(/^    /, ""); print; next }
+    on && NF { exit }' "$OLDPWD/README.md" >readme.py
+[ -s readme.py ] || echo "not ok - value: README's Python snippet found"
 
 say() { if [ "$1" = 0 ]; then echo "ok - value: $2"; else
 	echo "not ok - value: $2"; sed 's/^/# /' "$t/out" | tail -3; fi; }
@@ -48,6 +52,16 @@ for rt in ${*:-podman docker}; do
 	run none.py
 	[ "$(res '[.value, .value_error]')" = '[null,null]' ]
 	say $? "$rt: no result, no value, no error"
+	# The README's snippet, under every shipped template that has no
+	# network (those are tested by their dry-run argv only).
+	for tp in $("$sbx" -c "$OLDPWD/sbx.ini" -l |
+	    jq -r 'select(.limits.network == false) | .name'); do
+		timeout 120 "$sbx" -c "$OLDPWD/sbx.ini" -t "$tp" -r "$rt" \
+		    -d "$t/src" readme.py >"$t/out" 2>/dev/null </dev/null
+		[ "$(res '[.status, .value, .import_refused]')" = \
+		    '[0,{"score":0.93},null]' ]
+		say $? "$rt: the README's value snippet under template $tp"
+	done
 	[ -z "$(ls -A "$TMPDIR")" ]
 	say $? "$rt: nothing left in TMPDIR"
 done
