@@ -34,6 +34,7 @@ string struct sys textwrap time traceback typing unicodedata warnings
 """.split())
 
 REFUSED = "/sbx/out/refused"
+FRAMES = 3	# the guard's, under the script's; tests/transparency.sh
 GUARD = __file__
 
 
@@ -143,6 +144,14 @@ def main():
     sys.argv = sys.argv[3:]
     sys.path[0] = here
     sys.excepthook = excepthook
+    # The guard's frames under the script's (this module, main, and
+    # exec) count against the recursion limit: raise it by as many, so
+    # the script recurses as deep as under plain python, and show the
+    # script the numbers it would see there.
+    getlimit, setlimit = sys.getrecursionlimit, sys.setrecursionlimit
+    sys.getrecursionlimit = lambda: getlimit() - FRAMES
+    sys.setrecursionlimit = lambda n: setlimit(n + FRAMES)
+    setlimit(getlimit() + FRAMES)
     builtins.__import__ = guarded_import
     wrap_import_module()
     exec(compile(source, script, "exec", dont_inherit=True), mod.__dict__)
