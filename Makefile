@@ -10,7 +10,7 @@ OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 	tests/build.sh tests/system.sh tests/guard.sh tests/value.sh \
-	tests/rootless.sh tests/integration.sh tests/hostile.sh \
+	tests/rootless.sh tests/integration.sh tests/transparency.sh tests/hostile.sh \
 	tests/changes.sh tests/session.sh tests/supervise.sh tests/package.sh \
 	tests/sanitize.sh tests/fuzz.sh
 

@@ -1,0 +1,2 @@
+console.log("exiting with 4");
+process.exit(4);

@@ -1,0 +1,2 @@
+# A local package beside the corpus scripts (not a script itself).
+from .sub import double

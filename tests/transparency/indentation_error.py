@@ -1,0 +1,4 @@
+# imports:
+def f():
+    x = 1
+      return x

@@ -1,0 +1,4 @@
+# imports:
+# input() at the end of input: EOFError.
+print("reading")
+input("prompt> ")

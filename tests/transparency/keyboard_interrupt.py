@@ -1,0 +1,4 @@
+# imports:
+# Python ends an uncaught KeyboardInterrupt by killing itself with SIGINT.
+print("raising KeyboardInterrupt")
+raise KeyboardInterrupt

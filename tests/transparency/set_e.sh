@@ -1,0 +1,4 @@
+set -e
+echo "step 1"
+false
+echo "not reached"

@@ -1,0 +1,3 @@
+echo "killing myself with SIGTERM"
+kill -TERM $$
+echo "not reached"

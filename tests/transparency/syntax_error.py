@@ -1,0 +1,4 @@
+# imports:
+print("never printed")
+x = (1 +
+y = 2

@@ -1,0 +1,2 @@
+echo "parsed first?"
+if then fi

@@ -1,0 +1,2 @@
+// An unhandled rejected promise ends node with status 1.
+Promise.reject(new TypeError("rejected, never handled"));
