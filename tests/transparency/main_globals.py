@@ -3,7 +3,7 @@
 # globals, sys.modules["__main__"], the interpreter's command line.
 import sys
 
-print(sorted(k for k in globals() if k.startswith("__")))
+print([k for k in globals() if k.startswith("__")])
 print(__package__, __spec__, __cached__)
 print(sys.modules["__main__"].__dict__ is globals())
 print(sys.orig_argv)
