@@ -135,12 +135,17 @@ def main():
 
     with open(script, "rb") as f:
         source = f.read()
+    # __main__'s names as plain python makes them, in its order.
     mod = type(sys)("__main__")
-    mod.__file__ = script
-    mod.__builtins__ = builtins
     mod.__loader__ = type(__loader__)("__main__", script)
+    mod.__annotations__ = {}
+    mod.__builtins__ = builtins
+    mod.__file__ = script
     mod.__cached__ = None
     sys.modules["__main__"] = mod
+    if GUARD in sys.orig_argv:	# as if python ran the script itself
+        i = sys.orig_argv.index(GUARD)
+        sys.orig_argv = sys.orig_argv[:i] + sys.orig_argv[i + 3:]
     sys.argv = sys.argv[3:]
     sys.path[0] = here
     sys.excepthook = excepthook

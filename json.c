@@ -87,6 +87,25 @@ utf8_tail(const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * How many bytes one U+FFFD stands for at an invalid sequence: its
+ * longest valid prefix, at least one byte, as Unicode recommends and as
+ * Python's and browsers' decoders do.
+ */
+static size_t
+utf8_bad(const unsigned char *s, size_t n)
+{
+	size_t k;
+	int cut;
+
+	for (k = n < 3 ? n : 3; k > 1; k--) {
+		utf8_len(s, k, &cut);
+		if (cut)
+			return k;
+	}
+	return 1;
+}
+
 /* Quotes s as a JSON string; invalid UTF-8 becomes U+FFFD. */
 void
 jb_escape(struct jbuf *j, const char *s, size_t n)
@@ -112,7 +131,7 @@ jb_escape(struct jbuf *j, const char *s, size_t n)
 		}
 		if (len == 0) {
 			puts_(j, "\\ufffd");
-			len = 1;
+			len = utf8_bad(p + i, n - i);
 			continue;
 		}
 		switch (p[i]) {

@@ -115,8 +115,10 @@ test_json(void)
 	    "json surrogate replaced");
 	check(escapes("\xf4\x90\x80\x80", 4,
 	    "\"\\ufffd\\ufffd\\ufffd\\ufffd\""), "json past U+10FFFF replaced");
-	check(escapes("\xe2\x82", 2, "\"\\ufffd\\ufffd\""),
-	    "json cut sequence replaced");
+	check(escapes("\xe2\x82", 2, "\"\\ufffd\""),
+	    "json cut sequence: one U+FFFD, as Python's decoder gives");
+	check(escapes("a\xf0\x9f\x98" "b\xe2\x82", 7,
+	    "\"a\\ufffdb\\ufffd\""), "json cut sequences amid text");
 	check(escapes("\x7f", 1, "\"\x7f\""), "json DEL kept");
 	check(utf8_tail("ab\xe2\x82", 4) == 2, "utf8_tail holds a cut euro");
 	check(utf8_tail("ab\xf0", 3) == 1, "utf8_tail holds a lead byte");
