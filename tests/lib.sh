@@ -198,7 +198,10 @@ children() {
 # (lines that are not JSON are left out); strings come out raw, with no
 # newline added.
 J() {
-	jq -R -s -j '[split("\n")[] | fromjson?] | '"$1" "$OUT" 2>/dev/null
+	# --rawfile, not -R -s: jq 1.6 mangles a character that a 4 KB
+	# read cuts in two.
+	jq -n -j --rawfile s "$OUT" '[$s | split("\n")[] | fromjson?] | '"$1" \
+	    2>/dev/null
 }
 
 # res FIELD: a field of the (first) result event, "null" if none.
