@@ -62,21 +62,11 @@ exec </dev/null
 MEASURE=
 SBXOUT=
 
-case ${TMPDIR:-} in
-/*) tmp=$TMPDIR ;;
-*) tmp=/tmp ;;
-esac
-BASE=$(mktemp -d "$tmp/sbx-hostile.XXXXXX") || cannot "mktemp in $tmp failed"
 # Whatever a case leaves, even a kept or stale run directory, goes, and
 # so do the helpers it started on the host (a listener, a marker).
 BGPIDS=
-trap 'for p in $BGPIDS; do kill "$p" 2>/dev/null; done; rm -rf "$BASE"' EXIT
-BASE=$(cd "$BASE" && pwd -P) || cannot "$BASE: cannot resolve"
-trap 'exit 130' INT
-trap 'exit 143' TERM
-case $BASE in
-*,* | *\"*) cannot "$BASE: TMPDIR must not hold ',' or '\"'" ;;
-esac
+ON_EXIT='for p in $BGPIDS; do kill "$p" 2>/dev/null; done'
+suite_base hostile
 
 MB=1048576
 # In the names of the scripts whose processes are looked for on the host:

@@ -28,18 +28,7 @@ done
 exec </dev/null
 
 # sbx takes TMPDIR only if absolute, and reports paths resolved.
-case ${TMPDIR:-} in
-/*) tmp=$TMPDIR ;;
-*) tmp=/tmp ;;
-esac
-BASE=$(mktemp -d "$tmp/sbx-it.XXXXXX") || cannot "mktemp in $tmp failed"
-trap 'rm -rf "$BASE"' EXIT
-BASE=$(cd "$BASE" && pwd -P) || cannot "$BASE: cannot resolve"
-trap 'exit 130' INT
-trap 'exit 143' TERM
-case $BASE in
-*,* | *\"*) cannot "$BASE: TMPDIR must not hold ',' or '\"'" ;;
-esac
+suite_base it
 
 # --- the cases ----------------------------------------------------------
 # Each case_* runs with RT, T, W, OUT, ERR and NAMES set for one runtime

@@ -434,6 +434,23 @@ cannot() {
 	exit 2
 }
 
+# suite_base NAME: BASE, the suite's private directory in $TMPDIR (or
+# /tmp), resolved, and removed at exit after ON_EXIT, if set, has run.
+suite_base() {
+	case ${TMPDIR:-} in
+	/*) _tmp=$TMPDIR ;;
+	*) _tmp=/tmp ;;
+	esac
+	BASE=$(mktemp -d "$_tmp/sbx-$1.XXXXXX") || cannot "mktemp in $_tmp failed"
+	trap 'eval "${ON_EXIT:-}"; rm -rf "$BASE"' EXIT
+	BASE=$(cd "$BASE" && pwd -P) || cannot "$BASE: cannot resolve"
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	case $BASE in
+	*,* | *\"* | *\'*) cannot "$BASE: TMPDIR must not hold , \" or '" ;;
+	esac
+}
+
 # suite_init INI [runtime ...]: the runtimes to test in $runtimes (both
 # by default), the sbx under test as an absolute path in $SBX, and the
 # suite's config, tests/INI, in $CONF.

@@ -327,18 +327,7 @@ done
 case $CORPUS in
 *,* | *\"* | *\'*) cannot "$CORPUS: its path must not hold , \" or '" ;;
 esac
-case ${TMPDIR:-} in
-/*) tmp=$TMPDIR ;;
-*) tmp=/tmp ;;
-esac
-BASE=$(mktemp -d "$tmp/sbx-tr.XXXXXX") || cannot "mktemp in $tmp failed"
-trap 'rm -rf "$BASE"' EXIT
-BASE=$(cd "$BASE" && pwd -P) || cannot "$BASE: cannot resolve"
-trap 'exit 130' INT
-trap 'exit 143' TERM
-case $BASE in
-*,* | *\"* | *\'*) cannot "$BASE: TMPDIR must not hold , \" or '" ;;
-esac
+suite_base tr
 # What is tested is what was there at the start, not a binary or a
 # config rebuilt while the suite runs.
 if ! cp "$SBX" "$BASE/sbx" || ! cp "$CONF" "$BASE/sbx.ini"; then
