@@ -210,19 +210,38 @@ script_path(const char *dir, const char *script)
 	return rel;
 }
 
+/* The tree, for finding things in it by descriptor; or die. */
+static int
+open_tree(const char *dir)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		die("-d %s:", dir);
+	return fd;
+}
+
+/*
+ * The script, found in the tree as the copy will find it: no link
+ * followed on the way, so a directory of its path that is a link to
+ * outside the tree does not lead there.
+ */
 static void
 check_script(const char *dir, const char *rel, const char *script)
 {
 	struct stat st;
-	char *path = smprintf("%s/%s", dir, rel);
+	int root = open_tree(dir);
 
-	if (lstat(path, &st) < 0)
-		die("%s:", path);
+	if (lstat_at(root, rel, &st) < 0)
+		die(errno == ELOOP || errno == ENOTDIR ? "%s: script is not "
+		    "a file of %s: a directory on its way is a link or not a "
+		    "directory" : "%s:", script, dir);
+	close(root);
 	if (!S_ISREG(st.st_mode))
 		die("%s: script is not a regular file", script);
 	if (st.st_size == 0)
 		die("%s: script is empty", script);
-	free(path);
 }
 
 static const char *
@@ -421,7 +440,7 @@ stage_script(struct job *jb)
 {
 	char *src, *dst;
 	struct stat st;
-	int in;
+	int in, root;
 
 	dst = smprintf("%s%s", jb->rundir, jb->script_ctr);
 	if (strcmp(jb->script, "-") == 0) {
@@ -431,11 +450,21 @@ stage_script(struct job *jb)
 			die("/dev/null:");
 		close(in);
 	} else {
+		/* A session step's script is a host path of the user's;
+		 * a run's is in the tree, opened as the copy opens it. */
 		src = jb->session ? estrdup(jb->script) :
 		    smprintf("%s/%s", jb->dir, jb->script);
-		if ((in = open(src, O_RDONLY | O_NOFOLLOW)) < 0 ||
-		    fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
-			die("open %s:", src);
+		if (jb->session) {
+			if ((in = open(src, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC)) < 0 || fstat(in, &st) < 0 ||
+			    !S_ISREG(st.st_mode))
+				die("open %s:", src);
+		} else {
+			root = open_tree(jb->dir);
+			if ((in = open_file(root, jb->script, &st)) < 0)
+				die("open %s:", src);
+			close(root);
+		}
 		if (st.st_size == 0)
 			die("%s: script is empty", src);
 		if (st.st_size > jb->pol.max_bytes)

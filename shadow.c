@@ -5,17 +5,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sbx.h"
 
-/* nftw passes no user pointer, so the walk's state lives here. */
+#define MAXDEPTH 256	/* of the tree copied: one descriptor a level */
+
+/* The walk's state. */
 static struct {
 	const struct job *jb;
-	size_t srclen;
 	long files;
 	long long bytes;
 	struct dirmode { char *path; mode_t mode; struct stat st; } *dirs;
@@ -53,23 +53,38 @@ copy_data(int in, int out, const char *path, off_t size)
 	}
 }
 
+/* What was opened is what the walk saw, or the tree is being changed. */
 static void
-copy_file(const char *src, const char *dst, const struct stat *st)
+same(int fd, const struct stat *st, const char *rel)
+{
+	struct stat now;
+
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino ||
+	    (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
+		die("%s/%s: changed while being copied", cs.jb->dir, rel);
+}
+
+/* The file name in the directory dfd, read from its own descriptor. */
+static void
+copy_file(int dfd, const char *name, const char *rel, const char *dst,
+    const struct stat *st)
 {
 	struct timespec ts[2];
-	struct stat in_st;
+	struct stat out_st;
 	int in, out;
 
 	/* O_NONBLOCK: a file swapped for a FIFO since the stat must not
-	 * hang the copy; fstat then tells what was really opened. */
-	if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)) < 0)
-		die("open %s:", src);
-	if (fstat(in, &in_st) < 0 || !S_ISREG(in_st.st_mode))
-		die("%s: changed while being copied", src);
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	 * hang the copy; same() then tells what was really opened. */
+	if ((in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK | O_CLOEXEC)) < 0)
+		die("open %s/%s:", cs.jb->dir, rel);
+	same(in, st, rel);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (out < 0)
 		die("create %s:", dst);
-	copy_data(in, out, src, in_st.st_size);
+	copy_data(in, out, rel, st->st_size);
 	if (cs.chown && fchown(out, cs.jb->uid, cs.jb->gid) < 0)
 		die("chown %s:", dst);
 	if (fchmod(out, (st->st_mode & 0777) | cs.extra) < 0)
@@ -77,27 +92,27 @@ copy_file(const char *src, const char *dst, const struct stat *st)
 	ts[0] = st->st_atim;
 	ts[1] = st->st_mtim;
 	futimens(out, ts);
-	if (cs.record && fstat(out, &in_st) < 0)
+	if (cs.record && fstat(out, &out_st) < 0)
 		die("stat %s:", dst);
 	if (close(out) < 0)
 		die("write %s:", dst);
 	close(in);
 	if (cs.record)
-		manifest_add(&cs.man, src + cs.srclen + 1, st, &in_st,
-		    in_st.st_mode);
+		manifest_add(&cs.man, rel, st, &out_st, out_st.st_mode);
 }
 
 static void
-copy_link(const char *src, const char *dst, const struct stat *st)
+copy_link(int dfd, const char *name, const char *rel, const char *dst,
+    const struct stat *st)
 {
 	struct stat lst;
 	char *target = emalloc((size_t)st->st_size + 1);
 	ssize_t n;
 
-	if ((n = readlink(src, target, (size_t)st->st_size + 1)) < 0)
-		die("readlink %s:", src);
-	if (n > st->st_size)
-		die("%s: changed while being copied", src);
+	/* readlinkat fails on anything swapped in that is not a link. */
+	if ((n = readlinkat(dfd, name, target, (size_t)st->st_size + 1)) < 0 ||
+	    n > st->st_size)
+		die("%s/%s: changed while being copied", cs.jb->dir, rel);
 	target[n] = '\0';
 	if (symlink(target, dst) < 0)
 		die("symlink %s:", dst);
@@ -107,73 +122,117 @@ copy_link(const char *src, const char *dst, const struct stat *st)
 	if (cs.record && lstat(dst, &lst) < 0)
 		die("stat %s:", dst);
 	if (cs.record)
-		manifest_add(&cs.man, src + cs.srclen + 1, st, &lst,
-		    lst.st_mode);
+		manifest_add(&cs.man, rel, st, &lst, lst.st_mode);
 }
 
-static int
-visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	const char *rel = path + cs.srclen;
-	char *dst = smprintf("%s%s", cs.jb->workdir, rel);
+static void copy_dir(int fd, const char *rel, const char *dst,
+    const struct stat *st, int depth);
 
-	(void)ftw;
+/* One entry of the directory dfd; rel and dst are its paths. */
+static void
+copy_entry(int dfd, const char *name, const char *rel, const char *dst,
+    int depth)
+{
+	struct stat st;
+	int fd;
+
 	if (++cs.files > cs.jb->pol.max_files)
 		die("%s: more than %ld files (max_files)", cs.jb->dir,
 		    cs.jb->pol.max_files);
-	switch (flag) {
-	case FTW_D:
-		if (mkdir(dst, 0700) < 0)
-			die("mkdir %s:", dst);
-		cs.dirs = erealloc(cs.dirs, (cs.ndirs + 1) * sizeof(*cs.dirs));
-		cs.dirs[cs.ndirs].path = dst;
-		cs.dirs[cs.ndirs].st = *st;
-		cs.dirs[cs.ndirs++].mode = st->st_mode & 0777;
-		return 0;
-	case FTW_SL:
-		copy_link(path, dst, st);
-		break;
-	case FTW_F:
-		if (S_ISREG(st->st_mode)) {
-			if ((cs.bytes += st->st_size) > cs.jb->pol.max_bytes)
-				die("%s: more than %lld bytes (max_bytes)",
-				    cs.jb->dir, cs.jb->pol.max_bytes);
-			copy_file(path, dst, st);
-		} else {
-			/* A FIFO would hang a reader, a device could
-			 * reach the host: neither belongs in a copy. */
-			event_msg("warning", "skipped %s: not a regular "
-			    "file, directory or symlink", path);
-			cs.files--;
-		}
-		break;
-	case FTW_DNR:
-		die("%s: cannot read directory", path);
-	default:
-		die("%s: cannot stat", path);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		die("%s/%s: cannot stat:", cs.jb->dir, rel);
+	if (S_ISDIR(st.st_mode)) {
+		/* Never by name: a directory swapped for a link since the
+		 * stat fails here, or in same(). */
+		if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) < 0)
+			die(errno == ELOOP || errno == ENOTDIR ?
+			    "%s/%s: changed while being copied" :
+			    "%s/%s: cannot read directory:", cs.jb->dir, rel);
+		same(fd, &st, rel);
+		copy_dir(fd, rel, dst, &st, depth + 1);
+		close(fd);
+	} else if (S_ISLNK(st.st_mode)) {
+		copy_link(dfd, name, rel, dst, &st);
+	} else if (S_ISREG(st.st_mode)) {
+		if ((cs.bytes += st.st_size) > cs.jb->pol.max_bytes)
+			die("%s: more than %lld bytes (max_bytes)",
+			    cs.jb->dir, cs.jb->pol.max_bytes);
+		copy_file(dfd, name, rel, dst, &st);
+	} else {
+		/* A FIFO would hang a reader, a device could reach the
+		 * host: neither belongs in a copy. */
+		event_msg("warning", "skipped %s/%s: not a regular file, "
+		    "directory or symlink", cs.jb->dir, rel);
+		cs.files--;
 	}
-	free(dst);
-	return 0;
+}
+
+/*
+ * The directory open at fd (rel in the tree, "" for its top) into dst:
+ * every entry opened from its directory's descriptor, never by path.
+ */
+static void
+copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
+    int depth)
+{
+	struct dirent *de;
+	char *r, *d;
+	DIR *dir;
+	int dup_fd;
+
+	if (depth > MAXDEPTH)
+		die("%s/%s: deeper than %d directories", cs.jb->dir, rel,
+		    MAXDEPTH);
+	if (mkdir(dst, 0700) < 0)
+		die("mkdir %s:", dst);
+	cs.dirs = erealloc(cs.dirs, (cs.ndirs + 1) * sizeof(*cs.dirs));
+	cs.dirs[cs.ndirs].path = estrdup(dst);
+	cs.dirs[cs.ndirs].st = *st;
+	cs.dirs[cs.ndirs++].mode = st->st_mode & 0777;
+	if ((dup_fd = dup(fd)) < 0 || (dir = fdopendir(dup_fd)) == NULL)
+		die("%s/%s: cannot read directory:", cs.jb->dir, rel);
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		r = *rel ? smprintf("%s/%s", rel, de->d_name) :
+		    estrdup(de->d_name);
+		d = smprintf("%s/%s", dst, de->d_name);
+		copy_entry(fd, de->d_name, r, d, depth);
+		free(r);
+		free(d);
+	}
+	if (errno != 0)
+		die("%s/%s: cannot read directory:", cs.jb->dir, rel);
+	closedir(dir);
 }
 
 /*
  * Copies jb->dir to jb->workdir without following any link, owned by
  * the container user so that it can read it (and write it in rw mode).
+ * The tree is walked by descriptor: its owner may change it while it
+ * is copied, and nothing outside it may be reached that way.
  */
 void
 shadow_copy(struct job *jb)
 {
+	struct stat st;
 	size_t i;
+	int fd;
 
 	memset(&cs, 0, sizeof(cs));
 	cs.jb = jb;
-	cs.srclen = strlen(jb->dir);
 	cs.chown = geteuid() == 0;
 	cs.record = jb->pol.workspace == WS_RW;
 	if (!cs.chown)	/* the copy sits in our private 0700 rundir */
 		cs.extra = jb->pol.workspace == WS_RW ? 0066 : 0044;
-	if (nftw(jb->dir, visit, 64, FTW_PHYS) < 0)
+	if ((fd = open(jb->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
 		die("copy %s:", jb->dir);
+	cs.files = 1;	/* the top counts against max_files too */
+	copy_dir(fd, "", jb->workdir, &st, 0);
+	close(fd);
 	/* Directory modes last: a read-only directory must not stop
 	 * its own contents from being copied. */
 	for (i = cs.ndirs; i-- > 0; ) {

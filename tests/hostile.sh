@@ -1248,6 +1248,76 @@ EOF
 	unchanged "interrupt" "$d"
 }
 
+# 15b. The owner of the tree swaps a directory of it for a link to a
+# directory only root may read, again and again, while sbx (as root)
+# copies it: the copy walks by descriptor and never follows the link,
+# so the secret never reaches the sandbox; a run either gets the tree as
+# it was or stops with "changed while being copied".  The script path
+# is found the same way: a directory of it that is a link to outside
+# the tree is refused, never followed.
+case_race() {
+	d=$(src race)
+	sec=$W/race-secret
+	rm -rf "$sec"
+	mkdir -p "$d/sub" "$sec"
+	printf 'SECRET-%s\n' "$TAG" >"$sec/s.txt"
+	chmod 600 "$sec/s.txt"
+	chmod 700 "$sec"
+	printf 'public\n' >"$d/sub/s.txt"
+	printf 'print(open(__file__).read())\n' >"$sec/x.py"
+	i=0
+	while [ $i -lt 40 ]; do printf '%s\n' $i >"$d/f$i"; i=$((i + 1)); done
+	ln -s "$sec" "$d/lnk"
+	printf 'import os\nfor r, ds, fs in os.walk("/workspace"):\n    for f in fs:\n        p = os.path.join(r, f)\n        if not os.path.islink(p):\n            print(open(p).read(), end="")\n' \
+	    >"$W/cat.py"
+	cp "$W/cat.py" "$d/cat.py"
+	python3 -c 'import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a, b, end = sys.argv[1].encode(), sys.argv[2].encode(), time.time() + 60
+while time.time() < end and libc.renameat2(-100, a, -100, b, 2) == 0:
+    pass' "$d/sub" "$d/lnk" &
+	swapper=$!
+	BGPIDS="$BGPIDS $swapper"
+	leaks=0 runs=0 refused=0
+	# Many copies, each torn down at once (a missing image): the copy
+	# is the race; the kept directory shows what it made.
+	while [ $runs -lt 60 ]; do
+		hsbx -k -i sbx-no-such-image -t long -d "$d" cat.py
+		kept=$(res shadow)
+		case $RC in 125) ;; *) diag "race: status $RC" ;; esac
+		grep -q "changed while being copied" "$ERR" "$OUT" &&
+		    refused=$((refused + 1))
+		[ -n "$kept" ] && [ "$kept" != null ] &&
+		    grep -rqs "SECRET-$TAG" "$kept" && leaks=$((leaks + 1))
+		[ -n "$kept" ] && [ "$kept" != null ] && rm -rf "${kept%/ws}"
+		rm -rf "$T"/sbx.*
+		runs=$((runs + 1))
+	done
+	# And real runs, whose script prints every file it was given.
+	n=0
+	while [ $n -lt 8 ]; do
+		hsbx -t long -d "$d" cat.py
+		grep -q "SECRET-$TAG" "$OUT" && leaks=$((leaks + 1))
+		n=$((n + 1))
+	done
+	kill "$swapper" 2>/dev/null
+	wait "$swapper" 2>/dev/null
+	is "race: the secret never reaches a copy or a run (68 tries)" \
+	    "$leaks" 0
+	diag "race: $refused of $runs copies stopped as changed"
+	# Undo the last swap, if the swapper left the link as sub.
+	if [ -L "$d/sub" ]; then
+		mv "$d/sub" "$d/tmp" && mv "$d/lnk" "$d/sub" && mv "$d/tmp" "$d/lnk"
+	fi
+	hsbx -w none -t long -d "$d" lnk/x.py
+	is "race: a script behind a linked directory is refused, 125" "$RC" 125
+	isnt "race: ... and never run" "$(grep -c "SECRET\|open(__file__)" "$OUT")" \
+	    1
+	like "race: ... saying why" "$(cat "$ERR")" "a directory on its way is a link"
+	check "race: TMPDIR empty again" tmp_empty
+	rm -rf "$sec"
+}
+
 # 16. sbx killed with SIGKILL mid-run: it cannot clean up, so the
 # container (labelled with sbx.owner and sbx.deadline) and the run directory
 # are left.  "sbx gc" must then remove both, and not touch the container
@@ -1446,7 +1516,7 @@ EOF
 	unchanged "$w" "$d"
 }
 
-cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes
+cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes race
 network proc privilege links tree names interrupt sigkill slow_reader
 background inject"}
 
