@@ -101,7 +101,8 @@ def main():
         # at startup, and whole.
         il = sys.modules.get("importlib")
         real = getattr(il, "import_module", None)
-        if real is None:
+        real_imp = getattr(il, "__import__", None)
+        if real is None or real_imp is None:
             return
         wrapped.append(real)
 
@@ -109,8 +110,15 @@ def main():
             if not name.startswith(".") and users(sys._getframe(1)):
                 check(name)
             return real(name, package)
+
+        def imp(name, globals=None, locals=None, fromlist=(), level=0):
+            if level == 0 and users(sys._getframe(1)):
+                check(name)
+            return real_imp(name, globals, locals, fromlist, level)
         import_module.__doc__ = real.__doc__
+        imp.__doc__ = real_imp.__doc__
         il.import_module = import_module
+        il.__import__ = imp
 
     def strip(tb):
         # The guard's frames out of a traceback, the script's kept.

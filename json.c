@@ -88,6 +88,28 @@ utf8_tail(const char *s, size_t n)
 }
 
 /*
+ * One valid UTF-8 character of len bytes, as it is, but for U+0085,
+ * U+2028 and U+2029: they end lines for Python's splitlines() and older
+ * JavaScript, so they are escaped and one event stays one line for
+ * every reader.
+ */
+static void
+put_char(struct jbuf *j, const unsigned char *p, size_t len)
+{
+	char esc[8];
+
+	if ((len == 2 && p[0] == 0xc2 && p[1] == 0x85) ||
+	    (len == 3 && p[0] == 0xe2 && p[1] == 0x80 &&
+	    (p[2] == 0xa8 || p[2] == 0xa9))) {
+		snprintf(esc, sizeof(esc), "\\u%04x", len == 2 ? 0x85 :
+		    0x2000 + (p[2] - 0x80));
+		puts_(j, esc);
+	} else {
+		jb_put(j, (const char *)p, len);
+	}
+}
+
+/*
  * How many bytes one U+FFFD stands for at an invalid sequence: its
  * longest valid prefix, at least one byte, as Unicode recommends and as
  * Python's and browsers' decoders do.
@@ -126,7 +148,7 @@ jb_escape(struct jbuf *j, const char *s, size_t n)
 			continue;
 		}
 		if ((len = utf8_len(p + i, n - i, &cut)) > 1) {
-			jb_put(j, s + i, len);
+			put_char(j, p + i, len);
 			continue;
 		}
 		if (len == 0) {
@@ -402,6 +424,7 @@ jv_string(struct jv *v)
 {
 	const unsigned char *p = (const unsigned char *)v->s + 1;
 	const unsigned char *end = (const unsigned char *)v->end;
+	const unsigned char *from = (const unsigned char *)v->s;
 	size_t len;
 	int cut, i;
 
@@ -422,13 +445,17 @@ jv_string(struct jv *v)
 			p++;
 		} else if ((len = utf8_len(p, (size_t)(end - p), &cut)) == 0) {
 			return 0;
+		} else if (len > 1) {	/* as it is, or escaped */
+			jb_put(v->out, (const char *)from, (size_t)(p - from));
+			put_char(v->out, p, len);
+			from = p += len;
 		} else {
-			p += len;
+			p++;
 		}
 	}
 	if (p == end)
 		return 0;
-	jb_put(v->out, v->s, (size_t)((const char *)p + 1 - v->s));
+	jb_put(v->out, (const char *)from, (size_t)(p + 1 - from));
 	v->s = (const char *)p + 1;
 	return 1;
 }

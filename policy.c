@@ -63,7 +63,7 @@ struct key {
 static const struct key keys[] = {
 	{ "authorized_imports", K_LIST, P(imports), 0, 0, C_NONE },
 	{ "cpu_time", K_DUR, P(cpu_time), 0, MAXDURATION, C_MAX0 },
-	{ "cpus", K_CPUS, P(cpus), 1, 1024000, C_MAX },
+	{ "cpus", K_CPUS, P(cpus), 10, 1024000, C_MAX },	/* the runtimes' least */
 	{ "description", K_STR, P(description), 0, 0, C_NONE },
 	{ "fsize", K_SIZE, P(fsize), 0, MAXSIZE, C_MAX0 },
 	{ "idle_timeout", K_DUR, P(idle_timeout), 1, MAXDURATION, C_MAX },

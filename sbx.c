@@ -737,7 +737,9 @@ read_refused(const struct job *jb, struct result *r)
 	ssize_t n;
 	int fd;
 
-	if (jb->outdir == NULL)
+	/* Only the guard writes it; any script could, so it counts only
+	 * when the guard ran. */
+	if (jb->outdir == NULL || !jb->guard)
 		return;
 	path = smprintf("%s/refused", jb->outdir);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

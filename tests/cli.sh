@@ -76,6 +76,8 @@ fails "unknown template lists the others" \
     "unknown template 'nope'.*available: default, secure, ml, web" \
     -t nope -d "$t/src" ok.py
 fails "-m 1x" "^sbx: -m: memory: invalid value '1x'" -m 1x -d "$t/src" ok.py
+fails "-p 0.005: below the runtimes' least, refused before any run" \
+    "^sbx: -p: cpus: invalid value '0.005'" -p 0.005 -D -d "$t/src" ok.py
 fails "-p -1" "^sbx: -p: cpus" -p -1 -d "$t/src" ok.py
 fails "-T 0" "^sbx: -T: timeout" -T 0 -d "$t/src" ok.py
 fails "-w bogus" "^sbx: -w: workspace" -w bogus -d "$t/src" ok.py

@@ -35,6 +35,8 @@ printf 'import json\nprint("ran")\n__import__("subprocess")\n' >dyn.py
 printf 'print("ran")\nm = "sock" + "et"\nexec("import " + m)\n' >exec.py
 printf 'from subprocess import run\n' >from.py
 printf 'import importlib\nimportlib.import_module("ctypes")\n' >imod.py
+printf 'import importlib\nimportlib.__import__("ctypes")\n' >imp.py
+printf 'echo ctypes >/sbx/out/refused\n' >forge.sh
 printf 'import importlib\nprint(importlib.import_module("json").dumps(1))\n' \
     >imodok.py
 printf 'import badhelper\n' >viahelper.py
@@ -105,7 +107,7 @@ for rt in ${*:-podman docker}; do
 	[ $? = 0 ] && [ "$(stream stdout)" = HELLO ]
 	say $? "$rt: sys and standard input work under a guarded template"
 	for s in late:socket:3 from:subprocess:1 dyn:subprocess:3 \
-	    exec:socket:1 imod:ctypes:2 viahelper:shutil:2; do
+	    exec:socket:1 imod:ctypes:2 imp:ctypes:2 viahelper:shutil:2; do
 		n=${s%%:*} m=${s#*:} line=${m#*:} m=${m%:*}
 		rc=$(run "$rt" "$n.py" default)
 		err=$(stream stderr)
@@ -128,6 +130,11 @@ for rt in ${*:-podman docker}; do
 	    grep -q '"event":"warning","message":"import of '"'socket'"' refused' \
 	    "$t/out"
 	say $? "$rt: a refused import can be caught like a missing module; reported as a warning"
+	timeout 60 "$sbx" -c "$t/g.ini" -r "$rt" -d "$t/src" forge.sh \
+	    >"$t/out" 2>/dev/null </dev/null
+	[ $? = 0 ] && [ "$(field import_refused)" = null ] &&
+	    ! grep -q '"event":"error"' "$t/out"
+	say $? "$rt: a script's own /sbx/out/refused is not a refusal without the guard"
 	rc=$(run "$rt" never.py default)
 	[ "$rc" = 0 ] && [ "$(field import_refused)" = null ]
 	say $? "$rt: an import that never runs is not judged"

@@ -120,6 +120,9 @@ test_json(void)
 	check(escapes("a\xf0\x9f\x98" "b\xe2\x82", 7,
 	    "\"a\\ufffdb\\ufffd\""), "json cut sequences amid text");
 	check(escapes("\x7f", 1, "\"\x7f\""), "json DEL kept");
+	check(escapes("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xc2\x85", 11,
+	    "\"a\\u2028b\\u2029c\\u0085\""),
+	    "json U+2028, U+2029 and U+0085 escaped: one event, one line");
 	check(utf8_tail("ab\xe2\x82", 4) == 2, "utf8_tail holds a cut euro");
 	check(utf8_tail("ab\xf0", 3) == 1, "utf8_tail holds a lead byte");
 	check(utf8_tail("ab\xe2\x82\xac", 5) == 0, "utf8_tail: complete");
@@ -361,6 +364,8 @@ test_compact(void)
 	check(compacts("\"x\\u00e9\\n\xc3\xa9\"", "\"x\\u00e9\\n\xc3\xa9\""),
 	    "json string with escapes and UTF-8 kept");
 	check(compacts("[]", "[]") && compacts("{}", "{}"), "json empty ones");
+	check(compacts("[\"a\xe2\x80\xa8" "b\xc3\xa9\"]",
+	    "[\"a\\u2028b\xc3\xa9\"]"), "json value: U+2028 escaped, e-acute kept");
 	check(compacts("", NULL), "json: empty text refused");
 	check(compacts("{bad", NULL), "json: unclosed object refused");
 	check(compacts("[1,]", NULL), "json: trailing comma refused");
