@@ -136,6 +136,18 @@ is_podman(const struct job *jb)
 	return strcmp(jb->runtime, "podman") == 0;
 }
 
+/*
+ * The docker CLI copies the "proxies" of ~/.docker/config.json, with
+ * any credentials in them, into every container; "--env=NAME" with no
+ * value stops that, and with NAME unset in the client's environment the
+ * container gets none.  podman's --http-proxy=false does the same.
+ */
+static const char *proxy_vars[] = {
+	"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+	"FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY",
+	"all_proxy"
+};
+
 static void
 add_limits(struct args *a, const struct policy *p)
 {
@@ -250,9 +262,12 @@ backend_argv(const struct job *jb)
 		add(&a, "--interactive");
 	add(&a, "--log-driver=none");
 	/* podman hands the host's proxy variables, credentials and all,
-	 * to the container unless told not to. */
+	 * to the container unless told not to; docker its config's. */
 	if (is_podman(jb))
 		add(&a, "--http-proxy=false");
+	else
+		for (i = 0; i < LEN(proxy_vars); i++)
+			add(&a, "--env=%s", proxy_vars[i]);
 	add(&a, "--name=%s", jb->name);
 	add(&a, "--label=sbx=%s", VERSION);
 	add(&a, "--label=sbx.owner=%s", owner_self());
@@ -609,6 +624,8 @@ last_line(const struct stream *s)
 static void
 child(const struct job *jb, char **argv, int out, int err)
 {
+	size_t i;
+
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		_exit(EXIT_CANNOT);
@@ -616,6 +633,10 @@ child(const struct job *jb, char **argv, int out, int err)
 	 * directory: make that our private rundir. */
 	if (chdir(jb->rundir) < 0)
 		_exit(EXIT_CANNOT);
+	/* What "--env=NAME" would pass on is not the container's. */
+	if (!is_podman(jb))
+		for (i = 0; i < LEN(proxy_vars); i++)
+			unsetenv(proxy_vars[i]);
 	execv(jb->runtime_path, argv);
 	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
 }

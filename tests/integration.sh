@@ -312,6 +312,23 @@ line_of() {
 	stream stdout | grep "^$1 " | head -n 1
 }
 
+# 10b. no proxy settings, credentials and all, reach the container: not
+# sbx's own environment's, not those docker's config.json names.
+case_proxy() {
+	d=$(src proxy)
+	printf 'env | grep -i proxy || echo none\n' >"$d/px.sh"
+	mkdir -p "$W/dockercfg"
+	printf '{"proxies":{"default":{"httpProxy":"http://u:secret@127.0.0.1:9","httpsProxy":"http://u:secret@127.0.0.1:9","noProxy":"x"}}}\n' \
+	    >"$W/dockercfg/config.json"
+	for e in DOCKER_CONFIG="$W/dockercfg" HTTP_PROXY=http://u:secret@127.0.0.1:9 \
+	    https_proxy=http://u:secret@127.0.0.1:9; do
+		sbx_env "$e" -t test -d "$d" px.sh
+		after "proxy ${e%%=*}" run
+		is "no proxy variable in the container with ${e%%=*} set" \
+		    "$RC:$(stream stdout)" "0:none"
+	done
+}
+
 # 11. the root file system is read-only, /tmp is not.
 case_rootfs() {
 	d=$(src rootfs)
@@ -848,7 +865,7 @@ case_refused() {
 
 # SBX_CASES picks some of them, for debugging: SBX_CASES="oom args".
 cases=${SBX_CASES:-"hello streams stdin dash exit cpu live timeout flood oom
-network rootfs ws_ro ws_rw ws_none interp norun oddnames args badini template
+network proxy rootfs ws_ro ws_rw ws_none interp norun oddnames args badini template
 missing gc_pidns sigterm refused"}
 
 # --- the suite, once per runtime -----------------------------------------
