@@ -42,7 +42,9 @@
 #     --init-path (podman's init as docker's, tini), --memory,
 #     --memory-swap, --cpus, --pids-limit, --ulimit=..., --http-proxy=false,
 #     --workdir=/workspace,
-#     --env=SBX_RESULT=/sbx/out/result.json;
+#     --env=SBX_RESULT=/sbx/out/result.json, docker's --env=HTTP_PROXY and
+#     the like with no value (the plain run's client has none of them set:
+#     see the runs);
 #   replaced by its plain equivalent: the read-only workspace mount (the
 #     corpus directory itself, read-only, where sbx mounts its copy) and
 #     the writable /sbx/out (an empty directory of the same owner);
@@ -110,7 +112,8 @@ plan() {
 		    test("^--(" + (["init-path=/[^,]*", "tmpfs=/tmp:[a-z0-9,=]+",
 		    "shm-size=[0-9]+", "user=[0-9]+:[0-9]+", "memory=[0-9]+",
 		    "memory-swap=[0-9]+", "cpus=[0-9.]+", "pids-limit=[0-9]+",
-		    "ulimit=(nofile|nproc|cpu|fsize)=[0-9]+:[0-9]+"] |
+		    "ulimit=(nofile|nproc|cpu|fsize)=[0-9]+:[0-9]+",
+		    "env=(HTTP|HTTPS|FTP|NO|ALL|http|https|ftp|no|all)_(PROXY|proxy)"] |
 		    join("|")) + ")$")
 		then {mirror: .}
 		elif test("^--mount=type=bind,source=[^,]*,target=/workspace,ro$")
@@ -328,6 +331,9 @@ case $CORPUS in
 *,* | *\"* | *\'*) cannot "$CORPUS: its path must not hold , \" or '" ;;
 esac
 suite_base tr
+# sbx's docker client runs without them; so does the plain run's.
+unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy FTP_PROXY ftp_proxy \
+    NO_PROXY no_proxy ALL_PROXY all_proxy
 # What is tested is what was there at the start, not a binary or a
 # config rebuilt while the suite runs.
 if ! cp "$SBX" "$BASE/sbx" || ! cp "$CONF" "$BASE/sbx.ini"; then
