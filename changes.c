@@ -517,7 +517,11 @@ compare_one(struct tree *t, const struct entry *o, const struct entry *s)
 		add_change(t, MODIFIED, o, s);
 }
 
-/* Merges the two sorted lists into t->changes, in path order. */
+/*
+ * Merges the two sorted lists into t->changes, in path order.  Of a
+ * shadow not read whole, an original entry that was not seen may still
+ * be there: no deletion is claimed then.
+ */
 void
 tree_compare(struct tree *t)
 {
@@ -531,7 +535,9 @@ tree_compare(struct tree *t)
 			c = -1;
 		else
 			c = strcmp(t->old.v[i].path, t->now.v[j].path);
-		if (c < 0)
+		if (c < 0 && t->incomplete)
+			i++;
+		else if (c < 0)
 			add_change(t, DELETED, &t->old.v[i++], NULL);
 		else if (c > 0)
 			add_change(t, ADDED, NULL, &t->now.v[j++]);

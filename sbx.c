@@ -1042,6 +1042,11 @@ cmd_diff(int argc, char *argv[])
 	int json = 0, err = 0, lock;
 
 	lock = tree_args(argc, argv, 'j', &json, &t, &dir);
+	/* A patch of part of the changes would delete what was unseen
+	 * as surely as git apply takes it; the events say incomplete. */
+	if (t.incomplete && !json)
+		die("%s: the shadow could not be read whole (%s); no patch",
+		    t.shadow, t.incomplete);
 	if (json) {
 		event_changes(&t);
 		tree_diffs(&t, event_diff, NULL);

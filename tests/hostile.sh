@@ -1318,6 +1318,45 @@ while time.time() < end and libc.renameat2(-100, a, -100, b, 2) == 0:
 	rm -rf "$sec"
 }
 
+# 15c. A script that fills its rw copy past what the change report reads
+# (64 MiB of path names), in a directory that sorts first: the report is
+# incomplete, claims no deletion it did not see, and sbx diff refuses to
+# make a patch of it that would delete the user's files.
+case_incomplete() {
+	d=$(src incomplete)
+	printf 'keep\n' >"$d/a.txt"
+	printf 'keep\n' >"$d/b.txt"
+	cat >"$d/fill.py" <<'EOF'
+import os
+p = "/workspace"
+for i in range(16):
+    p = os.path.join(p, "0" * 200)
+    os.mkdir(p)
+for i in range(21000):
+    open(os.path.join(p, str(i)), "w").close()
+print("filled")
+EOF
+	before "$d"
+	hsbx -t fill -w rw -k -u -d "$d" fill.py
+	is "incomplete: the script ran" "$RC:$(stream stdout)" "0:filled"
+	like "incomplete: the changes event says why" \
+	    "$(J 'map(select(.event == "changes"))[0].incomplete')" "path names"
+	is "incomplete: no deletion claimed" "$(res changes.deleted)" 0
+	is "incomplete: no diff event of a deletion" \
+	    "$(J '[.[] | select(.event == "diff" and .change == "deleted")] | length')" 0
+	kept=$(res shadow)
+	timeout 60 "$SBX" diff "$kept" >"$W/patch" 2>"$W/diff.err"
+	is "incomplete: sbx diff refuses, 125" "$?" 125
+	like "incomplete: ... saying why" "$(cat "$W/diff.err")" \
+	    "could not be read whole"
+	is "incomplete: ... and prints no patch, only its error event" \
+	    "$(grep -c '^diff \|^--- ' "$W/patch"):$(jq -r .event "$W/patch")" \
+	    "0:error"
+	[ -n "$kept" ] && [ "$kept" != null ] && rm -rf "${kept%/ws}"
+	check "incomplete: TMPDIR empty again" tmp_empty
+	unchanged "incomplete" "$d"
+}
+
 # 16. sbx killed with SIGKILL mid-run: it cannot clean up, so the
 # container (labelled with sbx.owner and sbx.deadline) and the run directory
 # are left.  "sbx gc" must then remove both, and not touch the container
@@ -1516,7 +1555,7 @@ EOF
 	unchanged "$w" "$d"
 }
 
-cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes race
+cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes race incomplete
 network proc privilege links tree names interrupt sigkill slow_reader
 background inject"}
 
