@@ -528,9 +528,10 @@ next_step(const char *dir)
 }
 
 /*
- * sbx/steps/N: the script, and req: the timeout and the argv, each
- * NUL-terminated.  The interpreter comes from the configuration, the
- * guard from the session's template.
+ * sbx/steps/N: req, the timeout and the argv, each NUL-terminated, and
+ * the script in s/, where no name of it can be one of the protocol's.
+ * The interpreter comes from the configuration, the guard from the
+ * session's template.
  */
 static void
 write_step(struct job *jb, long n, const char *base, long timeout,
@@ -542,9 +543,11 @@ write_step(struct job *jb, long n, const char *base, long timeout,
 	size_t i;
 	int fd;
 
-	if (mkdir(dir, 0755) < 0)
-		die("mkdir %s:", dir);
-	jb->script_ctr = smprintf("/sbx/steps/%ld/%s", n, base);
+	p = smprintf("%s/s", dir);
+	if (mkdir(dir, 0755) < 0 || mkdir(p, 0755) < 0)
+		die("mkdir %s:", p);
+	free(p);
+	jb->script_ctr = smprintf("/sbx/steps/%ld/s/%s", n, base);
 	stage_script(jb);
 	snprintf(num, sizeof(num), "%ld", timeout);
 	jb_put(&b, num, strlen(num) + 1);

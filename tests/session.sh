@@ -133,6 +133,12 @@ for rt in ${*:-podman docker}; do
 	    '[true,137,137,9]' ]
 	say $? "$rt: max_output ends a flooding step"
 
+	# A step named like the protocol's own files.
+	cp "$t/steps/read.sh" "$t/steps/req"
+	ex -e sh "$id" "$t/steps/req"
+	[ "$(res '[.status, .exit_code]')" = '[3,3]' ]
+	say $? "$rt: a step named req runs like any other"
+
 	# Two steps at once: serialized, never interleaved.
 	timeout 60 "$sbx" exec -c "$conf" "$id" "$t/steps/slow.sh" A \
 	    >"$t/a" 2>&1 &
