@@ -124,19 +124,24 @@ copy_fd(int in, int out)
  */
 static int
 make_temp(struct applier *a, const struct change *c, const char *target,
-    int dfd, char *tmp, size_t tmpsz)
+    int dfd, char *tmp, size_t tmpsz, const struct stat *own)
 {
 	struct stat st;
 	int in, out, r = -1;
 
 	tmp_name(a, tmp, tmpsz);
 	if (S_ISLNK(c->now->mode))
-		return symlinkat(target, dfd, tmp);
+		return symlinkat(target, dfd, tmp) < 0 || (own &&
+		    fchownat(dfd, tmp, own->st_uid, own->st_gid,
+		    AT_SYMLINK_NOFOLLOW) < 0) ? -1 : 0;
 	if ((in = open_file(a->t->sfd, c->path, &st)) < 0)
 		return -1;
 	if ((out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) >= 0) {
-		r = copy_fd(in, out) == 0 && fchmod(out, new_mode(a, c)) == 0 &&
+		/* The owner first: a chown would clear mode bits. */
+		r = copy_fd(in, out) == 0 && (own == NULL ||
+		    fchown(out, own->st_uid, own->st_gid) == 0) &&
+		    fchmod(out, new_mode(a, c)) == 0 &&
 		    fsync(out) == 0 ? 0 : -1;
 		if (close(out) < 0)
 			r = -1;
@@ -223,18 +228,40 @@ chmod_dir(int dfd, const char *name, mode_t mode)
 	return r;
 }
 
+/*
+ * Whose a new entry is when root applies: the owner of the entry it
+ * replaces, or of the directory it lands in, so that a tree stays its
+ * owner's.  NULL when we are not root and cannot give files away.
+ */
+static const struct stat *
+owner(int dfd, const char *name, int replace, struct stat *st)
+{
+	if (geteuid() != 0)
+		return NULL;
+	if (replace && fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+		return st;
+	return fstat(dfd, st) == 0 ? st : NULL;
+}
+
 /* Puts the shadow's entry at name in dfd; replace: over the old one. */
 static int
 put(struct applier *a, const struct change *c, const char *target, int dfd,
     const char *name, int replace)
 {
+	const struct stat *own;
+	struct stat st;
 	char tmp[64];
 	int r, saved;
 
+	own = owner(dfd, name, replace, &st);
+	if (S_ISDIR(c->now->mode) && replace)
+		return chmod_dir(dfd, name, new_mode(a, c));
 	if (S_ISDIR(c->now->mode))
-		return replace ? chmod_dir(dfd, name, new_mode(a, c)) :
-		    mkdirat(dfd, name, new_mode(a, c));
-	if (make_temp(a, c, target, dfd, tmp, sizeof(tmp)) < 0)
+		return mkdirat(dfd, name, 0700) < 0 || (own &&
+		    fchownat(dfd, name, own->st_uid, own->st_gid,
+		    AT_SYMLINK_NOFOLLOW) < 0) ? -1 :
+		    chmod_dir(dfd, name, new_mode(a, c));
+	if (make_temp(a, c, target, dfd, tmp, sizeof(tmp), own) < 0)
 		return -1;
 	/* The copy took time: the original must still be as copied.  A
 	 * new name must not clobber what appeared since: link(2) fails

@@ -218,6 +218,27 @@ for rt in ${*:-podman docker}; do
 	say $? "$rt: nothing left in TMPDIR"
 done
 
+# Root applies into a tree of another user's: what it writes stays
+# that user's (the replaced file's owner, or the directory's for a new
+# entry), never root's.
+mkdir -p "$t/own/sub"
+echo a >"$t/own/a.txt"
+chown -R 1234:1234 "$t/own"
+printf 'echo b >a.txt; echo n >new.txt; mkdir -p nd/deep; echo d >nd/deep/f; ln -s a.txt l\n' \
+    >"$t/own/own.sh"
+chown 1234:1234 "$t/own/own.sh"
+timeout 60 "$sbx" -c "$conf" -r podman -w rw -k -d "$t/own" own.sh \
+    >"$t/out" 2>"$t/err" </dev/null
+keep=$(ev result .shadow | tr -d '"')
+"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
+owners=$(cd "$t/own" && stat -c '%n %u:%g' a.txt new.txt nd nd/deep nd/deep/f |
+    tr '\n' ' ')
+[ "$owners" = "a.txt 1234:1234 new.txt 1234:1234 nd 1234:1234 nd/deep 1234:1234 nd/deep/f 1234:1234 " ] &&
+    [ "$(stat -c %u:%g "$t/own/l" 2>/dev/null)" = 1234:1234 ] &&
+    [ "$(cat "$t/own/a.txt")" = b ]
+say $? "apply as root keeps the tree's owner on what it writes${owners:+ ($owners)}"
+[ -n "$keep" ] && rm -rf "${keep%/ws}"
+
 # Bad targets are errors, not guesses.
 "$sbx" apply "$t/src" >"$t/out" 2>"$t/err"
 [ $? = 125 ] && grep -q 'not a kept sbx run' "$t/err"
