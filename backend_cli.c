@@ -707,6 +707,44 @@ stop_step(const struct job *jb, struct stopper *st)
 	alarm(1);
 }
 
+/* The run or step being relayed, for a stop that cannot wait. */
+static struct {
+	struct job *jb;
+	struct result *r;
+	const struct step *sp;	/* a session's step, or NULL */
+	int stopping;
+} opt_run;
+
+static void step_kill(const struct step *sp);
+
+/*
+ * The timeout or a signal came while an event waits for a reader who
+ * does not read: the stop cannot wait for the loop.  The container is
+ * killed now, and its client too, which docker's kill would otherwise
+ * wait on, its output pipe full; the loop finishes once the reader
+ * reads again or goes.
+ */
+static void
+stop_blocked(void)
+{
+	if (opt_run.jb == NULL || opt_run.stopping ||
+	    !(got_alarm || got_signal))
+		return;
+	opt_run.r->interrupted = got_signal;
+	opt_run.stopping = 1;
+	if (opt_run.sp) {	/* its supervisor kills it, and reports */
+		got_alarm = 0;
+		step_kill(opt_run.sp);
+		alarm(GRACE);
+		return;
+	}
+	opt_run.r->timed_out = got_alarm;
+	got_alarm = 1;		/* the loop's stop steps follow */
+	kill_container(opt_run.jb);
+	if (opt_run.jb->client > 0)
+		kill(opt_run.jb->client, SIGKILL);
+}
+
 /*
  * Relays output until the client exits, stopping the container when
  * the timeout or a signal says so.  Returns the client's wait status.
@@ -716,19 +754,24 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 {
 	struct stopper st = { 0, -1 };
 	struct pollfd pfd[2];
-	int i, ws = 0, reaped = 0, stopping = 0, nopen = 2;
+	int i, ws = 0, reaped = 0, nopen = 2;
 	pid_t w;
 
 	for (i = 0; i < 2; i++) {
 		pfd[i].fd = s[i].fd;
 		pfd[i].events = POLLIN;
 	}
+	opt_run.jb = jb;
+	opt_run.r = r;
+	opt_run.sp = NULL;
+	opt_run.stopping = 0;
+	jb_blocked = stop_blocked;
 	while (!reaped) {
 		if ((got_alarm || got_signal || r->truncated ||
-		    jb_failed()) && !stopping) {
+		    jb_failed()) && !opt_run.stopping) {
 			r->timed_out = got_alarm;
 			r->interrupted = got_signal;
-			stopping = got_alarm = 1;
+			opt_run.stopping = got_alarm = 1;
 		}
 		if (got_alarm) {
 			got_alarm = 0;
@@ -752,6 +795,8 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 	jb->client = 0;
 	alarm(0);
 	drain(jb, s, pfd);
+	jb_blocked = NULL;
+	opt_run.jb = NULL;
 	if (st.killer > 0)
 		reap(st.killer);
 	return ws;
@@ -1093,7 +1138,7 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 {
 	struct stream s[2];
 	struct pollfd pfd[3];
-	int i, done = 0, killing = 0;
+	int i, done = 0;
 
 	memset(s, 0, sizeof(s));
 	s[0].event = "stdout";
@@ -1109,13 +1154,18 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 	pfd[2].fd = sp->rsp;
 	pfd[2].events = POLLIN;
 	jb->t0 = now();
+	opt_run.jb = jb;
+	opt_run.r = r;
+	opt_run.sp = sp;
+	opt_run.stopping = 0;
+	jb_blocked = stop_blocked;
 	alarm((unsigned)timeout + 2);
 	while (!done) {
 		if ((got_alarm || got_signal || r->truncated ||
-		    jb_failed()) && !killing) {
+		    jb_failed()) && !opt_run.stopping) {
 			r->interrupted = got_signal;
 			got_alarm = 0;
-			killing = 1;
+			opt_run.stopping = 1;
 			step_kill(sp);
 			alarm(GRACE);
 		} else if (got_alarm) {
@@ -1139,6 +1189,8 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 		}
 	}
 	alarm(0);
+	jb_blocked = NULL;
+	opt_run.jb = NULL;
 	r->duration = now() - jb->t0;
 	/* Every writer is dead now: what is left is in the FIFOs. */
 	for (i = 0; i < 2; i++) {

@@ -279,6 +279,9 @@ jb_endobj(struct jbuf *j)
 
 static int out_failed;	/* a write to stdout failed */
 
+/* Called when a signal interrupts a write that waits for the reader. */
+void (*jb_blocked)(void);
+
 int
 jb_failed(void)
 {
@@ -304,6 +307,10 @@ jb_emit(struct jbuf *j)
 			out_failed = 1;
 		else if (n > 0)
 			done += (size_t)n;
+		/* Short or interrupted: a signal came while the reader
+		 * did not read. */
+		if (done < j->len && !out_failed && jb_blocked)
+			jb_blocked();
 	}
 	free(j->s);
 	j->s = NULL;

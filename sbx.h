@@ -252,6 +252,7 @@ void jb_obj(struct jbuf *j, const char *key);
 void jb_endobj(struct jbuf *j);
 void jb_emit(struct jbuf *j);	/* writes one line to stdout, frees */
 int jb_failed(void);		/* did a line fail to reach stdout? */
+extern void (*jb_blocked)(void);	/* a signal while stdout is full */
 int jb_write(struct jbuf *j, int fd);	/* one write(2), frees */
 void jb_escape(struct jbuf *j, const char *s, size_t n);
 size_t utf8_tail(const char *s, size_t n);

@@ -1495,6 +1495,33 @@ EOF
 	unchanged "$w" "$d"
 }
 
+# 17b. A reader that stops reading altogether: the timeout still stops
+# the container on time, though sbx's own output waits for the reader.
+case_stalled_reader() {
+	d=$(src stalled-reader)
+	printf 'import sys\nwhile True:\n    sys.stdout.write("y" * 999 + "\\n")\n' \
+	    >"$d/flood.py"
+	w="stalled reader"
+	fifo=$W/stall.fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	{ sleep 12; cat; } <"$fifo" >"$OUT" &
+	rpid=$!
+	SBXOUT=$fifo
+	hbg -t bigout -T 2 -d "$d" flood.py
+	SBXOUT=
+	sleep 8
+	is "$w: no container of the run is running at 8 s (-T 2)" \
+	    "$(timeout 30 "$RT" ps --filter "name=sbx-$SPID-" -q | wc -l | tr -d ' ')" 0
+	hwait
+	wait "$rpid"
+	rm -f "$fifo"
+	finish "$w"
+	is "$w: exit status 124" "$RC" 124
+	is "$w: result.timed_out true" "$(res timed_out)" true
+}
+
+
 # 18. Children left running in the background, holding stdout open, when
 # the script exits: the run ends with the script, not at the timeout, and
 # takes them along.
@@ -1557,7 +1584,7 @@ EOF
 
 cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes race incomplete
 network proc privilege links tree names interrupt sigkill slow_reader
-background inject"}
+stalled_reader background inject"}
 
 # --- the suite, once per runtime -------------------------------------------
 
