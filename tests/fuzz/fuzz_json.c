@@ -3,8 +3,8 @@
  * output relay uses, on arbitrary bytes.
  *
  * - jb_escape(s) is one JSON string, valid UTF-8, whose text is s with
- *   each byte that does not begin a well-formed UTF-8 sequence (table
- *   3-7 of Unicode, checked apart from json.c) replaced by U+FFFD;
+ *   each maximal subpart of an ill-formed UTF-8 sequence (table 3-7 of
+ *   Unicode, checked apart from json.c) replaced by one U+FFFD;
  * - utf8_tail(s, n) <= 3 and <= n, and it is exactly the length of a
  *   cut but so far valid sequence at the end of s, or 0 if none;
  * - relaying s in chunks, holding back utf8_tail bytes each time as
@@ -20,7 +20,12 @@
 #include "sbx.h"
 #include "tests/fuzz/fuzz.h"
 
-/* What jb_escape must mean: the text of s, U+FFFD for bad bytes. */
+/*
+ * What jb_escape must mean: the text of s, one U+FFFD for each maximal
+ * subpart of an ill-formed sequence (its longest prefix that a
+ * well-formed one could start with, or else one byte), as Unicode
+ * recommends and Python's decoder does.
+ */
 static char *
 expected(const unsigned char *s, size_t n, size_t *len)
 {
@@ -32,7 +37,11 @@ expected(const unsigned char *s, size_t n, size_t *len)
 		if ((k = u8_seq(s + i, n - i, &part)) == 0) {
 			memcpy(e + o, "\xef\xbf\xbd", 3);
 			o += 3;
-			k = 1;
+			for (k = n - i < 3 ? n - i : 3; k > 1; k--) {
+				u8_seq(s + i, k, &part);
+				if (part)
+					break;
+			}
 		} else {
 			memcpy(e + o, s + i, k);
 			o += k;
