@@ -713,6 +713,7 @@ static struct {
 	struct result *r;
 	const struct step *sp;	/* a session's step, or NULL */
 	int stopping;
+	pid_t killer;		/* the kill it started, to reap */
 } opt_run;
 
 static void step_kill(const struct step *sp);
@@ -740,7 +741,7 @@ stop_blocked(void)
 	}
 	opt_run.r->timed_out = got_alarm;
 	got_alarm = 1;		/* the loop's stop steps follow */
-	kill_container(opt_run.jb);
+	opt_run.killer = kill_container(opt_run.jb);
 	if (opt_run.jb->client > 0)
 		kill(opt_run.jb->client, SIGKILL);
 }
@@ -765,6 +766,7 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 	opt_run.r = r;
 	opt_run.sp = NULL;
 	opt_run.stopping = 0;
+	opt_run.killer = -1;
 	jb_blocked = stop_blocked;
 	while (!reaped) {
 		if ((got_alarm || got_signal || r->truncated ||
@@ -794,11 +796,13 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 	}
 	jb->client = 0;
 	alarm(0);
-	drain(jb, s, pfd);
-	jb_blocked = NULL;
+	jb_blocked = NULL;	/* the client is gone: nothing to stop */
 	opt_run.jb = NULL;
+	drain(jb, s, pfd);
 	if (st.killer > 0)
 		reap(st.killer);
+	if (opt_run.killer > 0)
+		reap(opt_run.killer);
 	return ws;
 }
 
@@ -930,17 +934,19 @@ started(const struct job *jb, time_t since)
 {
 	static char buf[1 << 18];
 	char out[64], *when, *who;
+	int r;
 
 	if (is_podman(jb)) {
 		when = smprintf("--since=%lld", (long long)since - 1);
 		who = smprintf("--filter=container=%s", jb->name);
-		if (run_quiet(jb, out, sizeof(out), "events", "--stream=false",
+		/* No event log to ask (events_logger = none): as before,
+		 * the status is the script's. */
+		r = run_quiet(jb, out, sizeof(out), "events", "--stream=false",
 		    when, who, "--filter=event=start", "--format={{.Status}}",
-		    (char *)NULL) != 0)
-			*out = '\0';
+		    (char *)NULL);
 		free(when);
 		free(who);
-		return strcmp(out, "start") == 0;
+		return r != 0 || strcmp(out, "start") == 0;
 	}
 	switch (docker_api("GET", jb->name, "/json", buf, sizeof(buf))) {
 	case 404:
@@ -1158,6 +1164,7 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 	opt_run.r = r;
 	opt_run.sp = sp;
 	opt_run.stopping = 0;
+	opt_run.killer = -1;
 	jb_blocked = stop_blocked;
 	alarm((unsigned)timeout + 2);
 	while (!done) {

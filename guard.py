@@ -34,7 +34,9 @@ string struct sys textwrap time traceback typing unicodedata warnings
 """.split())
 
 REFUSED = "/sbx/out/refused"
-FRAMES = 3	# the guard's, under the script's; tests/transparency.sh
+# The guard's frames under the script's, as the recursion limit counts
+# them: this module, main and (before 3.12) exec; tests/transparency.sh.
+FRAMES = 3 if sys.version_info < (3, 12) else 2
 GUARD = __file__
 
 
@@ -47,19 +49,33 @@ def main():
     wrapped = []
 
     def local(top):
-        # The script's own modules, beside it.
+        # The script's own modules, beside it; what the import then
+        # loaded is checked too (ours), for a directory alone does not
+        # stop python from taking the standard library's module.
         return (os.path.isfile(os.path.join(here, top + ".py")) or
                 os.path.isdir(os.path.join(here, top)))
 
+    def ours(m):
+        where = [getattr(m, "__file__", None)]
+        where += list(getattr(m, "__path__", []) or [])
+        return any(isinstance(w, str) and w.startswith(roots) and
+                   w != GUARD for w in where)
+
     def users(f):
-        # Code of the script or of the workspace; code compiled from a
-        # string counts as the file whose globals it runs in.
-        fn = f.f_code.co_filename
-        if fn.startswith("<"):
-            fn = f.f_globals.get("__file__")
-            if not isinstance(fn, str):
+        # Code of the script or of the workspace.  Code compiled from a
+        # string counts as the file whose globals it runs in, or, with
+        # globals of its own, as the code that ran it.
+        while f is not None:
+            fn = f.f_code.co_filename
+            if fn.startswith("<frozen "):
                 return False
-        return fn == script or (fn.startswith(roots) and fn != GUARD)
+            if fn.startswith("<"):
+                fn = f.f_globals.get("__file__")
+                if not isinstance(fn, str):
+                    f = f.f_back
+                    continue
+            return fn == script or (fn.startswith(roots) and fn != GUARD)
+        return False
 
     def refuse(top):
         try:
@@ -74,24 +90,48 @@ def main():
             "of template '%s'" % (top, template), name=top)
 
     def check(name):
+        # Returns the top-level name if only its being local allowed it.
         top = name.partition(".")[0]
-        if top not in allowed and not local(top):
+        if top in allowed:
+            return None
+        if not local(top):
+            refuse(top)
+        return top
+
+    def resolve(name, package, level):
+        # A relative import's absolute name, as the import system finds
+        # it; None if it has no package to be relative to.
+        if not isinstance(package, str) or not package:
+            return None
+        return sys.modules["_frozen_importlib"]._resolve_name(
+            name, package, level)
+
+    def loaded(top):
+        m = sys.modules.get(top)
+        if m is not None and not ours(m):
             refuse(top)
 
     def guarded_import(name, globals=None, locals=None, fromlist=(),
                        level=0):
+        try:
+            f = sys._getframe(1)
+        except ValueError:
+            f = None
         # C's PyImport_Import, the interpreter importing on its own
-        # behalf from whatever frame is running, passes the frame's
+        # behalf from whatever frame is running, passes that frame's
         # globals twice and a list; an import statement never does.
-        if level == 0 and not (type(fromlist) is list and
-                               locals is globals):
-            try:
-                f = sys._getframe(1)
-            except ValueError:
-                f = None
-            if f is not None and users(f):
-                check(name)
+        by_c = (f is not None and type(fromlist) is list and
+                locals is globals and globals is f.f_globals)
+        top = None
+        if f is not None and not by_c and users(f):
+            if level == 0:
+                top = check(name)
+            elif isinstance(globals, dict):
+                full = resolve(name, globals.get("__package__"), level)
+                top = check(full) if full else None
         m = real_import(name, globals, locals, fromlist, level)
+        if top:
+            loaded(top)
         if not wrapped:
             wrap_import_module()
         return m
@@ -107,14 +147,30 @@ def main():
         wrapped.append(real)
 
         def import_module(name, package=None):
-            if not name.startswith(".") and users(sys._getframe(1)):
-                check(name)
-            return real(name, package)
+            top = None
+            if users(sys._getframe(1)):
+                full = name
+                if name.startswith("."):
+                    level = len(name) - len(name.lstrip("."))
+                    full = resolve(name[level:], package, level)
+                top = check(full) if full else None
+            m = real(name, package)
+            if top:
+                loaded(top)
+            return m
 
         def imp(name, globals=None, locals=None, fromlist=(), level=0):
-            if level == 0 and users(sys._getframe(1)):
-                check(name)
-            return real_imp(name, globals, locals, fromlist, level)
+            top = None
+            if users(sys._getframe(1)):
+                if level == 0:
+                    top = check(name)
+                elif isinstance(globals, dict):
+                    full = resolve(name, globals.get("__package__"), level)
+                    top = check(full) if full else None
+            m = real_imp(name, globals, locals, fromlist, level)
+            if top:
+                loaded(top)
+            return m
         import_module.__doc__ = real.__doc__
         imp.__doc__ = real_imp.__doc__
         il.import_module = import_module
@@ -132,13 +188,20 @@ def main():
         return kept[0] if kept else None
 
     def excepthook(t, e, tb):
+        # Every exception python will print: the chain, and the
+        # members of exception groups.
+        group = getattr(builtins, "BaseExceptionGroup", ())
         seen = set()
-        x = e
-        while x is not None and id(x) not in seen:
+        todo = [e]
+        while todo:
+            x = todo.pop()
+            if not isinstance(x, BaseException) or id(x) in seen:
+                continue
             seen.add(id(x))
             x.__traceback__ = strip(x.__traceback__)
-            x = x.__cause__ or (None if x.__suppress_context__ else
-                                x.__context__)
+            todo += [x.__cause__, x.__context__]
+            if isinstance(x, group):
+                todo += list(x.exceptions)
         sys.__excepthook__(t, e, strip(tb))
 
     with open(script, "rb") as f:

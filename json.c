@@ -1,6 +1,8 @@
 /* See LICENSE file for copyright and license details. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,20 +299,26 @@ jb_failed(void)
 void
 jb_emit(struct jbuf *j)
 {
+	struct pollfd out = { 1, POLLOUT, 0 };
 	size_t done = 0;
 	ssize_t n;
 
 	jb_put(j, "}\n", 2);
 	while (!out_failed && done < j->len) {
-		n = write(1, j->s + done, j->len - done);
-		if (n < 0 && errno != EINTR)
+		/* During a run, never wait on the reader for more than a
+		 * second without asking whether the run must stop: a pipe
+		 * that polls writable takes PIPE_BUF bytes at once. */
+		if (jb_blocked) {
+			jb_blocked();
+			if (poll(&out, 1, 1000) <= 0)
+				continue;
+		}
+		n = write(1, j->s + done, jb_blocked && j->len - done > PIPE_BUF ?
+		    PIPE_BUF : j->len - done);
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			out_failed = 1;
 		else if (n > 0)
 			done += (size_t)n;
-		/* Short or interrupted: a signal came while the reader
-		 * did not read. */
-		if (done < j->len && !out_failed && jb_blocked)
-			jb_blocked();
 	}
 	free(j->s);
 	j->s = NULL;

@@ -11,7 +11,7 @@
 
 #include "sbx.h"
 
-#define MAXDEPTH 256	/* of the tree copied: one descriptor a level */
+#define MAXDEPTH 256	/* of the tree copied: a descriptor a level */
 
 /* The walk's state. */
 static struct {
@@ -151,7 +151,6 @@ copy_entry(int dfd, const char *name, const char *rel, const char *dst,
 			    "%s/%s: cannot read directory:", cs.jb->dir, rel);
 		same(fd, &st, rel);
 		copy_dir(fd, rel, dst, &st, depth + 1);
-		close(fd);
 	} else if (S_ISLNK(st.st_mode)) {
 		copy_link(dfd, name, rel, dst, &st);
 	} else if (S_ISREG(st.st_mode)) {
@@ -171,6 +170,7 @@ copy_entry(int dfd, const char *name, const char *rel, const char *dst,
 /*
  * The directory open at fd (rel in the tree, "" for its top) into dst:
  * every entry opened from its directory's descriptor, never by path.
+ * Takes fd, and closes it: one descriptor a level.
  */
 static void
 copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
@@ -179,7 +179,6 @@ copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
 	struct dirent *de;
 	char *r, *d;
 	DIR *dir;
-	int dup_fd;
 
 	if (depth > MAXDEPTH)
 		die("%s/%s: deeper than %d directories", cs.jb->dir, rel,
@@ -190,7 +189,7 @@ copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
 	cs.dirs[cs.ndirs].path = estrdup(dst);
 	cs.dirs[cs.ndirs].st = *st;
 	cs.dirs[cs.ndirs++].mode = st->st_mode & 0777;
-	if ((dup_fd = dup(fd)) < 0 || (dir = fdopendir(dup_fd)) == NULL)
+	if ((dir = fdopendir(fd)) == NULL)
 		die("%s/%s: cannot read directory:", cs.jb->dir, rel);
 	while ((errno = 0, de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
@@ -232,7 +231,6 @@ shadow_copy(struct job *jb)
 		die("copy %s:", jb->dir);
 	cs.files = 1;	/* the top counts against max_files too */
 	copy_dir(fd, "", jb->workdir, &st, 0);
-	close(fd);
 	/* Directory modes last: a read-only directory must not stop
 	 * its own contents from being copied. */
 	for (i = cs.ndirs; i-- > 0; ) {

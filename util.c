@@ -267,7 +267,8 @@ owner_alive(const char *owner)
 	if (owner == NULL || sscanf(owner, "%39[0-9a-f-]:%lu:%ld:%llu", boot,
 	    &ns, &pid, &start) != 4 || pid <= 0 || start == 0 ||
 	    sscanf(owner_self(), "%39[0-9a-f-]:%lu:%ld:%llu", myboot, &myns,
-	    &mypid, &mystart) != 4 || strcmp(boot, "-") == 0 || myns == 0)
+	    &mypid, &mystart) != 4 || strcmp(boot, "-") == 0 ||
+	    strcmp(myboot, "-") == 0 || myns == 0)
 		return -1;
 	if (strcmp(boot, myboot) != 0)
 		return 0;	/* a reboot ended every process */

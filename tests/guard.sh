@@ -37,6 +37,14 @@ printf 'from subprocess import run\n' >from.py
 printf 'import importlib\nimportlib.import_module("ctypes")\n' >imod.py
 printf 'import importlib\nimportlib.__import__("ctypes")\n' >imp.py
 printf 'echo ctypes >/sbx/out/refused\n' >forge.sh
+# What looks like the interpreter's own import, code with globals of its
+# own, a relative import into a module, a directory named like one.
+printf 'import json\n__import__("socket", fromlist=[])\n' >likec.py
+printf 'import json\nexec("import socket", {})\n' >ownglobals.py
+printf 'import json\n__import__("", {"__package__": "socket"}, None, (), 1)\n' \
+    >relative.py
+printf 'import json, os\nos.mkdir("/workspace/socket")\nimport socket\n' \
+    >emptydir.py
 printf 'import importlib\nprint(importlib.import_module("json").dumps(1))\n' \
     >imodok.py
 printf 'import badhelper\n' >viahelper.py
@@ -107,7 +115,8 @@ for rt in ${*:-podman docker}; do
 	[ $? = 0 ] && [ "$(stream stdout)" = HELLO ]
 	say $? "$rt: sys and standard input work under a guarded template"
 	for s in late:socket:3 from:subprocess:1 dyn:subprocess:3 \
-	    exec:socket:1 imod:ctypes:2 imp:ctypes:2 viahelper:shutil:2; do
+	    exec:socket:1 imod:ctypes:2 imp:ctypes:2 viahelper:shutil:2 \
+	    likec:socket:2 ownglobals:socket:1 relative:socket:2; do
 		n=${s%%:*} m=${s#*:} line=${m#*:} m=${m%:*}
 		rc=$(run "$rt" "$n.py" default)
 		err=$(stream stderr)
@@ -124,6 +133,10 @@ for rt in ${*:-podman docker}; do
 		[ "$(stream stdout)" = "ran" ]
 		say $? "$rt: $s.py ran up to its refused import"
 	done
+	timeout 60 "$sbx" -c "$t/g.ini" -r "$rt" -w rw -d "$t/src" emptydir.py \
+	    >"$t/out" 2>/dev/null </dev/null
+	[ $? = 1 ] && [ "$(field import_refused)" = socket ]
+	say $? "$rt: an empty directory named socket does not let socket in"
 	rc=$(run "$rt" fallback.py default)
 	[ "$rc" = 0 ] && [ "$(stream stdout)" = None ] &&
 	    [ "$(field import_refused)" = socket ] &&
