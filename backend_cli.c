@@ -746,6 +746,18 @@ stop_blocked(void)
 		kill(opt_run.jb->client, SIGKILL);
 }
 
+/* From here on, the event writer may start the stop itself. */
+static void
+watch(struct job *jb, struct result *r, const struct step *sp)
+{
+	opt_run.jb = jb;
+	opt_run.r = r;
+	opt_run.sp = sp;
+	opt_run.stopping = 0;
+	opt_run.killer = -1;
+	jb_blocked = stop_blocked;
+}
+
 /*
  * Relays output until the client exits, stopping the container when
  * the timeout or a signal says so.  Returns the client's wait status.
@@ -762,12 +774,7 @@ wait_loop(struct job *jb, struct stream *s, struct result *r)
 		pfd[i].fd = s[i].fd;
 		pfd[i].events = POLLIN;
 	}
-	opt_run.jb = jb;
-	opt_run.r = r;
-	opt_run.sp = NULL;
-	opt_run.stopping = 0;
-	opt_run.killer = -1;
-	jb_blocked = stop_blocked;
+	watch(jb, r, NULL);
 	while (!reaped) {
 		if ((got_alarm || got_signal || r->truncated ||
 		    jb_failed()) && !opt_run.stopping) {
@@ -1160,12 +1167,7 @@ backend_step(struct job *jb, struct step *sp, long timeout, struct result *r)
 	pfd[2].fd = sp->rsp;
 	pfd[2].events = POLLIN;
 	jb->t0 = now();
-	opt_run.jb = jb;
-	opt_run.r = r;
-	opt_run.sp = sp;
-	opt_run.stopping = 0;
-	opt_run.killer = -1;
-	jb_blocked = stop_blocked;
+	watch(jb, r, sp);
 	alarm((unsigned)timeout + 2);
 	while (!done) {
 		if ((got_alarm || got_signal || r->truncated ||

@@ -111,6 +111,15 @@ def main():
         if m is not None and not ours(m):
             refuse(top)
 
+    def judge(name, globals, package, level):
+        # An import the script makes, absolute or relative to package
+        # (or to the importing globals' own); returns what loaded() is
+        # to check once it is done.
+        if level and package is None and isinstance(globals, dict):
+            package = globals.get("__package__")
+        full = name if level == 0 else resolve(name, package, level)
+        return check(full) if full else None
+
     def guarded_import(name, globals=None, locals=None, fromlist=(),
                        level=0):
         try:
@@ -124,11 +133,7 @@ def main():
                 locals is globals and globals is f.f_globals)
         top = None
         if f is not None and not by_c and users(f):
-            if level == 0:
-                top = check(name)
-            elif isinstance(globals, dict):
-                full = resolve(name, globals.get("__package__"), level)
-                top = check(full) if full else None
+            top = judge(name, globals, None, level)
         m = real_import(name, globals, locals, fromlist, level)
         if top:
             loaded(top)
@@ -149,11 +154,8 @@ def main():
         def import_module(name, package=None):
             top = None
             if users(sys._getframe(1)):
-                full = name
-                if name.startswith("."):
-                    level = len(name) - len(name.lstrip("."))
-                    full = resolve(name[level:], package, level)
-                top = check(full) if full else None
+                level = len(name) - len(name.lstrip("."))
+                top = judge(name[level:], None, package, level)
             m = real(name, package)
             if top:
                 loaded(top)
@@ -162,11 +164,7 @@ def main():
         def imp(name, globals=None, locals=None, fromlist=(), level=0):
             top = None
             if users(sys._getframe(1)):
-                if level == 0:
-                    top = check(name)
-                elif isinstance(globals, dict):
-                    full = resolve(name, globals.get("__package__"), level)
-                    top = check(full) if full else None
+                top = judge(name, globals, None, level)
             m = real_imp(name, globals, locals, fromlist, level)
             if top:
                 loaded(top)
