@@ -1458,6 +1458,21 @@ EOF
 	unchanged "SIGKILL" "$d"
 }
 
+# late_reader SECONDS ARG...: sbx in the background (hbg ARG...), its
+# output read only after SECONDS, through the FIFO $fifo; rpid is the
+# reader's.
+late_reader() {
+	fifo=$W/late.fifo
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	{ sleep "$1"; cat; } <"$fifo" >"$OUT" &
+	rpid=$!
+	shift
+	SBXOUT=$fifo
+	hbg "$@"
+	SBXOUT=
+}
+
 # 17. A reader of sbx's output slower than the script's: a trickle of
 # small lines, sbx's stdout a pipe nobody reads for 4 s, a 2 s timeout.
 # Waiting for a reader is not a write error: the timeout is reported
@@ -1474,14 +1489,7 @@ while True:
 EOF
 	before "$d"
 	w="slow reader"
-	fifo=$W/slow.fifo
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	{ sleep 4; cat; } <"$fifo" >"$OUT" &
-	rpid=$!
-	SBXOUT=$fifo
-	hbg -t bigout -T 2 -d "$d" trickle.py
-	SBXOUT=
+	late_reader 4 -t bigout -T 2 -d "$d" trickle.py
 	hwait
 	wait "$rpid"
 	rm -f "$fifo"
@@ -1502,14 +1510,7 @@ case_stalled_reader() {
 	printf 'import sys\nwhile True:\n    sys.stdout.write("y" * 999 + "\\n")\n' \
 	    >"$d/flood.py"
 	w="stalled reader"
-	fifo=$W/stall.fifo
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	{ sleep 12; cat; } <"$fifo" >"$OUT" &
-	rpid=$!
-	SBXOUT=$fifo
-	hbg -t bigout -T 2 -d "$d" flood.py
-	SBXOUT=
+	late_reader 12 -t bigout -T 2 -d "$d" flood.py
 	sleep 8
 	is "$w: no container of the run is running at 8 s (-T 2)" \
 	    "$(timeout 30 "$RT" ps --filter "name=sbx-$SPID-" -q | wc -l | tr -d ' ')" 0
