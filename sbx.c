@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -212,7 +213,7 @@ script_path(const char *dir, const char *script)
 
 /* The tree, for finding things in it by descriptor; or die. */
 static int
-open_tree(const char *dir)
+open_source(const char *dir)
 {
 	int fd;
 
@@ -231,7 +232,7 @@ static void
 check_script(const char *dir, const char *rel, const char *script)
 {
 	struct stat st;
-	int root = open_tree(dir);
+	int root = open_source(dir);
 
 	if (lstat_at(root, rel, &st) < 0)
 		die(errno == ELOOP || errno == ENOTDIR ? "%s: script is not "
@@ -400,18 +401,98 @@ user_dir(const struct job *jb, const char *path)
 /*
  * rundir/out, writable at /sbx/out even when the workspace is not:
  * $SBX_RESULT and the guard's report.  The one place the container
- * writes that sbx reads back, as hostile input.
+ * writes that sbx reads back, as hostile input.  sbx run as root mounts
+ * a tmpfs of OUT_SIZE and OUT_INODES there, charged to the container's
+ * memory, so no script fills the host's disk through it; where it may
+ * not mount (no CAP_SYS_ADMIN), out/ is a directory on the disk, bounded
+ * by fsize alone.  rundir_remove() unmounts it.
  */
 static void
 stage_out(struct job *jb)
 {
-	char *path = smprintf("%s/out", jb->scriptdir);
+	char *path = smprintf("%s/out", jb->scriptdir), *opts;
 
 	jb->outdir = smprintf("%s/out", jb->rundir);
 	if (mkdir(path, 0755) < 0)
 		die("mkdir %s:", path);
 	user_dir(jb, jb->outdir);
+	if (geteuid() == 0) {
+		opts = smprintf("size=%s,nr_inodes=%d,mode=0700,uid=%ld,"
+		    "gid=%ld", OUT_SIZE, OUT_INODES, (long)jb->uid,
+		    (long)jb->gid);
+		if (mount("sbx", jb->outdir, "tmpfs", MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, opts) < 0 && errno != EPERM)
+			die("mount tmpfs on %s:", jb->outdir);
+		free(opts);
+	}
 	free(path);
+}
+
+/* Copies the regular files at the top of from into to, no link followed. */
+static void
+copy_files(int from, int to)
+{
+	struct dirent *de;
+	struct stat st;
+	char buf[8192];
+	ssize_t n;
+	DIR *d;
+	int in, out, fd;
+
+	if ((fd = dup(from)) < 0 || (d = fdopendir(fd)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if ((in = openat(from, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC)) < 0)
+			continue;
+		if (fstat(in, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (out = openat(to, de->d_name, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
+			while ((n = read(in, buf, sizeof(buf))) > 0 &&
+			    write(out, buf, (size_t)n) == n)
+				;
+			close(out);
+		}
+		close(in);
+	}
+	closedir(d);
+}
+
+/*
+ * Unmounts the out/ tmpfs of a run or session directory, if it has one;
+ * for a kept run, what was at its top first goes to the directory under
+ * it.  The directory is pinned by a descriptor: only its own out/ goes.
+ */
+static void
+out_release(const char *dir, int keep)
+{
+	char path[64];
+	int dfd, from = -1, to;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return;
+	if (keep)
+		from = openat(dfd, "out", O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/out", dfd);
+	if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0 && from >= 0 &&
+	    (to = openat(dfd, "out", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) >= 0) {
+		copy_files(from, to);
+		close(to);
+	}
+	if (from >= 0)
+		close(from);
+	close(dfd);
+}
+
+/* rm -rf of a run or session directory, its out/ unmounted first. */
+int
+rundir_remove(const char *dir)
+{
+	out_release(dir, 0);
+	return shadow_remove(dir);
 }
 
 /* rundir/sbx, read-only at /sbx: the script when the workspace will
@@ -460,7 +541,7 @@ stage_script(struct job *jb)
 			    !S_ISREG(st.st_mode))
 				die("open %s:", src);
 		} else {
-			root = open_tree(jb->dir);
+			root = open_source(jb->dir);
 			if ((in = open_file(root, jb->script, &st)) < 0)
 				die("open %s:", src);
 			close(root);
@@ -588,9 +669,10 @@ cleanup(void)
 		return;
 	opt_job = NULL;
 	backend_stop(jb);
-	if (jb->rundir && jb->keep)
+	if (jb->rundir && jb->keep) {
+		out_release(jb->rundir, 1);
 		keep_mark(jb->rundir);
-	else if (jb->rundir && shadow_remove(jb->rundir) < 0)
+	} else if (jb->rundir && rundir_remove(jb->rundir) < 0)
 		warn("remove %s:", jb->rundir);
 }
 
@@ -919,7 +1001,7 @@ gc_dirs(void)
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
 		    st.st_uid == geteuid() && lstat(kept, &st) < 0 &&
 		    owner_alive(read_owner(path)) == 0) {
-			if (shadow_remove(path) == 0)
+			if (rundir_remove(path) == 0)
 				event_gc("directory", NULL, path,
 				    "owner gone");
 			else

@@ -25,6 +25,11 @@ enum {
 
 enum workspace { WS_RO, WS_RW, WS_NONE };
 
+/* /sbx/out, a tmpfs when sbx may mount: $SBX_RESULT's 1 MiB and room
+ * to say it is larger; a few files. */
+#define OUT_SIZE "2m"
+#define OUT_INODES 64
+
 /* A language: what runs a script with this file extension, and where. */
 struct lang {
 	char *ext;		/* "py", without the dot */
@@ -194,6 +199,7 @@ struct step {
 const char *tmpdir(void);
 void set_cleanup(struct job *jb);
 void make_workspace(struct job *jb);
+int rundir_remove(const char *dir);
 void stage(struct job *jb);
 void stage_script(struct job *jb);
 void event_result(const struct job *jb, const struct result *r);
@@ -288,6 +294,7 @@ const char *workspace_name(enum workspace w);
 /* shadow.c */
 void shadow_copy(struct job *jb);
 int shadow_remove(const char *path);
+int shadow_empty(const char *path);
 
 /* changes.c */
 void entries_add(struct entries *es, const struct entry *e);

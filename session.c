@@ -480,31 +480,15 @@ session_job(struct job *jb, const char *dir, const struct state *st)
 }
 
 /*
- * Clears what the last step left in out/: its value, its refusal.  A
- * directory in their place is only moved aside, out of the container's
- * sight: the container is alive, so its tree is not ours to walk yet.
- * sbx stop removes it with the rest.
+ * Empties out/ of what the last step left: its value, its refusal, and
+ * whatever else it wrote.  The container is alive, so this walks a tree
+ * it may be changing: by descriptor, inside out/, as every removal does.
  */
 static void
 clear_out(const struct job *jb)
 {
-	static const char *names[] = { "result.json", "refused" };
-	char *p, *aside, hex[17];
-	size_t i;
-
-	for (i = 0; i < LEN(names); i++) {
-		p = smprintf("%s/%s", jb->outdir, names[i]);
-		if (unlink(p) < 0 && errno != ENOENT) {
-			/* If even that fails (a directory the container
-			 * user closed to us), it stays: read_value calls it
-			 * not a regular file. */
-			random_hex(hex, 8);
-			aside = smprintf("%s/junk.%s", jb->rundir, hex);
-			rename(p, aside);
-			free(aside);
-		}
-		free(p);
-	}
+	if (shadow_empty(jb->outdir) < 0)
+		warn("empty %s:", jb->outdir);
 }
 
 /* The next step's number, under the session lock. */
@@ -794,7 +778,7 @@ session_stop(const char *id)
 		backend_remove(&jb);
 	lock = session_lock(dir, 0);	/* a step in flight has ended */
 	event_session("stopped", dir, 0);
-	if (shadow_remove(dir) < 0)
+	if (rundir_remove(dir) < 0)
 		die("remove %s:", dir);
 	if (lock >= 0)
 		close(lock);
@@ -882,7 +866,7 @@ gc_one(const char *dir, int running)
 		over = state_over(dir);
 	if (!running && over && (lock = session_lock(dir, 1)) >= 0) {
 		close(lock);
-		if (shadow_remove(dir) == 0)
+		if (rundir_remove(dir) == 0)
 			event_gc("session", NULL, dir, "ended");
 		else
 			warn("remove %s:", dir);

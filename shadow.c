@@ -256,7 +256,9 @@ shadow_copy(struct job *jb)
 
 /*
  * Opens the directory entry name in dfd for reading, making it
- * searchable first if the sandbox took our permissions away.
+ * searchable first if the sandbox took our permissions away; never
+ * through a link swapped in (glibc checks the mode change on a
+ * descriptor of the entry itself).
  */
 static int
 opendir_at(int dfd, const char *name)
@@ -264,7 +266,8 @@ opendir_at(int dfd, const char *name)
 	int fd;
 
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-	if (fd < 0 && errno == EACCES && fchmodat(dfd, name, 0700, 0) == 0)
+	if (fd < 0 && errno == EACCES &&
+	    fchmodat(dfd, name, 0700, AT_SYMLINK_NOFOLLOW) == 0)
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	return fd;
 }
@@ -384,6 +387,21 @@ empty_dir(int *fd)
 			break;
 	}
 	free(up.v);
+	return r;
+}
+
+/* rm -rf path/\* that follows no link and fears no depth. */
+int
+shadow_empty(const char *path)
+{
+	int fd, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)) < 0)
+		return -1;
+	r = empty_dir(&fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
 	return r;
 }
 

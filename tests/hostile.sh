@@ -737,6 +737,15 @@ for d in sys.argv[1:]:
             break
     print(d, total, big, ",".join(sorted(errs)), flush=True)
 EOF
+	cat >"$d/many.py" <<'EOF'
+n = 0
+try:
+    while n < 5000:
+        open("/sbx/out/f%d" % n, "w").close()
+        n += 1
+except OSError as e:
+    print("files", n, e.errno, flush=True)
+EOF
 	before "$d"
 	hsbx -d "$d" fill.py /tmp /dev/shm
 	finish "fill /tmp"
@@ -749,6 +758,21 @@ EOF
 		like "fill $dir: the script saw ENOSPC" "${3:-}" ENOSPC
 		num "fill $dir: no more than its 16m held (total)" \
 		    "${1:-none}" '<=' $((16 * MB))
+	done
+
+	# /sbx/out is sbx's tmpfs of 2m and 64 inodes, whatever the mode.
+	for m in ro none; do
+		hsbx -w "$m" -d "$d" fill.py /sbx/out
+		finish "fill /sbx/out ($m)"
+		set -- $(word_of /sbx/out)
+		num "fill /sbx/out ($m): no more than its 2m held (total)" \
+		    "${1:-none}" '<=' $((2 * MB))
+		like "fill /sbx/out ($m): the script saw ENOSPC" "${3:-}" ENOSPC
+		hsbx -w "$m" -d "$d" many.py
+		finish "files in /sbx/out ($m)"
+		set -- $(word_of files)
+		num "fill /sbx/out ($m): at most 64 files" "${1:-none}" '<=' 64
+		is "fill /sbx/out ($m): then ENOSPC" "${2:-}" 28
 	done
 
 	hsbx -w rw -d "$d" fill.py /workspace

@@ -40,6 +40,8 @@ step swap.sh 'rm -f /sbx/ctl/*; mkfifo /sbx/ctl/99.out; ls /sbx/ctl | wc -l'
 step peek.sh 'ls /sbx/ctl; cat /sbx/ctl/req /sbx/ctl/rsp 2>&1; mkdir -p "$SBX_RESULT/a/b"; echo x > "$SBX_RESULT/a/b/f"'
 step oom.sh 'a=$(head -c 400000000 /dev/zero | tr "\\0" x); echo ${#a}'
 step value.sh 'echo "{\"n\": 1}" >"$SBX_RESULT"'
+step litter.sh 'd=${SBX_RESULT%/*}; i=0; while [ $i -lt 200 ] && echo x >"$d/l$i"; do i=$((i+1)); done; mkdir "$d/sub"; head -c 3000000 /dev/zero >"$d/big"; echo $i; chmod 0 "$d/sub"'
+step look.sh 'ls -A "${SBX_RESULT%/*}" | wc -l'
 step slow.sh 'echo begin $1; sleep 1; echo end $1'
 step flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
 
@@ -113,6 +115,12 @@ for rt in ${*:-podman docker}; do
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ] && [ "$(res .value_error)" = null ]
 	say $? "$rt: a result.json tree from the last step is moved aside"
+	ex "$id" "$t/steps/litter.sh"
+	n=$(jq -r 'select(.event == "stdout") | .data' "$t/out")
+	ex "$id" "$t/steps/look.sh"
+	[ "$n" -lt 100 ] && [ "$(jq -r 'select(.event == "stdout") | .data' \
+	    "$t/out")" = 0 ]
+	say $? "$rt: /sbx/out holds a few files (here $n), emptied per step"
 
 	ex "$id" "$t/steps/oom.sh"
 	[ "$(res .oom_killed)" = true ]
