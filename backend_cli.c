@@ -207,13 +207,9 @@ add_mounts(struct args *a, const struct job *jb)
 	 * the user cannot write. */
 	add(a, "--mount=type=bind,source=%s,target=/workspace%s",
 	    jb->workdir, p->workspace == WS_RO ? ",ro" : "");
-	if (jb->scriptdir)
-		add(a, "--mount=type=bind,source=%s,target=/sbx,ro",
-		    jb->scriptdir);
-	if (jb->outdir)
-		add(a, "--mount=type=bind,source=%s,target=/sbx/out",
-		    jb->outdir);
-	if (jb->ctldir)
+	add(a, "--mount=type=bind,source=%s,target=/sbx,ro", jb->scriptdir);
+	add(a, "--mount=type=bind,source=%s,target=/sbx/out", jb->outdir);
+	if (jb->session)
 		add(a, "--mount=type=bind,source=%s,target=/sbx/ctl",
 		    jb->ctldir);
 	add(a, "--env=SBX_RESULT=/sbx/out/result.json");
@@ -274,6 +270,8 @@ backend_argv(const struct job *jb)
 	add(&a, "--label=sbx.deadline=%lld", (long long)time(NULL) +
 	    (jb->session ? jb->pol.max_lifetime : jb->pol.timeout) + GRACE);
 	add(&a, "--label=sbx.template=%s", jb->pol.name);
+	/* What ties the container to its run for gc: see ours(). */
+	add(&a, "--label=sbx.run=%s", jb->rundir);
 	if (jb->session)
 		add(&a, "--label=sbx.session=%s", jb->session);
 	add_isolation(&a, jb);
@@ -443,18 +441,22 @@ docker_api(const char *method, const char *name, const char *what,
 	return code;
 }
 
-void
+int
 backend_remove(const struct job *jb)
 {
 	char buf[256];
+	int code;
 
 	if (is_podman(jb))
-		run_quiet(jb, NULL, 0, "rm", "--force", "--time=0",
-		    jb->name, (char *)NULL);
-	else if (docker_api("DELETE", jb->name, "?force=1", buf,
-	    sizeof(buf)) != 204)
-		run_quiet(jb, NULL, 0, "rm", "--force", jb->name,
-		    (char *)NULL);
+		return run_quiet(jb, NULL, 0, "rm", "--force", "--time=0",
+		    jb->name, (char *)NULL) == 0 ? 0 : -1;
+	if ((code = docker_api("DELETE", jb->name, "?force=1", buf,
+	    sizeof(buf))) == 204)
+		return 0;
+	if (code > 0)	/* the daemon answered: no such container, or busy */
+		return -1;
+	return run_quiet(jb, NULL, 0, "rm", "--force", jb->name,
+	    (char *)NULL) == 0 ? 0 : -1;
 }
 
 /* For cleanup after a fatal error: whatever state it is in, end it. */
@@ -825,15 +827,44 @@ backend_image_id(const struct job *jb)
 }
 
 /*
- * sbx gc: removes the containers sbx made (label sbx, name sbx-...)
- * whose sbx is gone or whose deadline has passed.  Returns -1 if the
- * runtime could not list them.
+ * Whether the container named name, labelled sbx.run=dir, is one sbx
+ * made: dir is a directory of ours whose file "container" names it.
+ * Only sbx writes there, so a label copied or made up proves nothing.
+ */
+static int
+ours(const char *dir, const char *name)
+{
+	char buf[64];
+	struct stat st;
+	ssize_t n = -1;
+	int dfd, fd;
+
+	if (*dir != '/' || (dfd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(dfd, &st) == 0 && st.st_uid == geteuid() &&
+	    (fd = openat(dfd, "container", O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	close(dfd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, name) == 0;
+}
+
+/*
+ * sbx gc: removes the containers sbx made (label sbx, name sbx-..., and
+ * ours()) whose sbx is gone or whose deadline has passed.  Returns -1 if
+ * the runtime could not list them.
  */
 int
 backend_gc(struct job *jb)
 {
 	static char buf[1 << 20];
-	char *line, *next, *f[4];
+	char *line, *next, *f[5];
 	long long deadline;
 	size_t len = 0, i;
 	ssize_t n;
@@ -846,9 +877,11 @@ backend_gc(struct job *jb)
 	    is_podman(jb) ? "--format={{.Names}}|"
 	    "{{index .Labels \"sbx.deadline\"}}|"
 	    "{{index .Labels \"sbx.owner\"}}|"
-	    "{{index .Labels \"sbx.session\"}}" : "--format={{.Names}}|"
+	    "{{index .Labels \"sbx.session\"}}|"
+	    "{{index .Labels \"sbx.run\"}}" : "--format={{.Names}}|"
 	    "{{.Label \"sbx.deadline\"}}|{{.Label \"sbx.owner\"}}|"
-	    "{{.Label \"sbx.session\"}}", (char *)NULL);
+	    "{{.Label \"sbx.session\"}}|{{.Label \"sbx.run\"}}",
+	    (char *)NULL);
 	if (ps < 0)
 		return -1;
 	while (len < sizeof(buf) - 1 &&
@@ -862,12 +895,12 @@ backend_gc(struct job *jb)
 		next = line + strcspn(line, "\n");
 		if (*next)
 			*next++ = '\0';
-		for (i = 0, f[0] = line; i < 3 && f[i]; i++)
+		for (i = 0, f[0] = line; i < 4 && f[i]; i++)
 			if ((f[i + 1] = strchr(f[i], '|')) != NULL)
 				*f[i + 1]++ = '\0';
-		if (i < 3 || f[3] == NULL || strncmp(f[0], "sbx-", 4) != 0 ||
+		if (i < 4 || f[4] == NULL || strncmp(f[0], "sbx-", 4) != 0 ||
 		    strlen(f[0]) >= sizeof(jb->name) ||
-		    sscanf(f[1], "%lld", &deadline) != 1)
+		    sscanf(f[1], "%lld", &deadline) != 1 || !ours(f[4], f[0]))
 			continue;
 		/* A session outlives the sbx that started it; an owner
 		 * that cannot be judged (another pid namespace) may still
@@ -877,9 +910,12 @@ backend_gc(struct job *jb)
 		if (alive != 0 && deadline > (long long)time(NULL))
 			continue;
 		snprintf(jb->name, sizeof(jb->name), "%s", f[0]);
-		backend_remove(jb);
-		event_gc("container", jb->runtime, f[0], alive != 0 ?
-		    "deadline passed" : "owner gone");
+		if (backend_remove(jb) == 0)
+			event_gc("container", jb->runtime, f[0], alive != 0 ?
+			    "deadline passed" : "owner gone");
+		else
+			warn("%s: cannot remove container %s", jb->runtime,
+			    f[0]);
 	}
 	return 0;
 }

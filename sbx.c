@@ -412,7 +412,6 @@ stage_out(struct job *jb)
 {
 	char *path = smprintf("%s/out", jb->scriptdir), *opts;
 
-	jb->outdir = smprintf("%s/out", jb->rundir);
 	if (mkdir(path, 0755) < 0)
 		die("mkdir %s:", path);
 	user_dir(jb, jb->outdir);
@@ -500,7 +499,6 @@ rundir_remove(const char *dir)
 void
 stage(struct job *jb)
 {
-	jb->scriptdir = smprintf("%s/sbx", jb->rundir);
 	if (mkdir(jb->scriptdir, 0755) < 0)
 		die("mkdir %s:", jb->scriptdir);
 	if (jb->script && (jb->pol.workspace == WS_NONE ||
@@ -574,19 +572,45 @@ tmpdir(void)
 	return t;
 }
 
-/* Who made a run directory, for sbx gc: see owner_self(). */
-static void
-write_owner(const char *rundir)
+/*
+ * The layout of a run's or a session's directory, in one place (FILES
+ * in sbx(1)): the shadow copy in ws/, sbx/ read-only at /sbx, out/ at
+ * /sbx/out, a session's FIFOs in ctl/.  dir becomes the job's.
+ */
+void
+layout(struct job *jb, char *dir)
 {
-	char *path = smprintf("%s/owner", rundir);
-	const char *o = owner_self();
+	jb->rundir = dir;
+	jb->workdir = smprintf("%s/ws", dir);
+	jb->scriptdir = smprintf("%s/sbx", dir);
+	jb->outdir = smprintf("%s/out", dir);
+	jb->ctldir = smprintf("%s/ctl", dir);
+}
+
+/* A file of a run's directory, created with its text; or die. */
+static void
+write_mark(const char *dir, const char *name, const char *text)
+{
+	char *path = smprintf("%s/%s", dir, name);
 	int fd;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0 || write(fd, o, strlen(o)) !=
-	    (ssize_t)strlen(o) || close(fd) < 0)
+	    O_CLOEXEC, 0600)) < 0 || write(fd, text, strlen(text)) !=
+	    (ssize_t)strlen(text) || close(fd) < 0)
 		die("write %s:", path);
 	free(path);
+}
+
+/*
+ * What sbx gc asks of a directory: owner, who made it (see
+ * owner_self()), and container, the name of its container, which only
+ * sbx can write here and so ties the container to it.
+ */
+void
+write_marks(const struct job *jb)
+{
+	write_mark(jb->rundir, "owner", owner_self());
+	write_mark(jb->rundir, "container", jb->name);
 }
 
 /*
@@ -600,13 +624,14 @@ make_rundir(struct job *jb)
 	const char *real = tmpdir();
 
 	/* The pid in the name is for people; owner tells sbx gc. */
-	jb->rundir = smprintf("%s/sbx.%ld.XXXXXX", real, (long)getpid());
-	if (mkdtemp(jb->rundir) == NULL) {
-		free(jb->rundir);
-		jb->rundir = NULL;
+	char *dir = smprintf("%s/sbx.%ld.XXXXXX", real, (long)getpid());
+
+	if (mkdtemp(dir) == NULL) {
+		free(dir);
 		die("mkdtemp in %s:", real);
 	}
-	write_owner(jb->rundir);
+	layout(jb, dir);
+	write_marks(jb);
 	make_workspace(jb);
 	stage(jb);
 }
@@ -615,7 +640,6 @@ make_rundir(struct job *jb)
 void
 make_workspace(struct job *jb)
 {
-	jb->workdir = smprintf("%s/ws", jb->rundir);
 	if (jb->pol.workspace != WS_NONE)
 		shadow_copy(jb);
 	else
@@ -796,12 +820,7 @@ dry_run(struct job *jb)
 {
 	char **argv;
 
-	jb->workdir = smprintf("%s/sbx.%ld.XXXXXX/ws", tmpdir(),
-	    (long)getpid());
-	jb->scriptdir = smprintf("%s/sbx.%ld.XXXXXX/sbx", tmpdir(),
-	    (long)getpid());
-	jb->outdir = smprintf("%s/sbx.%ld.XXXXXX/out", tmpdir(),
-	    (long)getpid());
+	layout(jb, smprintf("%s/sbx.%ld.XXXXXX", tmpdir(), (long)getpid()));
 	event_argv(argv = backend_argv(jb));
 	strv_free(argv);
 	return 0;
@@ -1172,14 +1191,7 @@ cmd_start(int argc, char *argv[])
 	if (o.dryrun) {
 		jb.session = "XXXXXXXXXXXX";
 		snprintf(jb.name, sizeof(jb.name), "sbx-session-%s", jb.session);
-		jb.ctldir = smprintf("%s/sbx-session.%s/ctl", tmpdir(),
-		    jb.session);
-		jb.workdir = smprintf("%s/sbx-session.%s/ws", tmpdir(),
-		    jb.session);
-		jb.scriptdir = smprintf("%s/sbx-session.%s/sbx", tmpdir(),
-		    jb.session);
-		jb.outdir = smprintf("%s/sbx-session.%s/out", tmpdir(),
-		    jb.session);
+		layout(&jb, session_dir(jb.session));
 		event_argv(av = backend_argv(&jb));
 		strv_free(av);
 	} else {

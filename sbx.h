@@ -198,6 +198,8 @@ struct step {
 /* sbx.c: the pieces of a run that sessions share */
 const char *tmpdir(void);
 void set_cleanup(struct job *jb);
+void layout(struct job *jb, char *dir);
+void write_marks(const struct job *jb);
 void make_workspace(struct job *jb);
 int rundir_remove(const char *dir);
 void stage(struct job *jb);
@@ -341,7 +343,7 @@ void backend_signals(void);
 int sbx_signalled(void);	/* the signal that asked us to stop, or 0 */
 char *backend_image_id(const struct job *jb);	/* caller frees */
 int backend_gc(struct job *jb);
-void backend_remove(const struct job *jb);
+int backend_remove(const struct job *jb);
 int backend_detach(struct job *jb, char **argv);
 void backend_step(struct job *jb, struct step *sp, long timeout,
     struct result *r);

@@ -302,7 +302,6 @@ session_stage(struct job *jb)
 		die("mkdir %s:", p);
 	free(p);
 	p = smprintf("%s/ctl", jb->scriptdir);
-	jb->ctldir = smprintf("%s/ctl", jb->rundir);
 	if (mkdir(p, 0755) < 0 || mkdir(jb->ctldir, 0700) < 0)
 		die("mkdir %s:", jb->ctldir);
 	free(p);
@@ -407,19 +406,20 @@ event_session(const char *event, const char *dir, int running)
 int
 session_start(const struct config *cfg, struct job *jb)
 {
-	char id[IDLEN + 1], **argv, *image_id = NULL;
+	char id[IDLEN + 1], **argv, *image_id = NULL, *dir;
 	int rsp;
 
 	random_hex(id, IDLEN / 2);
 	jb->session = id;
 	snprintf(jb->name, sizeof(jb->name), "sbx-session-%s", id);
-	jb->rundir = session_dir(id);
-	if (mkdir(jb->rundir, 0700) < 0) {
-		free(jb->rundir);
-		jb->rundir = NULL;
+	dir = session_dir(id);
+	if (mkdir(dir, 0700) < 0) {
+		free(dir);
 		die("mkdir %s" PREFIX "%s:", tmpdir(), id);
 	}
+	layout(jb, dir);
 	set_cleanup(jb);
+	write_marks(jb);
 	make_workspace(jb);
 	session_stage(jb);
 	if ((rsp = open_ctl(jb->rundir, "ctl/rsp", O_RDONLY)) < 0)
@@ -462,7 +462,7 @@ session_job(struct job *jb, const char *dir, const struct state *st)
 	char *v;
 
 	memset(jb, 0, sizeof(*jb));
-	jb->rundir = estrdup(dir);
+	layout(jb, estrdup(dir));
 	v = state_get(st, "runtime");
 	jb->runtime = strcmp(v, "docker") == 0 ? "docker" : "podman";
 	free(v);
@@ -470,8 +470,6 @@ session_job(struct job *jb, const char *dir, const struct state *st)
 	v = state_get(st, "name");
 	snprintf(jb->name, sizeof(jb->name), "%s", v);
 	free(v);
-	jb->outdir = smprintf("%s/out", dir);
-	jb->scriptdir = smprintf("%s/sbx", dir);
 	jb->uid = (uid_t)state_num(st, "uid");
 	jb->gid = (gid_t)state_num(st, "gid");
 	jb->pol.name = state_get(st, "template");
@@ -754,7 +752,6 @@ session_load(struct job *jb, const char *id)
 	state_read(&st, dir);
 	session_job(jb, dir, &st);
 	jb->session = id;
-	jb->ctldir = smprintf("%s/ctl", dir);
 	jb->image = state_get(&st, "image");
 	jb->dir = state_get(&st, "dir");
 	jb->image_id = state_find(&st, "image_id", 0);

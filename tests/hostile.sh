@@ -1441,8 +1441,29 @@ EOF
 	wait_for '"sleeping' 20 || diag "live run: the script did not start"
 	OUT=$sav_out
 
+	# Two containers sbx did not make, labelled as if it had, by the
+	# dead sbx, long past their deadline: one naming no run directory,
+	# one naming the stale one, which does not name it.
+	foreign="sbx-1-${TAG}a sbx-1-${TAG}b"
+	for f in $foreign; do
+		run=
+		[ "$f" = "sbx-1-${TAG}b" ] && run="--label=sbx.run=$stale"
+		timeout 30 "$RT" run -d --name "$f" --network=none \
+		    --ulimit nofile=256:256 --ulimit nproc=256:256 \
+		    --label sbx=0 --label "sbx.owner=${labels%% *}" \
+		    --label sbx.deadline=1 $run sbx-sh sleep 120 \
+		    >/dev/null 2>"$ERR" || show
+	done
+
 	timeout -k 5 120 env TMPDIR="$T" "$SBX" -r "$RT" gc >"$OUT" 2>"$ERR"
 	RC=$?
+	for f in $foreign; do
+		is "sbx gc: no gc event for $f, not sbx's" \
+		    "$(gc_events container "$f" "$OUT")" 0
+		is "sbx gc: $f is left running" "$(timeout 30 "$RT" inspect \
+		    --format '{{.State.Running}}' "$f" 2>&1)" true
+		timeout 30 "$RT" rm -f "$f" >/dev/null 2>&1
+	done
 	gcok=1
 	is "sbx gc: exit status 0" "$RC" 0 || gcok=
 	check "sbx gc: stdout is JSON lines" json_ok || gcok=
