@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,8 @@ enum ceil { C_NONE,	/* cannot be a ceiling */
 	C_MAX0,		/* a maximum, where 0 means no limit */
 	C_OFF,		/* false forbids true */
 	C_ON,		/* true forbids false */
-	C_WS };		/* none < ro < rw */
+	C_WS,		/* none < ro < rw */
+	C_USER };	/* uid and gid are minimums */
 
 struct key {
 	const char *name;
@@ -83,7 +85,7 @@ static const struct key keys[] = {
 	{ "runtime", K_RUNTIME, P(runtime), 0, 0, C_NONE },
 	{ "timeout", K_DUR, P(timeout), 1, MAXDURATION, C_MAX },
 	{ "tmpfs_size", K_SIZE, P(tmpfs), 4096, MAXSIZE, C_MAX },
-	{ "user", K_USER, P(user), 0, 0, C_NONE },
+	{ "user", K_USER, P(user), 0, 0, C_USER },
 	{ "workspace", K_WS, P(workspace), 0, 0, C_WS },
 };
 
@@ -610,8 +612,17 @@ system_key(const char *name, const char *val)
 
 	if (strcmp(name, "audit_log") == 0)
 		return *val == '/' ? NULL : "audit_log: want an absolute path";
+	if (strcmp(name, "allowed_oci_runtimes") == 0) {
+		v = strv_split(val, " \t,");
+		for (i = 0; v[i] && *v[i] == '/'; i++)
+			;
+		i = v[0] == NULL || v[i] != NULL;
+		strv_free(v);
+		return i ? "allowed_oci_runtimes: want absolute paths" : NULL;
+	}
 	if (strcmp(name, "allowed_images") != 0)
-		return "unknown key in [system] (audit_log, allowed_images)";
+		return "unknown key in [system] (allowed_images, "
+		    "allowed_oci_runtimes, audit_log)";
 	v = strv_split(val, " \t,");
 	for (i = 0; v[i]; i++)
 		if (strlen(v[i]) > 255 || strpbrk(v[i], "\"'\\") != NULL)
@@ -874,6 +885,50 @@ read_before(struct stat *seen, size_t *n, const char *path)
 }
 
 /*
+ * What the runtimes' CLIs take from the environment, which a system
+ * file that binds its users owns: their configuration and their engine
+ * (CONTAINERS_CONF, CONTAINER_HOST, DOCKER_HOST, DOCKER_CONFIG,
+ * STORAGE_OPTS...), the XDG directories they find files in, and the
+ * loader's; HOME becomes the effective user's, and for root PATH the
+ * system's.  Read after the user's file is found, before any runtime.
+ */
+static const char *bound_env[] = {
+	"BUILDAH_", "CONTAINER_", "CONTAINERS_", "_CONTAINERS_", "DOCKER_",
+	"LD_", "PODMAN_", "REGISTRY_", "STORAGE_", "XDG_"
+};
+
+static void
+bind_env(void)
+{
+	extern char **environ;
+	struct passwd *pw;
+	char **e, *name;
+	size_t i;
+
+	for (e = environ; *e; ) {
+		for (i = 0; i < LEN(bound_env) && strncmp(*e, bound_env[i],
+		    strlen(bound_env[i])) != 0; i++)
+			;
+		if (i == LEN(bound_env)) {
+			e++;
+			continue;
+		}
+		name = strndup(*e, strcspn(*e, "="));
+		if (name == NULL || unsetenv(name) < 0)
+			die("unsetenv:");
+		free(name);
+		e = environ;	/* unsetenv moved the rest */
+	}
+	if ((pw = getpwuid(geteuid())) != NULL && *pw->pw_dir == '/')
+		setenv("HOME", pw->pw_dir, 1);
+	else
+		unsetenv("HOME");
+	if (geteuid() == 0)
+		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+		    "/usr/bin:/sbin:/bin", 1);
+}
+
+/*
  * Loads the configuration in layers, each over those before: the system
  * file, or the built-in copy if there is none; the user's file, if it
  * exists; then -c, or else $SBX_CONFIG.  Never anything in the current
@@ -908,6 +963,8 @@ config_find(struct config *c, const char *opt)
 		found = 1;
 	}
 	config_check(c);
+	if (c->ceiling || c->system)
+		bind_env();
 	return found || opt;
 }
 
@@ -1182,6 +1239,47 @@ within(enum ceil how, long long v, long long c)
 	}
 }
 
+/* Is user, "uid[:gid]", at or above the ceiling's uid and gid? */
+static int
+user_within(const char *user, const char *ceil)
+{
+	unsigned long u, g = 0, cu, cg = 0;
+
+	return sscanf(user, "%lu:%lu", &u, &g) >= 1 &&
+	    sscanf(ceil, "%lu:%lu", &cu, &cg) >= 1 && u >= cu && g >= cg;
+}
+
+/*
+ * Whether the system file sanctions prog as the OCI runtime: one of its
+ * templates names it, or allowed_oci_runtimes does.  A user's file must
+ * not make the runtime exec a program of its choice as root.
+ */
+static int
+runtime_allowed(const struct config *c, const char *prog)
+{
+	const struct setting *s;
+	const struct tmpl *t;
+	const char *v;
+	char **allowed;
+	size_t i;
+	int ok;
+
+	for (t = c->tmpls; t; t = t->next)
+		for (s = t->set; s; s = s->next)
+			if (s->file == c->files[0] &&
+			    strcmp(s->key, "oci_runtime") == 0 &&
+			    strcmp(s->value, prog) == 0)
+				return 1;
+	if ((v = system_value(c, "allowed_oci_runtimes")) == NULL)
+		return 0;
+	allowed = strv_split(v, " \t,");
+	for (i = 0; allowed[i] && strcmp(allowed[i], prog) != 0; i++)
+		;
+	ok = allowed[i] != NULL;
+	strv_free(allowed);
+	return ok;
+}
+
 /*
  * The system's ceilings bind every setting, from a template or the
  * command line alike: loosening one is an error, never a silent clamp.
@@ -1201,11 +1299,17 @@ policy_check(const struct config *c, const struct policy *p,
 	for (s = c->ceiling ? c->ceiling->set : NULL; s; s = s->next) {
 		k = key_find(s->key);
 		policy_set(&ceil, s->key, s->value);
-		if (!within(k->ceil, numeric(p, k), numeric(&ceil, k)))
+		if (k->ceil == C_USER ? !user_within(p->user, ceil.user) :
+		    !within(k->ceil, numeric(p, k), numeric(&ceil, k)))
 			die("%s: above the system ceiling '%s = %s' (%s:%d)",
 			    s->key, s->key, s->value, s->file, s->line);
 	}
 	policy_free(&ceil);
+	if ((c->ceiling || c->system) && p->oci_runtime &&
+	    !runtime_allowed(c, p->oci_runtime))
+		die("oci_runtime %s: not set by the system configuration nor "
+		    "in its allowed_oci_runtimes (%s)", p->oci_runtime,
+		    c->files[0]);
 	for (s = c->system ? c->system->set : NULL; s; s = s->next) {
 		if (strcmp(s->key, "allowed_images") != 0)
 			continue;

@@ -25,6 +25,7 @@ workspace = ro
 
 [big]
 memory = 1g
+oci_runtime = /usr/bin/runsc
 
 [language py]
 command = python3 -u -B
@@ -37,9 +38,11 @@ cpu_time = 10
 network = false
 workspace = ro
 read_only = true
+user = 1000:1000
 
 [system]
 allowed_images = sbx-python localhost/sbx-python sbx-sh
+allowed_oci_runtimes = /usr/sbin/runc
 audit_log = $t/audit.jsonl
 EOT
 # line of "memory = 256m" in the file, for the messages
@@ -89,6 +92,38 @@ printf '[ceiling]\nmemory = 8g\n' >"$t/user.ini"
 refused "[ceiling] in a user file is an error" \
     "user.ini:1: \[ceiling\] is read only from the system configuration" \
     -c "$t/user.ini" -d "$t/src" ok.py
+# What the ceiling cannot see: the OCI runtime, the user, and the
+# runtimes' own environment.
+printf '[default]\noci_runtime = /bin/true\n' >"$t/user.ini"
+refused "an oci_runtime of a user's file" \
+    "oci_runtime /bin/true: not set by the system configuration" \
+    -c "$t/user.ini" -D -d "$t/src" ok.py
+printf '[default]\noci_runtime = /usr/sbin/runc\n' >"$t/user.ini"
+allowed "an oci_runtime in allowed_oci_runtimes" -c "$t/user.ini" \
+    -d "$t/src" ok.py
+printf '[default]\noci_runtime = /usr/bin/runsc\n' >"$t/user.ini"
+allowed "an oci_runtime that a system template sets" -c "$t/user.ini" \
+    -d "$t/src" ok.py
+for u in 0:0 1000:0 0 999:1000; do
+	printf '[default]\nuser = %s\n' "$u" >"$t/user.ini"
+	refused "user $u below the ceiling's 1000:1000" "user: above the system" \
+	    -c "$t/user.ini" -d "$t/src" ok.py
+done
+printf 'import os\nprint(os.path.exists("/hostetc/passwd"))\n' \
+    >"$t/src/etc.py"
+printf '[containers]\nvolumes = ["/etc:/hostetc:ro"]\n' >"$t/containers.conf"
+out=$(CONTAINERS_CONF=$t/containers.conf CONTAINERS_STORAGE_CONF=/nonexistent \
+    XDG_CONFIG_HOME=$t/xdg "$sbx" -r podman -d "$t/src" etc.py 2>&1 |
+    jq -r 'select(.event == "stdout") | .data')
+[ "$out" = False ] && ok "podman: CONTAINERS_CONF is not the runtime's" ||
+    { nok "podman: CONTAINERS_CONF is not the runtime's"; echo "# $out"; }
+out=$(DOCKER_HOST=unix://$t/nowhere.sock DOCKER_CONTEXT=nowhere \
+    DOCKER_CONFIG=$t/nowhere "$sbx" -r docker -d "$t/src" ok.py 2>&1 |
+    jq -r 'select(.event == "stdout") | .data')
+[ "$out" = "ran []" ] && ok "docker: DOCKER_HOST and kin are not the CLI's" ||
+    { nok "docker: DOCKER_HOST and kin are not the CLI's"; echo "# $out"; }
+rm -f "$t/audit.jsonl" "$t/src/etc.py"
+
 refused "an image outside allowed_images" \
     "image 'sbx-node' is not in allowed_images" -i sbx-node -d "$t/src" ok.py
 
