@@ -152,29 +152,47 @@ audit_open(const char *path)
 }
 
 /*
+ * The script as the container will run it, the copy sbx staged: in the
+ * shadow at /workspace, or in rundir/sbx at /sbx.  Not the original,
+ * which its owner can change at any moment.
+ */
+static char *
+staged(const struct job *jb)
+{
+	if (strncmp(jb->script_ctr, "/workspace/", 11) == 0)
+		return smprintf("%s/%s", jb->workdir, jb->script_ctr + 11);
+	return smprintf("%s%s", jb->rundir, jb->script_ctr);
+}
+
+/*
  * One line, one write(2) on an O_APPEND descriptor: concurrent runs
- * append whole lines and never interleave.
+ * append whole lines and never interleave.  Two lines a run or step:
+ * phase "start" just before its container starts, or its step is sent,
+ * with the staged script's hash; phase "end" with the same and how it
+ * ended (r).  A run that never ends, its sbx killed, still has its
+ * first.  One run or step a process: the hash is kept for the end.
  */
 void
 audit_write(int fd, const struct job *jb, const struct result *r,
     const char *image_id)
 {
+	static char sha[65] = "unreadable";
 	struct passwd *pw = getpwuid(getuid());
 	struct jbuf j;
-	char when[32], sha[65];
+	char when[32], *path;
 	time_t t = time(NULL);
-	char *path;
 
 	if (fd < 0)
 		return;
+	if (r == NULL) {
+		path = staged(jb);
+		if (!sha256_file(path, sha))
+			strcpy(sha, "unreadable");
+		free(path);
+	}
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	path = jb->session || (jb->scriptdir && strcmp(jb->script, "-") == 0) ?
-	    smprintf("%s%s", jb->rundir, jb->script_ctr) :
-	    smprintf("%s/%s", jb->dir, jb->script);
-	if (!sha256_file(path, sha))
-		strcpy(sha, "unreadable");
-	free(path);
 	jb_begin(&j, "audit");
+	jb_str(&j, "phase", r ? "end" : "start");
 	jb_str(&j, "time", when);
 	jb_str(&j, "user", pw ? pw->pw_name : NULL);
 	jb_int(&j, "uid", (long long)getuid());
@@ -187,12 +205,14 @@ audit_write(int fd, const struct job *jb, const struct result *r,
 	jb_str(&j, "dir", jb->dir);
 	jb_str(&j, "script", jb->script);
 	jb_str(&j, "script_sha256", sha);
-	jb_int(&j, "status", r->status);
-	jb_bool(&j, "timed_out", r->timed_out);
-	jb_bool(&j, "oom_killed", r->oom_killed);
-	jb_bool(&j, "truncated", r->truncated);
-	jb_fixed(&j, "duration", (long long)(r->duration * 1000), 3);
-	jb_str(&j, "error", r->error);
+	if (r) {
+		jb_int(&j, "status", r->status);
+		jb_bool(&j, "timed_out", r->timed_out);
+		jb_bool(&j, "oom_killed", r->oom_killed);
+		jb_bool(&j, "truncated", r->truncated);
+		jb_fixed(&j, "duration", (long long)(r->duration * 1000), 3);
+		jb_str(&j, "error", r->error);
+	}
 	if (jb_write(&j, fd) < 0)
 		warn("audit_log: write:");
 }

@@ -959,6 +959,7 @@ run(const struct config *cfg, struct job *jb)
 	if (audit >= 0)
 		id = backend_image_id(jb);
 	event_start(jb);
+	audit_write(audit, jb, NULL, id);
 	memset(&r, 0, sizeof(r));
 	backend_run(jb, argv, &r);
 	read_refused(jb, &r);

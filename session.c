@@ -726,6 +726,7 @@ session_exec(struct job *jb, const char *dir, long timeout, int audit)
 	event_step(jb, n, timeout);
 	random_hex(sp.nonce, 16);
 	set_inflight(dir, n, sp.nonce);
+	audit_write(audit, jb, NULL, jb->image_id);
 	send_step(&sp, n);
 	backend_step(jb, &sp, timeout, &r);
 	set_inflight(dir, n, NULL);

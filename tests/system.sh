@@ -180,9 +180,19 @@ done
 wait
 lines=$(wc -l <"$t/audit.jsonl")
 sha=$(sha256sum <"$t/src/ok.py" | cut -c1-64)
-[ "$lines" -eq "$n" ] && ok "audit_log: $n concurrent runs, $n lines" ||
+[ "$lines" -eq $((2 * n)) ] &&
+    ok "audit_log: $n concurrent runs, a start and an end line each" ||
     nok "audit_log: $n concurrent runs, $lines lines"
-jq -e -s --arg sha "$sha" 'all(.event == "audit" and .status == 0 and
+jq -e -s 'group_by(.name) | length as $n | all(length == 2 and
+    .[0].phase == "start" and .[1].phase == "end" and
+    (.[0] | has("status") | not) and
+    (.[0].script_sha256 == .[1].script_sha256)) and $n == '$n \
+    "$t/audit.jsonl" >/dev/null &&
+    ok "audit_log: each run's start line comes before its end" ||
+    { nok "audit_log: each run's start line comes before its end"
+    sed 's/^/# /' "$t/audit.jsonl"; }
+jq -e -s --arg sha "$sha" 'map(select(.phase == "end")) |
+    all(.event == "audit" and .status == 0 and
     .script_sha256 == $sha and .script == "ok.py" and .uid == 0 and
     .template == "default" and .limits.memory == 134217728 and
     (.image_id | test("^(sha256:)?[0-9a-f]{64}$")) and
@@ -192,10 +202,54 @@ jq -e -s --arg sha "$sha" 'all(.event == "audit" and .status == 0 and
     { nok "audit_log: every field"; sed 's/^/# /' "$t/audit.jsonl"; }
 for rt in podman docker; do
 	[ "$(jq -s "map(select(.runtime == \"$rt\")) | length" \
-	    "$t/audit.jsonl")" -eq 4 ] && ok "audit_log: 4 lines for $rt" ||
-	    nok "audit_log: 4 lines for $rt"
+	    "$t/audit.jsonl")" -eq 8 ] && ok "audit_log: 8 lines for $rt" ||
+	    nok "audit_log: 8 lines for $rt"
 done
-rm -f "$t/audit.jsonl"
+
+# The hash is of the copy that runs, taken before it runs: swapping the
+# original during the run changes nothing, and a killed sbx's run is
+# still on record.
+printf 'import time\nprint("evil", flush=True)\ntime.sleep(3)\n' \
+    >"$t/src/swap.py"
+evil=$(sha256sum <"$t/src/swap.py" | cut -c1-64)
+for rt in podman docker; do
+	rm -f "$t/audit.jsonl"
+	"$sbx" -r "$rt" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
+	pid=$!
+	i=0
+	while ! grep -q '"evil' "$t/out" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	printf 'print("benign")\n' >"$t/src/swap.py.new"
+	mv "$t/src/swap.py.new" "$t/src/swap.py"
+	wait $pid
+	[ "$(jq -r -s 'map(.script_sha256) | unique | join(" ")' \
+	    "$t/audit.jsonl")" = "$evil" ] &&
+	    ok "$rt: audit_log: the hash of what ran, not of what is there after" ||
+	    { nok "$rt: audit_log: the hash of what ran, not of what is there after"
+	    sed 's/^/# /' "$t/audit.jsonl"; }
+	printf 'import time\nprint("evil", flush=True)\ntime.sleep(3)\n' \
+	    >"$t/src/swap.py"
+
+	rm -f "$t/audit.jsonl"
+	"$sbx" -r "$rt" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
+	pid=$!
+	i=0
+	while ! grep -q '"evil' "$t/out" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	[ "$(jq -r -s 'map(.phase + " " + .script_sha256) | join(",")' \
+	    "$t/audit.jsonl")" = "start $evil" ] &&
+	    ok "$rt: audit_log: a run whose sbx is killed is on record" ||
+	    { nok "$rt: audit_log: a run whose sbx is killed is on record"
+	    sed 's/^/# /' "$t/audit.jsonl"; }
+	TMPDIR=$t/tmp "$sbx" -r "$rt" gc >/dev/null 2>&1
+done
+rm -f "$t/audit.jsonl" "$t/src/swap.py"
 mkdir "$t/audit.jsonl"	# unwritable: the run must not start
 "$sbx" -r podman -d "$t/src" ok.py >"$t/out" 2>"$t/err"
 [ $? -eq 125 ] && grep -q "audit_log" "$t/err" &&
