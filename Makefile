@@ -21,7 +21,7 @@ $(OBJ) tests/unit.o tests/difftest.o bench/copy.o: sbx.h config.mk paths.stamp
 # The paths compiled in, so that "make install PREFIX=..." after a plain
 # "make" rebuilds what was compiled for others.
 paths.stamp: FORCE
-	@echo '$(VERSION) $(SYSCONFDIR) $(LIBEXECDIR) $(TINI)' > paths.tmp
+	@echo '$(VERSION) $(SYSCONFDIR) $(LIBEXECDIR)' > paths.tmp
 	@if cmp -s paths.tmp $@; then rm -f paths.tmp; else mv paths.tmp $@; fi
 
 FORCE:

@@ -18,6 +18,8 @@
 #include "sbx.h"
 
 #define GRACE 10	/* seconds a stopped client gets to exit */
+#define INIT_GRACE 2	/* seconds a run's init gives sbx to stop it */
+#define INIT_SAYS "sbx-supervise: "	/* how its own errors begin */
 
 /* Set by the handlers, acted on by the wait loop, and nothing more. */
 static volatile sig_atomic_t got_alarm;
@@ -187,12 +189,6 @@ add_isolation(struct args *a, const struct job *jb)
 	/* A uid alone would run with group 0: always name the group. */
 	add(a, "--user=%ld:%ld", (long)jb->uid, (long)jb->gid);
 	add(a, "--hostname=sbx");
-	if (!jb->session)	/* a session's supervisor is its own init */
-		add(a, "--init");
-	/* docker's init is tini: podman's too, when it is here, so that
-	 * a missing interpreter is 127 and a non-executable one 126. */
-	if (!jb->session && is_podman(jb) && access(TINI, X_OK) == 0)
-		add(a, "--init-path=%s", TINI);
 	if (p->oci_runtime)
 		add(a, "--runtime=%s", p->oci_runtime);
 }
@@ -208,6 +204,9 @@ add_mounts(struct args *a, const struct job *jb)
 	add(a, "--mount=type=bind,source=%s,target=/workspace%s",
 	    jb->workdir, p->workspace == WS_RO ? ",ro" : "");
 	add(a, "--mount=type=bind,source=%s,target=/sbx,ro", jb->scriptdir);
+	if (!jb->session)	/* a session's is in /sbx, a copy */
+		add(a, "--mount=type=bind,source=%s,target=/sbx/init,ro",
+		    supervisor());
 	add(a, "--mount=type=bind,source=%s,target=/sbx/out", jb->outdir);
 	if (jb->session)
 		add(a, "--mount=type=bind,source=%s,target=/sbx/ctl",
@@ -286,7 +285,14 @@ backend_argv(const struct job *jb)
 		add(&a, "%ld", jb->pol.max_lifetime);
 		return a.v;
 	}
+	/* pid 1 is sbx-supervise as a run's init (see init_main() in
+	 * supervise.c): tini's part, and the end of the run INIT_GRACE
+	 * after its timeout, even if sbx is killed. */
+	add(&a, "--entrypoint=/sbx/init");
 	add(&a, "%s", jb->image);
+	add(&a, "-t");
+	add(&a, "%ld", jb->pol.timeout + INIT_GRACE);
+	add(&a, "--");
 	for (i = 0; jb->lang->command[i]; i++)
 		add(&a, "%s", jb->lang->command[i]);
 	if (jb->guard)
@@ -1028,6 +1034,7 @@ static void
 decode(struct job *jb, int ws, struct result *r, struct stream *err,
     time_t since)
 {
+	static char msg[512];
 	int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 
 	r->exit_code = -1;
@@ -1050,6 +1057,16 @@ decode(struct job *jb, int ws, struct result *r, struct stream *err,
 	if (code >= EXIT_FAIL && code <= EXIT_NOTFOUND &&
 	    !started(jb, since)) {
 		r->error = never_ran(jb, last_line(err));
+		r->status = EXIT_FAIL;
+		return;
+	}
+	/* The init's own failure (see supervise.c): the script never ran.
+	 * A script that prints the same only spoils its own result. */
+	if (code == EXIT_FAIL && strncmp(last_line(err), INIT_SAYS,
+	    strlen(INIT_SAYS)) == 0) {
+		snprintf(msg, sizeof(msg), "the container's init could not "
+		    "start the script: %s", last_line(err) + strlen(INIT_SAYS));
+		r->error = msg;
 		r->status = EXIT_FAIL;
 		return;
 	}

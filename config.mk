@@ -7,10 +7,6 @@ MANPREFIX = $(PREFIX)/share/man
 LIBEXECDIR = $(PREFIX)/libexec/sbx
 SYSCONFDIR = $(PREFIX)/etc
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
-# podman's init for one-shot runs when present: a static tini reports a
-# missing interpreter as 127 and an unexecutable one as 126, as docker's
-# own (tini) does; podman's default, catatonit, exits 1 for both.
-TINI = /usr/bin/tini-static
 
 # libinih, found with pkg-config
 INIH_CFLAGS = `pkg-config --cflags inih`
@@ -19,7 +15,7 @@ INIH_LIBS = `pkg-config --libs inih`
 # What sbx needs; CPPFLAGS, CFLAGS and LDFLAGS stay the packager's own.
 SBX_CPPFLAGS = -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
 	-DVERSION=\"$(VERSION)\" -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
-	-DLIBEXECDIR=\"$(LIBEXECDIR)\" -DTINI=\"$(TINI)\"
+	-DLIBEXECDIR=\"$(LIBEXECDIR)\"
 SBX_CFLAGS = -std=c99 -pedantic -Wall -Wextra $(INIH_CFLAGS)
 SBX_LIBS = $(INIH_LIBS)
 

@@ -103,7 +103,7 @@ policy_base(struct policy *p)
 	p->max_lifetime = 3600;
 	p->workspace = WS_RO;
 	p->read_only = 1;
-	p->user = estrdup("65534:65534");
+	p->user = estrdup("auto");
 	p->tmpfs = 64LL << 20;
 	p->nofile = 1024;
 	p->nproc = 1024;
@@ -243,6 +243,8 @@ valid_user(const char *s)
 {
 	long long n;
 
+	if (strcmp(s, "auto") == 0)
+		return 1;
 	if (!parse_num(&s, &n) || n > INT_MAX)
 		return 0;
 	if (*s == ':' && (s++, !parse_num(&s, &n) || n > INT_MAX))
@@ -1239,14 +1241,30 @@ within(enum ceil how, long long v, long long c)
 	}
 }
 
-/* Is user, "uid[:gid]", at or above the ceiling's uid and gid? */
+/* The uid and gid of "uid[:gid]", or of "auto" the least it draws. */
+static void
+user_ids(const char *user, unsigned long *u, unsigned long *g)
+{
+	int n;
+
+	if (strcmp(user, "auto") == 0) {
+		*u = *g = AUTO_LOW;
+		return;
+	}
+	n = sscanf(user, "%lu:%lu", u, g);
+	if (n < 2)
+		*g = n == 1 ? *u : 0;
+}
+
+/* Is user at or above the ceiling's uid and gid? */
 static int
 user_within(const char *user, const char *ceil)
 {
-	unsigned long u, g = 0, cu, cg = 0;
+	unsigned long u, g, cu, cg;
 
-	return sscanf(user, "%lu:%lu", &u, &g) >= 1 &&
-	    sscanf(ceil, "%lu:%lu", &cu, &cg) >= 1 && u >= cu && g >= cg;
+	user_ids(user, &u, &g);
+	user_ids(ceil, &cu, &cg);
+	return u >= cu && g >= cg;
 }
 
 /*

@@ -269,6 +269,36 @@ check_tmpdir(const char *dir)
 }
 
 /*
+ * user = auto: a uid of the run's own, the gid the same, so that what
+ * the kernel counts per user (RLIMIT_NPROC, inotify instances, epoll
+ * watches, queued signals, message queue bytes) is the run's alone and
+ * no run can starve another.  Drawn at random from AUTO_SPAN ids, or for
+ * rootless podman from AUTO_LOW to AUTO_HIGH: n runs at once share one
+ * with a chance of about n*n/2 over the ids there, and then only share
+ * those counts, not files or processes (each run has its own mounts and
+ * pid namespace).
+ */
+static void
+auto_user(struct job *jb)
+{
+	unsigned char b[4];
+	unsigned long r;
+	int fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    read(fd, b, sizeof(b)) != sizeof(b))
+		die("/dev/urandom:");
+	close(fd);
+	r = (unsigned long)b[0] << 24 | (unsigned long)b[1] << 16 |
+	    (unsigned long)b[2] << 8 | b[3];
+	if (geteuid() != 0 && jb->runtime && strcmp(jb->runtime, "podman") == 0)
+		jb->uid = (uid_t)(AUTO_LOW + r % (AUTO_HIGH - AUTO_LOW));
+	else
+		jb->uid = (uid_t)(AUTO_UID + r % AUTO_SPAN);
+	jb->gid = (gid_t)jb->uid;
+}
+
+/*
  * What a run and a session share: the tree, the language and image,
  * the checks against the system's ceilings, the runtime.
  */
@@ -288,6 +318,10 @@ job_common(const struct config *cfg, const struct opts *o, struct job *jb,
 	policy_check(cfg, &jb->pol, jb->image);
 	check_tmpdir(jb->dir);
 	pick_runtime(jb, o->dryrun);
+	if (strcmp(jb->pol.user, "auto") == 0) {
+		auto_user(jb);
+		return;
+	}
 	jb->uid = (uid_t)strtoll(jb->pol.user, NULL, 10);
 	colon = strchr(jb->pol.user, ':');
 	jb->gid = colon ? (gid_t)strtoll(colon + 1, NULL, 10) : jb->uid;
@@ -494,6 +528,19 @@ rundir_remove(const char *dir)
 	return shadow_remove(dir);
 }
 
+/* An empty file in rundir/sbx for the runtime to mount a file on. */
+static void
+mount_point(const struct job *jb, const char *name)
+{
+	char *path = smprintf("%s/%s", jb->scriptdir, name);
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) < 0 || close(fd) < 0)
+		die("create %s:", path);
+	free(path);
+}
+
 /* rundir/sbx, read-only at /sbx: the script when the workspace will
  * not hold it, the import guard, and the mount point of /sbx/out. */
 void
@@ -504,6 +551,8 @@ stage(struct job *jb)
 	if (jb->script && (jb->pol.workspace == WS_NONE ||
 	    strcmp(jb->script, "-") == 0))
 		stage_script(jb);
+	if (!jb->session)
+		mount_point(jb, "init");
 	/* A session's steps may be Python whatever its first language. */
 	if (jb->guard || (jb->session && jb->pol.imports[0]))
 		stage_guard(jb);
@@ -723,6 +772,8 @@ event_start(const struct job *jb)
 	jb_str(&j, "script", jb->script);
 	jb_strv(&j, "args", jb->args);
 	jb_str(&j, "dir", jb->dir);
+	jb_int(&j, "uid", (long long)jb->uid);
+	jb_int(&j, "gid", (long long)jb->gid);
 	policy_json(&j, &jb->pol);
 	jb_emit(&j);
 }

@@ -25,6 +25,17 @@ enum {
 
 enum workspace { WS_RO, WS_RW, WS_NONE };
 
+/*
+ * user = auto: the ids a run draws its own uid (and gid) from.  A rootful
+ * engine's are the host's: AUTO_SPAN from AUTO_UID (0x70000000), above
+ * the accounts and subordinate ranges a host allots.  Rootless podman
+ * maps the container's 1-65536 only: AUTO_LOW to AUTO_HIGH there.
+ */
+#define AUTO_UID 1879048192UL
+#define AUTO_SPAN 16777216UL
+#define AUTO_LOW 10000UL
+#define AUTO_HIGH 65000UL
+
 /* /sbx/out, a tmpfs when sbx may mount: $SBX_RESULT's 1 MiB and room
  * to say it is larger; a few files. */
 #define OUT_SIZE "2m"
@@ -238,6 +249,7 @@ size_t strv_len(char **v);
 void strv_free(char **v);
 double now(void);
 void copy_into(int in, const char *src, const char *dst, mode_t mode);
+const char *supervisor(void);
 const char *owner_self(void);
 int owner_alive(const char *owner);	/* 1, 0, or -1: cannot judge */
 

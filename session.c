@@ -246,42 +246,17 @@ make_fifo(const struct job *jb, const char *dir, const char *name)
 	free(path);
 }
 
-/*
- * The supervisor: $SBX_SUPERVISE, else the installed one, else the one
- * beside the running sbx, as in a build tree (git finds its exec-path
- * the same way).
- */
+/* The session's pid 1, copied: a session outlives the sbx that made it. */
 static void
 copy_supervisor(const char *dst)
 {
-	const char *src = getenv("SBX_SUPERVISE");
-	char self[PATH_MAX], *slash, *beside = NULL;
-	ssize_t n;
+	const char *src = supervisor();
 	int in;
 
-	if (src != NULL && *src != '\0') {
-		if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
-			die("SBX_SUPERVISE %s: the session supervisor:", src);
-	} else if ((in = open(src = LIBEXECDIR "/sbx-supervise",
-	    O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno != ENOENT)
-			die("%s: the session supervisor:", src);
-		if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
-			self[n] = '\0';
-			if ((slash = strrchr(self, '/')) != NULL)
-				*slash = '\0';
-			beside = smprintf("%s/sbx-supervise", self);
-		}
-		if (beside == NULL ||
-		    (in = open(beside, O_RDONLY | O_CLOEXEC)) < 0)
-			die("the session supervisor is neither %s nor %s: "
-			    "install sbx, or set SBX_SUPERVISE", src,
-			    beside ? beside : "beside sbx");
-		src = beside;
-	}
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		die("%s: the supervisor:", src);
 	copy_into(in, src, dst, 0755);
 	close(in);
-	free(beside);
 }
 
 /*

@@ -1,6 +1,10 @@
 /* See LICENSE file for copyright and license details. */
 /*
- * sbx-supervise: pid 1 of an sbx session container.
+ * sbx-supervise: pid 1 of an sbx container, of a run or a session.
+ *
+ *	/sbx/init -t SECONDS -- ARGV...
+ *
+ * A one-shot run's init, as tini is docker's: see init_main().
  *
  *	/sbx/supervise IDLE MAX
  *
@@ -721,11 +725,75 @@ setup(struct sup *s, int argc, char *argv[])
 	respond(s, "\nready\n", 7);
 }
 
+/*
+ * A run's init.  What tini does, as a run through sbx must behave as a
+ * plain one with --init: ARGV runs in a process group of its own, the
+ * signals we are sent go on to it, every orphan is reaped, and its end
+ * is ours, its exit code or 128 plus the signal that ended it.  And one
+ * thing more: SECONDS after we start, everything is killed and we exit
+ * 137, whatever became of the sbx on the host, so that a killed sbx
+ * cannot make a run outlive its timeout and grace.  The script runs as
+ * our user; as pid 1 and not dumpable we are out of its reach, but for
+ * prlimit(2), with which it can only end its own run sooner.
+ */
+static int
+init_main(const char *secs, char **argv)
+{
+	long long t, left, deadline;
+	struct timespec ts;
+	sigset_t all, old;
+	pid_t child, pid;
+	int sig, status;
+
+	if (getpid() != 1)
+		die("must be pid 1 of a container, refusing to run");
+	if (num(secs, strlen(secs), 1, SECONDS_MAX, &t) == -1 || !argv[0])
+		die("usage: init -t SECONDS -- ARGV...");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		die("prctl PR_SET_DUMPABLE:");
+	deadline = now_ms() + t * 1000;
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
+		die("sigprocmask:");
+	if ((child = fork()) == -1)
+		die("fork:");
+	if (child == 0) {
+		setpgid(0, 0);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(argv[0], argv);
+		fprintf(stderr, "sbx-supervise: exec %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+	}
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0) {
+			kill_all();
+			return 128 + SIGKILL;
+		}
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = left % 1000 * 1000000;
+		if ((sig = sigtimedwait(&all, NULL, &ts)) == -1)
+			continue;	/* EAGAIN: the deadline; EINTR */
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == child)
+				return WIFSIGNALED(status) ?
+				    128 + WTERMSIG(status) :
+				    WEXITSTATUS(status);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct sup s;
 
+	if (argc >= 4 && strcmp(argv[1], "-t") == 0 &&
+	    strcmp(argv[3], "--") == 0)
+		return init_main(argv[2], argv + 4);
 	setup(&s, argc, argv);
 	for (;;) {
 		reap(&s);

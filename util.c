@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,4 +296,45 @@ copy_into(int in, const char *src, const char *dst, mode_t mode)
 			die("write %s:", dst);
 	if (n < 0 || close(out) < 0)
 		die("copy %s:", src);
+}
+
+/*
+ * sbx-supervise, pid 1 of every container: $SBX_SUPERVISE, else the
+ * installed one, else the one beside the running sbx, as in a build
+ * tree (git finds its exec-path the same way); or die.
+ */
+const char *
+supervisor(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("SBX_SUPERVISE");
+	char *slash;
+	ssize_t n;
+
+	if (env != NULL && *env != '\0') {
+		/* The path becomes part of a --mount=a,b,c option. */
+		if (strpbrk(env, ",\"\n") != NULL)
+			die("SBX_SUPERVISE %s: must not contain ',', '\"' "
+			    "or a newline", env);
+		if (access(env, R_OK) < 0)
+			die("SBX_SUPERVISE %s: the supervisor:", env);
+		return env;
+	}
+	if (access(LIBEXECDIR "/sbx-supervise", R_OK) == 0)
+		return LIBEXECDIR "/sbx-supervise";
+	if (errno != ENOENT)
+		die("%s: the supervisor:", LIBEXECDIR "/sbx-supervise");
+	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) > 0) {
+		path[n] = '\0';
+		if ((slash = strrchr(path, '/')) != NULL &&
+		    (size_t)(slash - path) + sizeof("/sbx-supervise") <=
+		    sizeof(path)) {
+			strcpy(slash, "/sbx-supervise");
+			if (strpbrk(path, ",\"\n") == NULL &&
+			    access(path, R_OK) == 0)
+				return path;
+		}
+	}
+	die("the supervisor is neither %s nor beside sbx: install sbx, or "
+	    "set SBX_SUPERVISE", LIBEXECDIR "/sbx-supervise");
 }

@@ -4,6 +4,9 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 sbx=${SBX:-./sbx}
+# The init's bind mount names it: the one of this tree, as SUPERVISE.
+SBX_SUPERVISE=$(pwd)/sbx-supervise
+export SBX_SUPERVISE
 src=$(mktemp -d) || exit 1
 trap 'rm -rf "$src"' EXIT
 mkdir -p "$src/sub dir"
@@ -34,7 +37,8 @@ echo "$cases" | while IFS='|' read -r name args; do
 	        -e 's/sbx\.owner=[0-9a-f-]*:[0-9]*:[0-9]*:[0-9]*/sbx.owner=OWNER/' \
 	        -e 's/sbx\.deadline=[0-9]*/sbx.deadline=TIME/' \
 	        -e 's/sbx=[0-9.]*"/sbx=VERSION"/' \
-	        -e 's/sbx\.[0-9]*\.XXXXXX/sbx.PID.XXXXXX/g')
+	        -e 's/sbx\.[0-9]*\.XXXXXX/sbx.PID.XXXXXX/g' \
+	        -e "s|source=$SBX_SUPERVISE,|source=SUPERVISE,|")
 	if [ "${UPDATE:-0}" = 1 ]; then
 		printf '%s\n' "$got" >"$want"
 	fi

@@ -957,7 +957,7 @@ EOF
 	finish "/proc"
 	is "/proc: exit status 0" "$RC" 0
 	case $(word_of init) in
-	catatonit | tini | tini-static | docker-init | podman-init)
+	init)	# sbx-supervise, mounted at /sbx/init
 		ok "/proc: /proc/1 is the container's init ($(word_of init))" ;;
 	*)
 		notok "/proc: /proc/1 is the container's init"
@@ -986,7 +986,7 @@ EOF
 	unchanged "/proc" "$d"
 }
 
-# 11. No privilege: user 65534, no capability, no_new_privs; chown,
+# 11. No privilege: a uid of the run's own, no capability, no_new_privs; chown,
 # mknod and mount fail.
 case_privilege() {
 	d=$(src privilege)
@@ -1014,8 +1014,9 @@ EOF
 	before "$d"
 	hsbx -d "$d" priv.sh
 	finish "privilege (sh)"
-	is "privilege: id -u is 65534" "$(word_of uid)" 65534
-	is "privilege: id -g is 65534" "$(word_of gid)" 65534
+	num "privilege: id -u is the run's own (user = auto)" \
+	    "$(word_of uid)" '>=' 1879048192
+	is "privilege: id -g is the same" "$(word_of gid)" "$(word_of uid)"
 	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
 		is "privilege: $c is empty" "$(word_of "$c")" 0000000000000000
 	done
@@ -1503,6 +1504,94 @@ EOF
 	unchanged "SIGKILL" "$d"
 }
 
+# 16b. sbx killed with SIGKILL under a 5 s timeout: nothing on the host
+# stops the run now, so its init does, 2 s after the timeout.  Then gc.
+case_killed_timeout() {
+	d=$(src killed_timeout)
+	printf 'import time\nprint("sleeping", flush=True)\ntime.sleep(100)\n' \
+	    >"$d/$TAG-nap.py"
+	before "$d"
+	w="SIGKILL to sbx under timeout 5"
+	t_start=$(now)
+	hbg -d "$d" "$TAG-nap.py"
+	wait_for '"sleeping' 20 || diag "$w: the script did not start"
+	kill -KILL "$SPID"
+	hwait
+	NAME=$(start_field name)
+	printf '%s\n' "$NAME" >>"$NAMES"
+	i=0
+	while [ $i -lt 150 ] && [ "$(timeout 30 "$RT" inspect --format \
+	    '{{.State.Running}}' "$NAME" 2>/dev/null)" = true ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	num "$w: the container has ended by second 11 (timeout, grace, start)" \
+	    "$(since "$t_start")" '<=' 11
+	timeout -k 5 120 env TMPDIR="$T" "$SBX" -r "$RT" gc >/dev/null 2>&1
+	check "$w: gc leaves no container" not_left "$NAME"
+	check "$w: gc leaves TMPDIR empty" tmp_empty
+	unchanged "$w" "$d"
+}
+
+# 16c. What the kernel counts per user is each run's own: a run holding
+# 40 processes and 100 inotify instances does not stop a concurrent run
+# under nproc 16 from forking, nor from making 50 instances (the host's
+# max_user_instances is 128).  And an init that cannot start the script
+# (nproc 1) is sbx's error, not the script's exit.
+case_identity() {
+	d=$(src identity)
+	cat >"$d/$TAG-hog.py" <<'EOF'
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fds = [libc.inotify_init() for _ in range(int(sys.argv[2]))]
+kids = []
+for _ in range(int(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+print("uid", os.getuid(), "inotify", sum(f >= 0 for f in fds),
+      "kids", len(kids), flush=True)
+time.sleep(float(sys.argv[3]))
+EOF
+	before "$d"
+	w="identity"
+	# The hog has a TMPDIR of its own, so that the others' is empty
+	# once they end.
+	sav_t=$T
+	T=$W/hog.tmp
+	mkdir -p "$T"
+	hbg -t long -d "$d" "$TAG-hog.py" 40 100 20
+	T=$sav_t
+	bg=$SPID
+	wait_for '"uid' 20 || diag "$w: the hog did not start"
+	huid=$(stream stdout | sed -n 's/^uid \([0-9]*\) .*/\1/p')
+	sav_out=$OUT
+	OUT=$W/identity.out
+	hsbx -t tight -d "$d" "$TAG-hog.py" 4 50 0
+	finish "$w: the tight run beside the hog"
+	is "$w: the tight run ends 0" "$RC" 0
+	set -- $(word_of uid)
+	is "$w: its 50 inotify instances and 4 processes, beside the hog's" \
+	    "${3:-} ${5:-}" "50 4"
+	[ -n "${1:-}" ] && [ "${1:-}" != "$huid" ]
+	check "$w: its uid (${1:-none}) is not the hog's ($huid)" test $? = 0
+	hsbx -t oneproc -d "$d" "$TAG-hog.py" 0 0 0
+	finish "$w: nproc 1"
+	is "$w: nproc 1: status 125, sbx's error" "$RC $(res exit_code)" \
+	    "125 null"
+	like "$w: nproc 1: the error says the init could not start it" \
+	    "$(res error)" "could not start the script"
+	OUT=$sav_out
+	kill -TERM "$bg" 2>/dev/null
+	hwait
+	T=$W/hog.tmp
+	finish "$w: the hog"
+	T=$sav_t
+	unchanged "$w" "$d"
+}
+
 # late_reader SECONDS ARG...: sbx in the background (hbg ARG...), its
 # output read only after SECONDS, through the FIFO $fifo; rpid is the
 # reader's.
@@ -1629,7 +1718,8 @@ EOF
 }
 
 cases=${HOSTILE_CASES:-"forkbomb memory spin ignore_term flood fill writes race incomplete
-network proc privilege links tree names interrupt sigkill slow_reader
+network proc privilege identity links tree names interrupt sigkill killed_timeout
+slow_reader
 stalled_reader background inject"}
 
 # --- the suite, once per runtime -------------------------------------------

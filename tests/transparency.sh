@@ -38,14 +38,16 @@
 #   mirrored, as sbx gives it: --interactive (and the same stdin),
 #     --pull=never, --network=none, --read-only, --read-only-tmpfs=false,
 #     --tmpfs=/tmp:..., --shm-size, --cap-drop=ALL,
-#     --security-opt=no-new-privileges, --user, --hostname=sbx, --init,
-#     --init-path (podman's init as docker's, tini), --memory,
+#     --security-opt=no-new-privileges, --user, --hostname=sbx, --memory,
 #     --memory-swap, --cpus, --pids-limit, --ulimit=..., --http-proxy=false,
 #     --workdir=/workspace,
 #     --env=SBX_RESULT=/sbx/out/result.json, docker's --env=HTTP_PROXY and
 #     the like with no value (the plain run's client has none of them set:
 #     see the runs);
-#   replaced by its plain equivalent: the read-only workspace mount (the
+#   replaced by its plain equivalent: sbx's init (--entrypoint=/sbx/init,
+#     its "-t SECONDS --" and its mount) by tini (--init, and for podman
+#     --init-path=/usr/bin/tini-static, as docker's init is tini); the
+#     read-only workspace mount (the
 #     corpus directory itself, read-only, where sbx mounts its copy) and
 #     the writable /sbx/out (an empty directory of the same owner);
 #   sbx's own, left out: --name and --label (the plain run has a name of
@@ -102,14 +104,15 @@ interp() {
 # plain run, quoted for eval.
 plan() {
 	jq -r --arg corpus "$CORPUS" --arg name "$2" --arg out "$3" \
-	    --arg file "$4" --rawfile args "$5" --arg interp "$(interp "$4")" '
+	    --arg file "$4" --rawfile args "$5" --arg interp "$(interp "$4")" \
+	    --arg tini "$TINI" '
 	def kind:
 		if IN("--interactive", "--pull=never", "--network=none",
 		    "--read-only", "--read-only-tmpfs=false", "--cap-drop=ALL",
 		    "--security-opt=no-new-privileges", "--hostname=sbx",
-		    "--init", "--http-proxy=false", "--workdir=/workspace",
+		    "--http-proxy=false", "--workdir=/workspace",
 		    "--env=SBX_RESULT=/sbx/out/result.json") or
-		    test("^--(" + (["init-path=/[^,]*", "tmpfs=/tmp:[a-z0-9,=]+",
+		    test("^--(" + (["tmpfs=/tmp:[a-z0-9,=]+",
 		    "shm-size=[0-9]+", "user=[0-9]+:[0-9]+", "memory=[0-9]+",
 		    "memory-swap=[0-9]+", "cpus=[0-9.]+", "pids-limit=[0-9]+",
 		    "ulimit=(nofile|nproc|cpu|fsize)=[0-9]+:[0-9]+",
@@ -118,10 +121,13 @@ plan() {
 		then {mirror: .}
 		elif test("^--mount=type=bind,source=[^,]*,target=/workspace,ro$")
 		then {mirror: "--mount=type=bind,source=\($corpus),target=/workspace,ro"}
+		elif . == "--entrypoint=/sbx/init"
+		then {mirror: (["--init"] + if $tini == "" then [] else
+		    ["--init-path=" + $tini] end)}
 		elif test("^--mount=type=bind,source=[^,]*,target=/sbx/out$")
 		then {mirror: "--mount=type=bind,source=\($out),target=/sbx/out"}
 		elif test("^--(name|label)=") or IN("--log-driver=none", "--rm") or
-		    test("^--mount=type=bind,source=[^,]*,target=/sbx,ro$")
+		    test("^--mount=type=bind,source=[^,]*,target=/sbx(/init)?,ro$")
 		then {sbx: .}
 		else {unknown: .} end;
 	.argv as $v | ($interp | split(" ")) as $in |
@@ -130,17 +136,22 @@ plan() {
 	([range($r + 1; $v | length) | select($v[.] | startswith("-") | not)]
 	    [0]) as $i |
 	[$v[$r + 1:$i][] | kind] as $k |
-	$v[$i + 1:] as $c |
+	# sbx-supervise as init: "-t SECONDS --" before the command.
+	$v[$i + 1:] as $c0 |
+	(if $c0[0] == "-t" and $c0[2] == "--" then $c0[3:] else ["?"] end)
+	    as $c |
 	([$k[] | .unknown // empty] | join(" ")),
 	($c[:$in | length] == $in and
 	    $c[$c | length - ($tail | length):] == $tail and
 	    ((($c | length) - ($in | length) - ($tail | length)) as $m |
 	    $m == 0 or ($m == 3 and $c[$in | length] == "/sbx/sbx_guard.py"))),
-	([$k[] | .mirror // empty | select(startswith("--user="))][0] //
+	([$k[] | .mirror // empty | strings |
+	    select(startswith("--user="))][0] //
 	    "" | ltrimstr("--user=")),
 	($c | join(" ")),
 	([$v[0], "run", "--rm", "--name=" + $name] +
-	    [$k[] | .mirror // empty] + [$v[$i]] + $in + $tail | map(@sh) |
+	    [$k[] | .mirror // empty | arrays // [.] | .[]] + [$v[$i]] +
+	    $in + $tail | map(@sh) |
 	    join(" "))
 	' "$1"
 }
@@ -172,20 +183,10 @@ fault() {
 	diag "$@" >>"$_d/diag"
 }
 
-# runs FILE ARG...: the plain run and sbx's, in $_d, and compare.
-# "nproc" limits the processes of the container's uid on the whole host,
-# not in the container: other runs as that uid at the same moment (this
-# suite's, another suite's) can leave a tight template's init unable to
-# fork the script at all, which says nothing of sbx.
-EAGAIN='fork failed: Resource temporarily unavailable'
+# runs FILE ARG...: sbx's run and the plain one, in $_d, and compare.  The
+# plain run is the same user as sbx's was: with user = auto, each run of
+# sbx draws one of its own.
 runs() {
-	(eval "set -- $_sargs" && exec timeout -k 5 60 "$@") \
-	    <"$_in" >"$_d/p.out" 2>"$_d/p.err"
-	_prc=$?
-	if [ "$_prc" = 124 ] || [ "$_prc" = 137 ]; then
-		fault "the 60 s safety timeout stopped the plain run"
-		"$RT" rm -f "$_name" >/dev/null 2>&1
-	fi
 	timeout -k 5 60 env TMPDIR="$T" "$SBX" -c "$CONF" -r "$RT" -t "$_tpl" \
 	    -d "$CORPUS" "$@" <"$_in" >"$_d/s.jsonl" 2>"$_d/s.log"
 	_src=$?
@@ -193,7 +194,8 @@ runs() {
 	# input (-R) cuts at a 4 KB boundary (jq issues 2259, 3389); --rawfile
 	# reads whole characters.
 	jq -n -r --rawfile s "$_d/s.jsonl" '[$s | split("\n")[] | fromjson?] |
-	    (map(select(.event == "start"))[0].name // "null"),
+	    (map(select(.event == "start"))[0] // {} |
+	    "\(.name) \(.uid):\(.gid)"),
 	    (map(select(.event == "result"))[0] // {} |
 	    "\(.stdout_bytes) \(.stderr_bytes)"),
 	    ([(.[] | select(.event == "error") | .message),
@@ -202,10 +204,29 @@ runs() {
 	    (map(select(.event == "stdout") | .data) | join("") | @base64),
 	    (map(select(.event == "stderr") | .data) | join("") | @base64)' \
 	    >"$_d/s.lines"
-	{ read -r _nm; read -r _sb; IFS= read -r _e; } <"$_d/s.lines"
+	{ read -r _nm _su; read -r _sb; IFS= read -r _e; } <"$_d/s.lines"
 	[ "$_nm" = null ] || printf '%s\n' "$_nm" >>"$NAMES"
 	sed -n 4p "$_d/s.lines" | base64 -d >"$_d/s.out"
 	sed -n 5p "$_d/s.lines" | base64 -d >"$_d/s.err"
+
+	case $_su in
+	[0-9]*:[0-9]*) _user=$_su ;;
+	esac
+	_pargs=$(printf '%s\n' "$_sargs" |
+	    sed "s/'--user=[0-9]*:[0-9]*'/'--user=$_user'/")
+	# As sbx makes its /sbx/out: the container user's, or open to all.
+	if chown "$_user" "$_d/out" 2>/dev/null; then
+		chmod 700 "$_d/out"
+	else
+		chmod 777 "$_d/out"
+	fi
+	(eval "set -- $_pargs" && exec timeout -k 5 60 "$@") \
+	    <"$_in" >"$_d/p.out" 2>"$_d/p.err"
+	_prc=$?
+	if [ "$_prc" = 124 ] || [ "$_prc" = 137 ]; then
+		fault "the 60 s safety timeout stopped the plain run"
+		"$RT" rm -f "$_name" >/dev/null 2>&1
+	fi
 
 	compare
 }
@@ -246,32 +267,11 @@ job() {
 	    fault "sbx flags neither mirrored nor known to be sbx's own: $_unk"
 	[ "$_cmdok" = true ] ||
 	    fault "sbx does not run '$(interp "$_file") /workspace/$*': $_cmd"
-	# As sbx makes its /sbx/out: the container user's, or open to all.
-	if chown "$_user" "$_d/out" 2>/dev/null; then
-		chmod 700 "$_d/out"
-	else
-		chmod 777 "$_d/out"
-	fi
-
-	# The plain run, then sbx, compared; once more if a run could not
-	# even fork (see runs).
-	_bad0=$_bad
-	cp "$_d/diag" "$_d/diag0"
 	runs "$@"
-	_retry=
-	if [ "$_bad" != 0 ] && grep -qs "$EAGAIN" "$_d/p.err" "$_d/s.err"; then
-		sleep 2
-		_bad=$_bad0
-		cp "$_d/diag0" "$_d/diag"
-		_retry="retried: the first try could not fork ($EAGAIN)"
-		runs "$@"
-	fi
 	if [ "$_bad" = 0 ]; then
 		ok "$_what"
-		[ -z "$_retry" ] || diag "$_retry"
 	else
 		notok "$_what"
-		[ -z "$_retry" ] || diag "$_retry"
 		cat "$_d/diag"
 		[ -z "$_e" ] || diag "sbx's errors: $_e"
 		[ -s "$_d/s.log" ] &&
@@ -282,15 +282,16 @@ job() {
 
 # caveat: a difference that sbx(1) CAVEATS documents, as FILE.caveat, a
 # sed script that turns sbx's output (stdout and stderr alike) into the
-# plain run's.  It must change something, so that a caveat that no
+# plain run's, or both into one form (where the plain run's init differs
+# by runtime).  It must change something, so that a caveat that no
 # longer holds is noticed; the byte counts are then not compared.
 caveat() {
 	_cv=$CORPUS/$_file.caveat
 	[ -f "$_cv" ] || return 1
-	for _s in out err; do
-		sed -f "$_cv" "$_d/s.$_s" >"$_d/s.$_s.c"
-		cmp -s "$_d/s.$_s" "$_d/s.$_s.c" || _cvhit=1
-		mv "$_d/s.$_s.c" "$_d/s.$_s"
+	for _s in s.out s.err p.outv p.errv; do
+		sed -f "$_cv" "$_d/$_s" >"$_d/$_s.c"
+		cmp -s "$_d/$_s" "$_d/$_s.c" || _cvhit=1
+		mv "$_d/$_s.c" "$_d/$_s"
 	done
 	[ -n "${_cvhit:-}" ] ||
 	    fault "$_file.caveat: the documented difference is gone"
@@ -336,9 +337,13 @@ unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy FTP_PROXY ftp_proxy \
     NO_PROXY no_proxy ALL_PROXY all_proxy
 # What is tested is what was there at the start, not a binary or a
 # config rebuilt while the suite runs.
-if ! cp "$SBX" "$BASE/sbx" || ! cp "$CONF" "$BASE/sbx.ini"; then
-	cannot "cannot copy $SBX and $CONF"
+# The supervisor, sbx's init, goes beside the copy of sbx.
+sup=${SBX_SUPERVISE:-$(dirname "$SBX")/sbx-supervise}
+if ! cp "$SBX" "$BASE/sbx" || ! cp "$sup" "$BASE/sbx-supervise" ||
+    ! cp "$CONF" "$BASE/sbx.ini"; then
+	cannot "cannot copy $SBX, $sup and $CONF"
 fi
+unset SBX_SUPERVISE
 SBX=$BASE/sbx CONF=$BASE/sbx.ini
 export SBX CONF CORPUS BASE
 
@@ -408,7 +413,11 @@ jobs=${TRANSPARENCY_JOBS:-4}
 
 for RT in $runtimes; do
 	runtime_begin || continue
-	export RT T NAMES
+	# The plain run's init: docker's is tini, podman's too when here.
+	TINI=
+	[ "$RT" = podman ] && [ -x /usr/bin/tini-static ] &&
+	    TINI=/usr/bin/tini-static
+	export RT T NAMES TINI
 	mkdir -p "$BASE/$RT/res" "$BASE/$RT/job"
 	# The images: each language's, each template's own.
 	imgs="sbx-node $(awk '$2 != "-" { print $2 }' "$BASE/tpls" | sort -u)"
