@@ -1,4 +1,5 @@
-# A first script for sbx: it runs sandboxed, as nobody, with no network.
+# A first script for sbx: it runs sandboxed, as a uid of its own, with no
+# network.
 import os
 import sys
 
