@@ -1,6 +1,6 @@
 #!/bin/sh
-# tests/supervise.sh: sbx-supervise, the pid 1 of a session container,
-# for real under podman and docker.
+# tests/supervise.sh: sbx-supervise, the pid 1 of a session container and
+# a run's init, for real under podman and docker.
 #
 # usage: tests/supervise.sh [podman|docker ...]	(default: both)
 #
@@ -657,6 +657,74 @@ case_latency() {
 	host send '\nstop\n' >/dev/null
 }
 
+# init ARGS...: sbx-supervise as a run's init (-t SECONDS -- ARGV), in a
+# container of its own as sbx starts one; sets OUT, ERR, RC and SECS.
+init() {
+	_in=sbx-sup-$$-$RT-init
+	names="$names $_in"
+	_t0=$(date +%s)
+	timeout 60 "$RT" run --rm --pull=never --name="$_in" --network=none \
+	    --user="$CUID:$CUID" --cap-drop=ALL \
+	    --security-opt=no-new-privileges --read-only \
+	    --ulimit=nofile=1024:1024 --ulimit=nproc=1024:1024 \
+	    --pids-limit=64 --memory=256m \
+	    --mount="type=bind,source=$D/supervise,target=/sbx/init,ro" \
+	    --entrypoint=/sbx/init sbx-sh "$@" >"$D/init.out" 2>"$D/init.err"
+	RC=$?
+	SECS=$(($(date +%s) - _t0))
+	OUT=$(cat "$D/init.out")
+	ERR=$(cat "$D/init.err")
+}
+
+# A run's init does as tini does, and ends the run at its deadline.
+case_init() {
+	init -t 30 -- sh -c 'echo out; echo err >&2; exit 7'
+	is "init: the script's exit status, output and errors" \
+	    "$RC $OUT $ERR" "7 out err"
+	init -t 30 -- sh -c 'kill -TERM $$'
+	is "init: a script its own signal ends is 128+n" "$RC" 143
+	init -t 30 -- /nonexistent
+	is "init: a missing program is 127" "$RC" 127
+	like "init: and says so" "$ERR" "sbx-supervise: exec /nonexistent:"
+	init -t 30 -- /etc/passwd
+	is "init: a program that cannot be executed is 126" "$RC" 126
+	init -t 30 -- sh -c 'echo $$ $(cut -d" " -f5 /proc/$$/stat)'
+	set -- $OUT
+	is "init: the script is in a process group of its own" "${2:-}" \
+	    "${1:-none}"
+	init -t 2 -- sh -c 'sleep 60 & sleep 60'
+	is "init: the deadline ends the run, 137" "$RC" 137
+	num "init: at the deadline, not the script's end (s)" "$SECS" '<' 30
+	init -t 30 -- sh -c 'for i in 1 2 3; do (sleep 0.1 &); done; sleep 1; \
+	    grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l'
+	is "init: orphans are reaped" "$OUT" 0
+	init -t 30 -- sh -c '/sbx/init -t 1 -- true; echo "status $?"'
+	is "init: not pid 1, it refuses" "$OUT" "status 125"
+
+	# A signal sent to the container (pid 1) reaches the script.
+	_in=sbx-sup-$$-$RT-initsig
+	names="$names $_in"
+	timeout 60 "$RT" run -d --pull=never --name="$_in" --network=none \
+	    --user="$CUID:$CUID" --cap-drop=ALL --read-only \
+	    --ulimit=nofile=1024:1024 --ulimit=nproc=1024:1024 \
+	    --mount="type=bind,source=$D/supervise,target=/sbx/init,ro" \
+	    --entrypoint=/sbx/init sbx-sh -t 30 -- \
+	    sh -c 'trap "echo got TERM; exit 3" TERM; echo up; while :; do sleep 0.1; done' \
+	    >/dev/null 2>&1
+	_i=0
+	while [ $_i -lt 50 ] &&
+	    ! timeout 30 "$RT" logs "$_in" 2>/dev/null | grep -q up; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	timeout 30 "$RT" kill --signal=TERM "$_in" >/dev/null 2>&1
+	timeout 30 "$RT" wait "$_in" >"$D/init.wait" 2>&1
+	is "init: SIGTERM to the container goes to the script" \
+	    "$(tail -n 1 "$D/init.wait") $(timeout 30 "$RT" logs "$_in" 2>&1 | tail -n 1)" \
+	    "3 got TERM"
+	timeout 30 "$RT" rm -f "$_in" >/dev/null 2>&1
+}
+
 for RT in $runtimes; do
 	if ! command -v "$RT" >/dev/null 2>&1 ||
 	    ! timeout 30 "$RT" image inspect sbx-sh >/dev/null 2>&1; then
@@ -667,6 +735,7 @@ for RT in $runtimes; do
 	case_idle
 	case_lifetime
 	case_notpid1
+	case_init
 	case_latency
 done
 [ "$failed" -eq 0 ]
