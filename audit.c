@@ -112,16 +112,25 @@ sha_hex(struct sha256 *s, char out[65])
 		snprintf(out + 8 * i, 9, "%08lx", (unsigned long)s->h[i]);
 }
 
-/* The SHA-256 of a file, read without following a link; 0 on failure. */
+/*
+ * The SHA-256 of rel under the directory dir, found as the copy finds
+ * files: no link followed on the way, a regular file; 0 on failure.
+ */
 int
-sha256_file(const char *path, char out[65])
+sha256_file(const char *dir, const char *rel, char out[65])
 {
 	unsigned char buf[65536];
 	struct sha256 s;
+	struct stat st;
 	ssize_t n;
-	int fd;
+	int root, fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return 0;
+	fd = open_file(root, rel, &st);
+	close(root);
+	if (fd < 0)
 		return 0;
 	sha_init(&s);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
@@ -152,16 +161,16 @@ audit_open(const char *path)
 }
 
 /*
- * The script as the container will run it, the copy sbx staged: in the
- * shadow at /workspace, or in rundir/sbx at /sbx.  Not the original,
- * which its owner can change at any moment.
+ * The hash of the script as the container will run it, the copy sbx
+ * staged: in the shadow at /workspace, or in rundir/sbx at /sbx.  Not
+ * the original, which its owner can change at any moment.
  */
-static char *
-staged(const struct job *jb)
+static int
+staged_sha256(const struct job *jb, char out[65])
 {
 	if (strncmp(jb->script_ctr, "/workspace/", 11) == 0)
-		return smprintf("%s/%s", jb->workdir, jb->script_ctr + 11);
-	return smprintf("%s%s", jb->rundir, jb->script_ctr);
+		return sha256_file(jb->workdir, jb->script_ctr + 11, out);
+	return sha256_file(jb->scriptdir, jb->script_ctr + 5, out);
 }
 
 /*
@@ -179,17 +188,13 @@ audit_write(int fd, const struct job *jb, const struct result *r,
 	static char sha[65] = "unreadable";
 	struct passwd *pw = getpwuid(getuid());
 	struct jbuf j;
-	char when[32], *path;
+	char when[32];
 	time_t t = time(NULL);
 
 	if (fd < 0)
 		return;
-	if (r == NULL) {
-		path = staged(jb);
-		if (!sha256_file(path, sha))
-			strcpy(sha, "unreadable");
-		free(path);
-	}
+	if (r == NULL && !staged_sha256(jb, sha))
+		strcpy(sha, "unreadable");
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	jb_begin(&j, "audit");
 	jb_str(&j, "phase", r ? "end" : "start");

@@ -451,32 +451,33 @@ int
 backend_remove(const struct job *jb)
 {
 	char buf[256];
-	int code;
 
 	if (is_podman(jb))
 		return run_quiet(jb, NULL, 0, "rm", "--force", "--time=0",
 		    jb->name, (char *)NULL) == 0 ? 0 : -1;
-	if ((code = docker_api("DELETE", jb->name, "?force=1", buf,
-	    sizeof(buf))) == 204)
+	if (docker_api("DELETE", jb->name, "?force=1", buf, sizeof(buf)) ==
+	    204)
 		return 0;
-	if (code > 0)	/* the daemon answered: no such container, or busy */
-		return -1;
+	/* Not that daemon's, maybe: a context may name another. */
 	return run_quiet(jb, NULL, 0, "rm", "--force", jb->name,
 	    (char *)NULL) == 0 ? 0 : -1;
 }
 
-/* For cleanup after a fatal error: whatever state it is in, end it. */
-void
+/*
+ * For cleanup after a fatal error: whatever state it is in, end it.
+ * -1 if it may still be there.
+ */
+int
 backend_stop(struct job *jb)
 {
 	if (!jb->started)
-		return;
+		return 0;
 	/* Nobody reads the client's output now: end it first, so that
 	 * docker is not left waiting to deliver it. */
 	if (jb->client > 0 && kill(jb->client, SIGKILL) == 0)
 		reap(jb->client);
-	backend_remove(jb);
 	jb->started = 0;
+	return backend_remove(jb);
 }
 
 /*
@@ -840,18 +841,25 @@ backend_image_id(const struct job *jb)
 static int
 ours(const char *dir, const char *name)
 {
+	const char *base = strrchr(dir, '/');
 	char buf[64];
 	struct stat st;
 	ssize_t n = -1;
 	int dfd, fd;
 
-	if (*dir != '/' || (dfd = open(dir, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) < 0)
+	/* A run's or a session's directory, as make_rundir and
+	 * session_start make them: private, ours, a regular file. */
+	if (*dir != '/' || (strncmp(base + 1, "sbx.", 4) != 0 &&
+	    strncmp(base + 1, "sbx-session.", 12) != 0) ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
 		return 0;
 	if (fstat(dfd, &st) == 0 && st.st_uid == geteuid() &&
+	    (st.st_mode & 077) == 0 &&
 	    (fd = openat(dfd, "container", O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
+	    O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 	}
 	close(dfd);

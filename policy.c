@@ -892,7 +892,9 @@ read_before(struct stat *seen, size_t *n, const char *path)
  * (CONTAINERS_CONF, CONTAINER_HOST, DOCKER_HOST, DOCKER_CONFIG,
  * STORAGE_OPTS...), the XDG directories they find files in, and the
  * loader's; HOME becomes the effective user's, and for root PATH the
- * system's.  Read after the user's file is found, before any runtime.
+ * system's.  SBX_SUPERVISE goes too: pid 1 of every container is the
+ * installed one.  Read after the user's file is found, before any
+ * runtime.
  */
 static const char *bound_env[] = {
 	"BUILDAH_", "CONTAINER_", "CONTAINERS_", "_CONTAINERS_", "DOCKER_",
@@ -921,6 +923,7 @@ bind_env(void)
 		free(name);
 		e = environ;	/* unsetenv moved the rest */
 	}
+	unsetenv("SBX_SUPERVISE");
 	if ((pw = getpwuid(geteuid())) != NULL && *pw->pw_dir == '/')
 		setenv("HOME", pw->pw_dir, 1);
 	else

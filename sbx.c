@@ -35,6 +35,8 @@ struct opts {
 static struct job *opt_job;
 
 static void usage(int status) NORETURN;
+static void check_tmp(const char *t);
+static int engine_sees_ours(const struct job *jb);
 static void cleanup(void);
 static void name_container(struct job *jb);
 
@@ -128,6 +130,14 @@ parse_args(int argc, char *argv[], struct opts *o, int need_script)
 		usage(EXIT_FAIL);
 	o->script = argv[optind];
 	o->args = argv + optind + 1;
+}
+
+/* The names of sbx's own files in /sbx, beside a staged script. */
+static int
+reserved(const char *name)
+{
+	return strcmp(name, "out") == 0 || strcmp(name, "init") == 0 ||
+	    strcmp(name, "sbx_guard.py") == 0;
 }
 
 /* Template, then the command line's overrides, each validated. */
@@ -273,7 +283,8 @@ check_tmpdir(const char *dir)
  * the kernel counts per user (RLIMIT_NPROC, inotify instances, epoll
  * watches, queued signals, message queue bytes) is the run's alone and
  * no run can starve another.  Drawn at random from AUTO_SPAN ids, or for
- * rootless podman from AUTO_LOW to AUTO_HIGH: n runs at once share one
+ * rootless podman (and rootless docker, whose socket is the user's)
+ * from AUTO_LOW to AUTO_HIGH: n runs at once share one
  * with a chance of about n*n/2 over the ids there, and then only share
  * those counts, not files or processes (each run has its own mounts and
  * pid namespace).
@@ -281,6 +292,7 @@ check_tmpdir(const char *dir)
 static void
 auto_user(struct job *jb)
 {
+	const char *host;
 	unsigned char b[4];
 	unsigned long r;
 	int fd;
@@ -291,7 +303,8 @@ auto_user(struct job *jb)
 	close(fd);
 	r = (unsigned long)b[0] << 24 | (unsigned long)b[1] << 16 |
 	    (unsigned long)b[2] << 8 | b[3];
-	if (geteuid() != 0 && jb->runtime && strcmp(jb->runtime, "podman") == 0)
+	if (geteuid() != 0 && (strcmp(jb->runtime, "podman") == 0 ||
+	    ((host = getenv("DOCKER_HOST")) && strstr(host, "/run/user/"))))
 		jb->uid = (uid_t)(AUTO_LOW + r % (AUTO_HIGH - AUTO_LOW));
 	else
 		jb->uid = (uid_t)(AUTO_UID + r % AUTO_SPAN);
@@ -358,9 +371,8 @@ make_job(const struct config *cfg, struct opts *o, struct job *jb)
 		ext = o->ext ? o->ext : extension(rel);
 		slash = strrchr(rel, '/');
 		/* /sbx holds sbx's own files beside a staged script. */
-		if (jb->pol.workspace == WS_NONE && (strcmp(slash ? slash + 1 :
-		    rel, "out") == 0 || strcmp(slash ? slash + 1 : rel,
-		    "sbx_guard.py") == 0))
+		if (jb->pol.workspace == WS_NONE && reserved(slash ? slash + 1 :
+		    rel))
 			die("%s: name reserved in /sbx with workspace none",
 			    o->script);
 		jb->script_ctr = jb->pol.workspace == WS_NONE ?
@@ -449,7 +461,7 @@ stage_out(struct job *jb)
 	if (mkdir(path, 0755) < 0)
 		die("mkdir %s:", path);
 	user_dir(jb, jb->outdir);
-	if (geteuid() == 0) {
+	if (geteuid() == 0 && engine_sees_ours(jb)) {
 		opts = smprintf("size=%s,nr_inodes=%d,mode=0700,uid=%ld,"
 		    "gid=%ld", OUT_SIZE, OUT_INODES, (long)jb->uid,
 		    (long)jb->gid);
@@ -459,6 +471,24 @@ stage_out(struct job *jb)
 		free(opts);
 	}
 	free(path);
+}
+
+/*
+ * Whether the engine sees the mounts sbx makes: podman, a child of ours,
+ * shares our mount namespace; dockerd has pid 1's.  Under a private one
+ * (systemd's PrivateMounts, unshare -m) dockerd would bind the directory
+ * beneath the tmpfs, and $SBX_RESULT would be lost.
+ */
+static int
+engine_sees_ours(const struct job *jb)
+{
+	struct stat a, b;
+
+	if (strcmp(jb->runtime, "podman") == 0)
+		return 1;
+	return stat("/proc/self/ns/mnt", &a) == 0 &&
+	    stat("/proc/1/ns/mnt", &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev;
 }
 
 /* Copies the regular files at the top of from into to, no link followed. */
@@ -472,8 +502,12 @@ copy_files(int from, int to)
 	DIR *d;
 	int in, out, fd;
 
-	if ((fd = dup(from)) < 0 || (d = fdopendir(fd)) == NULL)
+	if ((fd = dup(from)) < 0)
 		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if ((in = openat(from, de->d_name, O_RDONLY | O_NOFOLLOW |
 		    O_NONBLOCK | O_CLOEXEC)) < 0)
@@ -618,7 +652,38 @@ tmpdir(void)
 	/* The path becomes part of a --mount=a,b,c option. */
 	if (strpbrk(t, ",\"\n") != NULL)
 		die("TMPDIR %s: must not contain ',', '\"' or a newline", t);
+	check_tmp(t);
 	return t;
+}
+
+/*
+ * Nobody but root and us may rename what is in t or above it, or our
+ * run directories could be swapped for someone's own between two of our
+ * steps: each directory of the path is root's or ours, and one that
+ * others may write is sticky, as /tmp is.
+ */
+static void
+check_tmp(const char *t)
+{
+	char path[PATH_MAX], *slash;
+	const char *name;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", t);
+	for (;;) {
+		name = *path ? path : "/";
+		if (lstat(name, &st) < 0)
+			return;	/* mkdtemp will say */
+		if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 &&
+		    st.st_uid != geteuid()) || ((st.st_mode & 022) &&
+		    !(st.st_mode & S_ISVTX)))
+			die("TMPDIR %s: %s may be changed by others (it must "
+			    "be root's or ours, and sticky if others may "
+			    "write it)", t, name);
+		if (*path == '\0' || (slash = strrchr(path, '/')) == NULL)
+			break;
+		*slash = '\0';
+	}
 }
 
 /*
@@ -741,7 +806,13 @@ cleanup(void)
 	if (jb == NULL)
 		return;
 	opt_job = NULL;
-	backend_stop(jb);
+	if (backend_stop(jb) < 0 && jb->rundir) {
+		/* Its directory is what lets sbx gc know it for ours. */
+		warn("%s: container %s not removed; sbx gc will", jb->runtime,
+		    jb->name);
+		out_release(jb->rundir, 1);
+		return;
+	}
 	if (jb->rundir && jb->keep) {
 		out_release(jb->rundir, 1);
 		keep_mark(jb->rundir);
@@ -1110,8 +1181,12 @@ gc(const struct opts *o)
 		}
 		free(jb.runtime_path);
 	}
-	gc_dirs();
-	session_gc();
+	/* A directory is what ties a container to sbx: not one goes
+	 * while a runtime could not say what it holds. */
+	if (status == 0) {
+		gc_dirs();
+		session_gc();
+	}
 	return status;
 }
 

@@ -250,6 +250,10 @@ void strv_free(char **v);
 double now(void);
 void copy_into(int in, const char *src, const char *dst, mode_t mode);
 const char *supervisor(void);
+/* A tree walked by descriptor, no link followed on the way. */
+int open_parent(int root, const char *rel, const char **name);
+int open_file(int root, const char *rel, struct stat *st);
+int lstat_at(int root, const char *rel, struct stat *st);
 const char *owner_self(void);
 int owner_alive(const char *owner);	/* 1, 0, or -1: cannot judge */
 
@@ -327,9 +331,6 @@ void tree_diffs(const struct tree *t, void (*fn)(const struct change *,
 void tree_close(struct tree *t);
 void event_changes(const struct tree *t);
 int orig_unchanged(const struct tree *t, const struct entry *e);
-int open_parent(int root, const char *rel, const char **name);
-int open_file(int root, const char *rel, struct stat *st);
-int lstat_at(int root, const char *rel, struct stat *st);
 const char *type_name(mode_t m);
 
 /* apply.c */
@@ -340,7 +341,7 @@ int diff_hunks(struct jbuf *out, const char *a, size_t an, const char *b,
     size_t bn);
 
 /* audit.c */
-int sha256_file(const char *path, char out[65]);
+int sha256_file(const char *dir, const char *rel, char out[65]);
 int audit_open(const char *path);
 void audit_write(int fd, const struct job *jb, const struct result *r,
     const char *image_id);
@@ -350,7 +351,7 @@ char *runtime_find(const char *name);	/* caller frees */
 const char *runtime_auto(void);
 char **backend_argv(const struct job *jb);	/* caller frees with strv_free */
 void backend_run(struct job *jb, char **argv, struct result *r);
-void backend_stop(struct job *jb);
+int backend_stop(struct job *jb);
 void backend_signals(void);
 int sbx_signalled(void);	/* the signal that asked us to stop, or 0 */
 char *backend_image_id(const struct job *jb);	/* caller frees */

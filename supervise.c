@@ -774,6 +774,9 @@ init_main(const char *secs, char **argv)
 		ts.tv_nsec = left % 1000 * 1000000;
 		if ((sig = sigtimedwait(&all, NULL, &ts)) == -1)
 			continue;	/* EAGAIN: the deadline; EINTR */
+		/* As tini, which ignores the two itself. */
+		if (sig == SIGTTIN || sig == SIGTTOU)
+			continue;
 		if (sig != SIGCHLD) {
 			kill(child, sig);
 			continue;

@@ -312,6 +312,10 @@ supervisor(void)
 	ssize_t n;
 
 	if (env != NULL && *env != '\0') {
+		/* The runtime wants an absolute path. */
+		if (realpath(env, path) == NULL)
+			die("SBX_SUPERVISE %s: the supervisor:", env);
+		env = path;
 		/* The path becomes part of a --mount=a,b,c option. */
 		if (strpbrk(env, ",\"\n") != NULL)
 			die("SBX_SUPERVISE %s: must not contain ',', '\"' "
@@ -337,4 +341,69 @@ supervisor(void)
 	}
 	die("the supervisor is neither %s nor beside sbx: install sbx, or "
 	    "set SBX_SUPERVISE", LIBEXECDIR "/sbx-supervise");
+}
+
+/*
+ * Opens the directory that holds rel's last component, under root,
+ * never following a link on the way.  Returns its fd and points *name
+ * at the last component, or -1.
+ */
+int
+open_parent(int root, const char *rel, const char **name)
+{
+	const char *p = rel, *slash;
+	char comp[NAME_MAX + 1];
+	int fd, next;
+
+	if ((fd = dup(root)) < 0)
+		return -1;
+	while ((slash = strchr(p, '/')) != NULL) {
+		if ((size_t)(slash - p) > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, (size_t)(slash - p));
+		comp[slash - p] = '\0';
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		close(fd);
+		if ((fd = next) < 0)
+			return -1;
+		p = slash + 1;
+	}
+	*name = p;
+	return fd;
+}
+
+/* Opens rel under root for reading: a regular file, no link followed. */
+int
+open_file(int root, const char *rel, struct stat *st)
+{
+	const char *name;
+	int dfd, fd;
+
+	if ((dfd = open_parent(root, rel, &name)) < 0)
+		return -1;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+int
+lstat_at(int root, const char *rel, struct stat *st)
+{
+	const char *name;
+	int dfd, r;
+
+	if ((dfd = open_parent(root, rel, &name)) < 0)
+		return -1;
+	r = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW);
+	close(dfd);
+	return r;
 }

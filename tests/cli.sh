@@ -96,6 +96,10 @@ echo 'print(1)' >"$t/src/sbx_guard.py"
 fails "a name /sbx reserves, with -w none" "name reserved" -w none \
     -d "$t/src" sbx_guard.py
 rm "$t/src/sbx_guard.py"
+printf 'echo 1\n' >"$t/src/init"
+fails "init, the name of sbx's init in /sbx, with -w none" "name reserved" \
+    -w none -e sh -d "$t/src" init
+rm "$t/src/init"
 fails "unknown extension" "no language for extension 'rb'" -d "$t/src" x.rb
 for args in "-d $t/src" "-Z ok.py"; do
 	"$sbx" $args >"$t/out" 2>"$t/err"
@@ -104,6 +108,16 @@ for args in "-d $t/src" "-Z ok.py"; do
 done
 fails "TMPDIR inside dir" "holds the temporary directory" -r podman \
     -d "$t" src/ok.py
+mkdir -m 777 "$t/open"
+TMPDIR=$t/open "$sbx" -D -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
+[ $? -eq 125 ] && grep -q "^sbx: TMPDIR $t/open: $t/open may be changed by others" \
+    "$t/err" && ok "a TMPDIR others may write, not sticky, is refused" ||
+    { nok "a TMPDIR others may write, not sticky, is refused"; cat "$t/err"; }
+chmod 1777 "$t/open"
+TMPDIR=$t/open "$sbx" -D -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err" &&
+    ok "a sticky one, as /tmp, is not" ||
+    { nok "a sticky one, as /tmp, is not"; cat "$t/err"; }
+rmdir "$t/open"
 PATH=/nonexistent-dir "$sbx" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
 [ $? -eq 125 ] && grep -q "^sbx: podman: not found in PATH" "$t/err" &&
     ok "missing runtime" || nok "missing runtime"

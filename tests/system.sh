@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.." || exit 1
 sbx=$(pwd)/tests/sbx-sys
 sys=$(pwd)/tests/sysconf/sbx
 t=$(mktemp -d) || exit 1
-trap 'rm -rf "$t" "$sys"' EXIT
+# A binding system file ignores SBX_SUPERVISE: the supervisor beside sbx.
+cp "${SBX_SUPERVISE:-sbx-supervise}" tests/sbx-supervise || exit 1
+trap 'rm -rf "$t" "$sys" tests/sbx-supervise' EXIT
 mkdir -p "$sys" "$t/tmp" "$t/src"
 export TMPDIR="$t/tmp" HOME="$t"
 unset SBX_CONFIG XDG_CONFIG_HOME
@@ -217,7 +219,7 @@ for rt in podman docker; do
 	"$sbx" -r "$rt" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
 	pid=$!
 	i=0
-	while ! grep -q '"evil' "$t/out" && [ $i -lt 100 ]; do
+	while ! grep -qs '"evil' "$t/out" && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -236,7 +238,7 @@ for rt in podman docker; do
 	"$sbx" -r "$rt" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
 	pid=$!
 	i=0
-	while ! grep -q '"evil' "$t/out" && [ $i -lt 100 ]; do
+	while ! grep -qs '"evil' "$t/out" && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

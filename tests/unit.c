@@ -337,9 +337,11 @@ test_sha256(void)
 	}
 	fputs("abc", f);
 	fclose(f);
-	check(sha256_file(path, out) && strcmp(out, "ba7816bf8f01cfea4141"
+	check(sha256_file("/tmp", path + 5, out) && strcmp(out, "ba7816bf8f01cfea4141"
 	    "40de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
 	    "sha256 of 'abc' (FIPS 180-2 example)");
+	check(!sha256_file("/", "dev/zero", out),
+	    "sha256: not of a file that is not regular");
 	unlink(path);
 }
 
