@@ -328,6 +328,7 @@ supervisor(void)
 		return LIBEXECDIR "/sbx-supervise";
 	if (errno != ENOENT)
 		die("%s: the supervisor:", LIBEXECDIR "/sbx-supervise");
+	strcpy(path, "beside sbx");
 	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) > 0) {
 		path[n] = '\0';
 		if ((slash = strrchr(path, '/')) != NULL &&
@@ -339,8 +340,8 @@ supervisor(void)
 				return path;
 		}
 	}
-	die("the supervisor is neither %s nor beside sbx: install sbx, or "
-	    "set SBX_SUPERVISE", LIBEXECDIR "/sbx-supervise");
+	die("the supervisor is neither %s nor %s: install sbx, or set "
+	    "SBX_SUPERVISE", LIBEXECDIR "/sbx-supervise", path);
 }
 
 /*
