@@ -245,6 +245,8 @@ ref_valid(enum kind k, const char *s)
 	case WS: return strcmp(s, "ro") == 0 || strcmp(s, "rw") == 0 ||
 	    strcmp(s, "none") == 0;
 	case USER:
+		if (strcmp(s, "auto") == 0)	/* a uid of each run's own */
+			return 1;
 		if (!ref_id(s))
 			return 0;
 		c = s + strspn(s, "0123456789");
