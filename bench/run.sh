@@ -39,7 +39,11 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 	TMPDIR=$t/tmp ./sbx -D -r "$rt" -w none -d "$t/src" true.sh |
 	    jq -r '.argv[1:][]' | sed "s|$t/tmp/sbx\.[0-9]*\.XXXXXX|$t/same|" \
 	    >"$t/argv"
-	mkdir -p "$t/same/sbx/out" "$t/same/out"
+	# What sbx stages in its run directory: the empty workspace of
+	# -w none, out/, and the mount points in sbx/.
+	mkdir -p "$t/same/sbx/out" "$t/same/out" "$t/same/ws"
+	chmod 777 "$t/same/ws" "$t/same/out"
+	: >"$t/same/sbx/init"
 	cp "$t/src/true.sh" "$t/same/sbx/"
 	[ "$rt" = docker ] && sed -i '1a --rm' "$t/argv"
 	rm -f "$t/raw" "$t/flags" "$t/sbx"
