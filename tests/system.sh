@@ -214,15 +214,19 @@ done
 printf 'import time\nprint("evil", flush=True)\ntime.sleep(3)\n' \
     >"$t/src/swap.py"
 evil=$(sha256sum <"$t/src/swap.py" | cut -c1-64)
-for rt in podman docker; do
-	rm -f "$t/audit.jsonl"
-	"$sbx" -r "$rt" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
+# evil_run RT: swap.py in the background, once it says it runs; sets pid.
+evil_run() {
+	"$sbx" -r "$1" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
 	pid=$!
 	i=0
 	while ! grep -qs '"evil' "$t/out" && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
+}
+for rt in podman docker; do
+	rm -f "$t/audit.jsonl"
+	evil_run "$rt"
 	printf 'print("benign")\n' >"$t/src/swap.py.new"
 	mv "$t/src/swap.py.new" "$t/src/swap.py"
 	wait $pid
@@ -235,13 +239,7 @@ for rt in podman docker; do
 	    >"$t/src/swap.py"
 
 	rm -f "$t/audit.jsonl"
-	"$sbx" -r "$rt" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
-	pid=$!
-	i=0
-	while ! grep -qs '"evil' "$t/out" && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	evil_run "$rt"
 	kill -KILL $pid
 	wait $pid 2>/dev/null
 	[ "$(jq -r -s 'map(.phase + " " + .script_sha256) | join(",")' \
