@@ -37,6 +37,8 @@ static struct job *opt_job;
 static void usage(int status) NORETURN;
 static void check_tmp(const char *t);
 static int engine_sees_ours(const struct job *jb);
+
+#define DOCKERD_PID "/var/run/docker.pid"	/* dockerd's --pidfile default */
 static void cleanup(void);
 static void name_container(struct job *jb);
 
@@ -475,20 +477,31 @@ stage_out(struct job *jb)
 
 /*
  * Whether the engine sees the mounts sbx makes: podman, a child of ours,
- * shares our mount namespace; dockerd has pid 1's.  Under a private one
- * (systemd's PrivateMounts, unshare -m) dockerd would bind the directory
- * beneath the tmpfs, and $SBX_RESULT would be lost.
+ * shares our mount namespace; dockerd has its own process's, found by
+ * its pid file.  Under a private one (systemd's PrivateMounts, unshare
+ * -m) dockerd would bind the directory beneath the tmpfs, and
+ * $SBX_RESULT would be lost.  When that cannot be told (no pid file, a
+ * /proc that hides it), the host's is assumed, as a dockerd of another
+ * namespace is rare and a disk without bound is not the better guess.
  */
 static int
 engine_sees_ours(const struct job *jb)
 {
 	struct stat a, b;
+	char path[64];
+	long pid;
+	FILE *f;
+	int n;
 
-	if (strcmp(jb->runtime, "podman") == 0)
+	if (strcmp(jb->runtime, "podman") == 0 ||
+	    (f = fopen(DOCKERD_PID, "r")) == NULL)
 		return 1;
-	return stat("/proc/self/ns/mnt", &a) == 0 &&
-	    stat("/proc/1/ns/mnt", &b) == 0 && a.st_ino == b.st_ino &&
-	    a.st_dev == b.st_dev;
+	n = fscanf(f, "%ld", &pid);
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
+	if (n != 1 || stat("/proc/self/ns/mnt", &a) < 0 || stat(path, &b) < 0)
+		return 1;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
 /* Copies the regular files at the top of from into to, no link followed. */
