@@ -844,29 +844,14 @@ ours(const char *dir, const char *name)
 	const char *base = strrchr(dir, '/');
 	char buf[64];
 	struct stat st;
-	ssize_t n = -1;
-	int dfd, fd;
 
 	/* A run's or a session's directory, as make_rundir and
-	 * session_start make them: private, ours, a regular file. */
-	if (*dir != '/' || (strncmp(base + 1, "sbx.", 4) != 0 &&
-	    strncmp(base + 1, "sbx-session.", 12) != 0) ||
-	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
-		return 0;
-	if (fstat(dfd, &st) == 0 && st.st_uid == geteuid() &&
-	    (st.st_mode & 077) == 0 &&
-	    (fd = openat(dfd, "container", O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC)) >= 0) {
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	close(dfd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strcmp(buf, name) == 0;
+	 * session_start make them: private and ours. */
+	return *dir == '/' && (strncmp(base + 1, "sbx.", 4) == 0 ||
+	    strncmp(base + 1, "sbx-session.", 12) == 0) &&
+	    read_mark(dir, "container", buf, sizeof(buf), &st) > 0 &&
+	    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
+	    strcmp(buf, name) == 0;
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct opts {
 static struct job *opt_job;
 
 static void usage(int status) NORETURN;
+static void write_mark(const char *dir, const char *name, const char *text);
 static void check_tmp(const char *t);
 static int engine_sees_ours(const struct job *jb);
 
@@ -295,16 +297,9 @@ static void
 auto_user(struct job *jb)
 {
 	const char *host;
-	unsigned char b[4];
-	unsigned long r;
-	int fd;
+	uint32_t r;
 
-	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    read(fd, b, sizeof(b)) != sizeof(b))
-		die("/dev/urandom:");
-	close(fd);
-	r = (unsigned long)b[0] << 24 | (unsigned long)b[1] << 16 |
-	    (unsigned long)b[2] << 8 | b[3];
+	random_bytes(&r, sizeof(r));
 	if (geteuid() != 0 && (strcmp(jb->runtime, "podman") == 0 ||
 	    ((host = getenv("DOCKER_HOST")) && strstr(host, "/run/user/"))))
 		jb->uid = (uid_t)(AUTO_LOW + r % (AUTO_HIGH - AUTO_LOW));
@@ -575,19 +570,6 @@ rundir_remove(const char *dir)
 	return shadow_remove(dir);
 }
 
-/* An empty file in rundir/sbx for the runtime to mount a file on. */
-static void
-mount_point(const struct job *jb, const char *name)
-{
-	char *path = smprintf("%s/%s", jb->scriptdir, name);
-	int fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) < 0 || close(fd) < 0)
-		die("create %s:", path);
-	free(path);
-}
-
 /* rundir/sbx, read-only at /sbx: the script when the workspace will
  * not hold it, the import guard, and the mount point of /sbx/out. */
 void
@@ -598,8 +580,8 @@ stage(struct job *jb)
 	if (jb->script && (jb->pol.workspace == WS_NONE ||
 	    strcmp(jb->script, "-") == 0))
 		stage_script(jb);
-	if (!jb->session)
-		mount_point(jb, "init");
+	if (!jb->session)	/* the mount point of the run's init */
+		write_mark(jb->scriptdir, "init", "");
 	/* A session's steps may be Python whatever its first language. */
 	if (jb->guard || (jb->session && jb->pol.imports[0]))
 		stage_guard(jb);
@@ -656,8 +638,11 @@ const char *
 tmpdir(void)
 {
 	static char real[PATH_MAX];
+	static const char *done;
 	const char *t = getenv("TMPDIR");
 
+	if (done)	/* checked once: it is the same for the whole run */
+		return done;
 	if (t == NULL || *t != '/')
 		t = "/tmp";
 	if (realpath(t, real) != NULL)
@@ -666,7 +651,7 @@ tmpdir(void)
 	if (strpbrk(t, ",\"\n") != NULL)
 		die("TMPDIR %s: must not contain ',', '\"' or a newline", t);
 	check_tmp(t);
-	return t;
+	return done = t;
 }
 
 /*
@@ -697,6 +682,13 @@ check_tmp(const char *t)
 			break;
 		*slash = '\0';
 	}
+}
+
+/* A run directory's name before mkdtemp: the pid in it is for people. */
+static char *
+rundir_pattern(void)
+{
+	return smprintf("%s/sbx.%ld.XXXXXX", tmpdir(), (long)getpid());
 }
 
 /*
@@ -751,7 +743,7 @@ make_rundir(struct job *jb)
 	const char *real = tmpdir();
 
 	/* The pid in the name is for people; owner tells sbx gc. */
-	char *dir = smprintf("%s/sbx.%ld.XXXXXX", real, (long)getpid());
+	char *dir = rundir_pattern();
 
 	if (mkdtemp(dir) == NULL) {
 		free(dir);
@@ -776,15 +768,11 @@ make_workspace(struct job *jb)
 static void
 name_container(struct job *jb)
 {
-	unsigned char r[6] = { 0 };
-	int fd;
+	char hex[13];
 
-	if ((fd = open("/dev/urandom", O_RDONLY)) < 0 ||
-	    read(fd, r, sizeof(r)) != sizeof(r))
-		die("/dev/urandom:");
-	close(fd);
-	snprintf(jb->name, sizeof(jb->name), "sbx-%ld-%02x%02x%02x%02x%02x%02x",
-	    (long)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
+	random_hex(hex, 6);
+	snprintf(jb->name, sizeof(jb->name), "sbx-%ld-%s", (long)getpid(),
+	    hex);
 }
 
 /* A kept run directory is the user's now: sbx gc leaves it alone. */
@@ -955,7 +943,7 @@ dry_run(struct job *jb)
 {
 	char **argv;
 
-	layout(jb, smprintf("%s/sbx.%ld.XXXXXX", tmpdir(), (long)getpid()));
+	layout(jb, rundir_pattern());
 	event_argv(argv = backend_argv(jb));
 	strv_free(argv);
 	return 0;
@@ -975,7 +963,7 @@ read_refused(const struct job *jb, struct result *r)
 
 	/* Only the guard writes it; any script could, so it counts only
 	 * when the guard ran. */
-	if (jb->outdir == NULL || !jb->guard)
+	if (!jb->guard)
 		return;
 	path = smprintf("%s/refused", jb->outdir);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -1115,19 +1103,10 @@ static char *
 read_owner(const char *dir)
 {
 	static char buf[128];
-	char *path = smprintf("%s/owner", dir);
-	ssize_t n = -1;
-	int fd;
+	struct stat st;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	free(path);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return buf;
+	return read_mark(dir, "owner", buf, sizeof(buf), &st) > 0 ? buf :
+	    NULL;
 }
 
 /*

@@ -250,6 +250,10 @@ void strv_free(char **v);
 double now(void);
 void copy_into(int in, const char *src, const char *dst, mode_t mode);
 const char *supervisor(void);
+void random_bytes(void *buf, size_t n);
+void random_hex(char *out, size_t nbytes);
+ssize_t read_mark(const char *dir, const char *name, char *buf, size_t size,
+    struct stat *dst);
 /* A tree walked by descriptor, no link followed on the way. */
 int open_parent(int root, const char *rel, const char **name);
 int open_file(int root, const char *rel, struct stat *st);

@@ -99,21 +99,6 @@ session_lock(const char *dir, int nowait)
 	return fd;
 }
 
-static void
-random_hex(char *out, size_t nbytes)
-{
-	unsigned char r[32];
-	size_t i;
-	int fd;
-
-	if (nbytes > sizeof(r) || (fd = open("/dev/urandom", O_RDONLY |
-	    O_CLOEXEC)) < 0 || read(fd, r, nbytes) != (ssize_t)nbytes)
-		die("/dev/urandom:");
-	close(fd);
-	for (i = 0; i < nbytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
-
 /* The state file: "key value" lines that only sbx writes. */
 static void
 state_write(const struct job *jb, const char *config, const char *image_id)

@@ -408,3 +408,58 @@ lstat_at(int root, const char *rel, struct stat *st)
 	close(dfd);
 	return r;
 }
+
+/* n bytes from the kernel's random source; or die. */
+void
+random_bytes(void *buf, size_t n)
+{
+	int fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    read(fd, buf, n) != (ssize_t)n)
+		die("/dev/urandom:");
+	close(fd);
+}
+
+/* 2 * nbytes lowercase hex digits of random, and a NUL, into out. */
+void
+random_hex(char *out, size_t nbytes)
+{
+	unsigned char r[32];
+	size_t i;
+
+	if (nbytes > sizeof(r))
+		die("random_hex: %zu bytes", nbytes);
+	random_bytes(r, nbytes);
+	for (i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/*
+ * A small file that sbx wrote in a directory of its own, read as if
+ * anyone could have: no link followed, a regular file, at most size - 1
+ * bytes, NUL-terminated; dst gets the directory's status.  -1 if none.
+ */
+ssize_t
+read_mark(const char *dir, const char *name, char *buf, size_t size,
+    struct stat *dst)
+{
+	struct stat st;
+	ssize_t n = -1;
+	int dfd, fd;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(dfd, dst) == 0 && (fd = openat(dfd, name, O_RDONLY |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			n = read(fd, buf, size - 1);
+		close(fd);
+	}
+	close(dfd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}

@@ -1607,6 +1607,16 @@ late_reader() {
 	SBXOUT=
 }
 
+# late_end WHAT: the late reader's run ended, stopped by its -T 2.
+late_end() {
+	hwait
+	wait "$rpid"
+	rm -f "$fifo"
+	finish "$1"
+	is "$1: exit status 124" "$RC" 124
+	is "$1: result.timed_out true" "$(res timed_out)" true
+}
+
 # 17. A reader of sbx's output slower than the script's: a trickle of
 # small lines, sbx's stdout a pipe nobody reads for 4 s, a 2 s timeout.
 # Waiting for a reader is not a write error: the timeout is reported
@@ -1624,12 +1634,7 @@ EOF
 	before "$d"
 	w="slow reader"
 	late_reader 4 -t bigout -T 2 -d "$d" trickle.py
-	hwait
-	wait "$rpid"
-	rm -f "$fifo"
-	finish "$w"
-	is "$w: exit status 124" "$RC" 124
-	is "$w: result.timed_out true" "$(res timed_out)" true
+	late_end "$w"
 	is "$w: result.error null" "$(res error)" null
 	is "$w: result.truncated false" "$(res truncated)" false
 	is "$w: every byte read was relayed" "$(relayed)" \
@@ -1648,12 +1653,7 @@ case_stalled_reader() {
 	sleep 8
 	is "$w: no container of the run is running at 8 s (-T 2)" \
 	    "$(timeout 30 "$RT" ps --filter "name=sbx-$SPID-" -q | wc -l | tr -d ' ')" 0
-	hwait
-	wait "$rpid"
-	rm -f "$fifo"
-	finish "$w"
-	is "$w: exit status 124" "$RC" 124
-	is "$w: result.timed_out true" "$(res timed_out)" true
+	late_end "$w"
 }
 
 
