@@ -4,8 +4,9 @@
 
 include config.mk
 
-SRC = sbx.c policy.c shadow.c changes.c apply.c diff.c session.c backend_cli.c \
-	json.c util.c audit.c
+SRC = sbx.c job.c policy.c rundir.c shadow.c backend_cli.c relay.c result.c \
+	changes.c apply.c diff.c session.c step.c gc.c dockerapi.c sig.c json.c \
+	util.c audit.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
@@ -26,7 +27,8 @@ paths.stamp: FORCE
 
 FORCE:
 policy.o: builtin.h
-sbx.o: guard.h
+rundir.o: guard.h
+$(OBJ): proto.h
 
 # The import guard, as the bytes of a C array (a string literal that
 # long is beyond what C99 promises), written next to the workspace.
@@ -40,7 +42,7 @@ builtin.h: sbx.ini
 
 # A session's PID 1, copied into containers of any image: static, and
 # nothing but libc.
-sbx-supervise: supervise.c config.mk paths.stamp
+sbx-supervise: supervise.c proto.h config.mk paths.stamp
 	$(CC) $(SBX_CPPFLAGS) $(CPPFLAGS) -std=c99 -pedantic -Wall -Wextra \
 		$(CFLAGS) $(LDFLAGS) -static -o $@ supervise.c
 
@@ -113,7 +115,7 @@ uninstall:
 dist: clean
 	mkdir -p sbx-$(VERSION)
 	cp -R LICENSE Makefile README.md config.mk sbx.ini guard.py $(SRC) sbx.h \
-		supervise.c \
+		proto.h supervise.c \
 		man tests examples bench completion .ci sbx-$(VERSION)
 	tar -cf - sbx-$(VERSION) | gzip > sbx-$(VERSION).tar.gz
 	rm -rf sbx-$(VERSION)
@@ -126,9 +128,9 @@ clean:
 
 .PHONY: all bench check fuzz install uninstall dist clean static FORCE
 
-bench/copy: bench/copy.o shadow.o changes.o diff.o $(LIBOBJ)
-	$(CC) $(LDFLAGS) -o $@ bench/copy.o shadow.o changes.o diff.o $(LIBOBJ) \
-		$(SBX_LIBS) $(LDLIBS)
+bench/copy: bench/copy.o rundir.o shadow.o changes.o diff.o $(LIBOBJ)
+	$(CC) $(LDFLAGS) -o $@ bench/copy.o rundir.o shadow.o changes.o diff.o \
+		$(LIBOBJ) $(SBX_LIBS) $(LDLIBS)
 
 # Not part of check: timings are for people, not assertions.
 bench: sbx bench/copy

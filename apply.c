@@ -100,24 +100,6 @@ tmp_name(struct applier *a, char *buf, size_t n)
 	snprintf(buf, n, ".sbx-apply.%ld.%lu", (long)getpid(), a->tmpno++);
 }
 
-static int
-copy_fd(int in, int out)
-{
-	char buf[65536];
-	ssize_t n, w, k;
-
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		for (w = 0; w < n; w += k)
-			if ((k = write(out, buf + w, (size_t)(n - w))) < 0)
-				return -1;
-	}
-	return 0;
-}
-
 /*
  * The new content as a temp file in dfd, complete and synced; for a
  * link, the target that was checked, read once.
@@ -350,7 +332,7 @@ manifest_update(struct tree *t)
 		    lstat_at(t->sfd, c->path, &sst) == 0)
 			manifest_add(&es, c->path, &ost, &sst, sst.st_mode);
 	}
-	manifest_write(t->rundir, t->dir, t->extra, &es);
+	manifest_write(t->lay.manifest, t->dir, t->extra, &es);
 	entries_free(&es);
 }
 
@@ -411,7 +393,7 @@ tree_apply(struct tree *t, int dry)
 	umask(a.umask);
 	if (t->incomplete)
 		die("%s: the shadow could not be read whole (%s); nothing "
-		    "applied", t->shadow, t->incomplete);
+		    "applied", t->lay.ws, t->incomplete);
 	refuse_replaced(&a);
 	for (i = t->nchanges; i-- > 0 && !sbx_signalled(); )
 		if (t->changes[i].selected && !t->changes[i].failed &&
@@ -435,4 +417,120 @@ tree_apply(struct tree *t, int dry)
 		jb_null(&j, "interrupted");
 	jb_emit(&j);
 	return a.done[CONFLICT] || a.done[REFUSED] || sbx_signalled();
+}
+
+/*
+ * What sbx diff and apply work on: a kept run's directory or its ws/
+ * (the result's "shadow"), or a session's id.  Its layout, or die.
+ */
+static void
+target(const char *arg, struct layout *l)
+{
+	char real[PATH_MAX], *slash;
+	struct layout up;
+	struct stat st;
+
+	if (session_id_ok(arg)) {
+		layout_set(l, session_find(arg));
+		return;
+	}
+	if (realpath(arg, real) == NULL)
+		die("%s:", arg);
+	layout_set(l, estrdup(real));
+	/* The result's "shadow" is the run's ws/: the run is above it. */
+	if ((slash = strrchr(real, '/')) != NULL && slash != real) {
+		*slash = '\0';
+		layout_set(&up, estrdup(real));
+		*slash = '/';
+		if (strcmp(up.ws, real) == 0) {
+			layout_free(l);
+			*l = up;
+		} else {
+			layout_free(&up);
+		}
+	}
+	if (lstat(l->manifest, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid())
+		die("%s: not a kept sbx run with a rw workspace, nor a "
+		    "session id", arg);
+}
+
+static void
+write_patch(const struct change *c, const char *patch, const char *why,
+    void *arg)
+{
+	size_t n = strlen(patch);
+
+	(void)c;
+	(void)why;
+	if (fwrite(patch, 1, n, stdout) != n)
+		*(int *)arg = 1;
+}
+
+/*
+ * What sbx diff and apply share: one flag letter, a target and its
+ * patterns; the tree opened, a session's lock held and a step left by a
+ * killed sbx exec ended.  Returns the lock, or -1 for a usage error.
+ */
+static int
+tree_args(int argc, char *argv[], int flag, int *set, struct tree *t)
+{
+	char opts[2] = { (char)flag, '\0' };
+	struct layout l;
+	int c, lock;
+
+	while ((c = getopt(argc, argv, opts)) != -1) {
+		if (c != flag)
+			return -1;
+		*set = 1;
+	}
+	if (optind >= argc)
+		return -1;
+	target(argv[optind], &l);
+	lock = session_lock(l.dir, 0);
+	step_settle(&l);
+	tree_open(t, l.dir);
+	tree_select(t, argv + optind + 1);
+	layout_free(&l);
+	return lock;
+}
+
+/* sbx diff [-j] target [pattern ...]: a patch, or JSON events. */
+int
+cmd_diff(int argc, char *argv[])
+{
+	struct tree t;
+	int json = 0, err = 0, lock;
+
+	if ((lock = tree_args(argc, argv, 'j', &json, &t)) < 0)
+		return EXIT_USAGE;
+	/* A patch of part of the changes would delete what was unseen
+	 * as surely as git apply takes it; the events say incomplete. */
+	if (t.incomplete && !json)
+		die("%s: the shadow could not be read whole (%s); no patch",
+		    t.lay.ws, t.incomplete);
+	if (json) {
+		event_changes(&t);
+		tree_diffs(&t, event_diff, NULL);
+	} else {
+		tree_diffs(&t, write_patch, &err);
+	}
+	tree_close(&t);
+	close(lock);
+	return err ? EXIT_FAIL : 0;
+}
+
+/* sbx apply [-n] target [pattern ...] */
+int
+cmd_apply(int argc, char *argv[])
+{
+	struct tree t;
+	int dry = 0, status, lock;
+
+	if ((lock = tree_args(argc, argv, 'n', &dry, &t)) < 0)
+		return EXIT_USAGE;
+	status = tree_apply(&t, dry);
+	tree_close(&t);
+	close(lock);
+	return status;
 }

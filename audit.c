@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sbx.h"
+#include "proto.h"
 
 /* SHA-256 (FIPS 180-4), for the script's fingerprint in the audit log. */
 struct sha256 {
@@ -168,9 +169,12 @@ audit_open(const char *path)
 static int
 staged_sha256(const struct job *jb, char out[65])
 {
-	if (strncmp(jb->script_ctr, "/workspace/", 11) == 0)
-		return sha256_file(jb->workdir, jb->script_ctr + 11, out);
-	return sha256_file(jb->scriptdir, jb->script_ctr + 5, out);
+	size_t n = strlen(CTR_WORKSPACE "/");
+
+	if (strncmp(jb->script_ctr, CTR_WORKSPACE "/", n) == 0)
+		return sha256_file(jb->lay.ws, jb->script_ctr + n, out);
+	return sha256_file(jb->lay.sbx, jb->script_ctr + strlen(CTR_SBX "/"),
+	    out);
 }
 
 /*
@@ -203,10 +207,10 @@ audit_write(int fd, const struct job *jb, const struct result *r,
 	jb_int(&j, "uid", (long long)getuid());
 	jb_str(&j, "template", jb->pol.name);
 	policy_json(&j, &jb->pol);
-	jb_str(&j, "runtime", jb->runtime);
+	jb_str(&j, "runtime", jb->ctr.runtime);
 	jb_str(&j, "image", jb->image);
 	jb_str(&j, "image_id", image_id);
-	jb_str(&j, "name", jb->name);
+	jb_str(&j, "name", jb->ctr.name);
 	jb_str(&j, "dir", jb->dir);
 	jb_str(&j, "script", jb->script);
 	jb_str(&j, "script_sha256", sha);

@@ -100,11 +100,11 @@ by_path(const void *a, const void *b)
  * entry, the path last so that it may hold any byte but NUL.
  */
 void
-manifest_write(const char *rundir, const char *dir, mode_t extra,
+manifest_write(const char *path, const char *dir, mode_t extra,
     struct entries *es)
 {
 	struct jbuf b = { NULL, 0, 0, 0 };
-	char *path = smprintf("%s/manifest", rundir), *tmp;
+	char *tmp;
 	const struct entry *e;
 	char line[256];
 	size_t i;
@@ -133,7 +133,6 @@ manifest_write(const char *rundir, const char *dir, mode_t extra,
 	    close(fd) < 0 || rename(tmp, path) < 0)
 		die("write %s:", path);
 	free(tmp);
-	free(path);
 	free(b.s);
 }
 
@@ -171,7 +170,8 @@ parse_record(char *rec, struct entry *e)
 static void
 manifest_read(struct tree *t)
 {
-	char *path = smprintf("%s/manifest", t->rundir), *buf, *p, *end;
+	const char *path = t->lay.manifest;
+	char *buf, *p, *end;
 	unsigned extra;
 	struct stat st;
 	struct entry e;
@@ -179,7 +179,7 @@ manifest_read(struct tree *t)
 	int fd, off = -1;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) < 0)
-		die("%s: no manifest: was the workspace rw?", t->rundir);
+		die("%s: no manifest: was the workspace rw?", t->lay.dir);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		die("%s: not a manifest", path);
 	buf = emalloc((size_t)st.st_size + 1);
@@ -200,7 +200,6 @@ manifest_read(struct tree *t)
 		entries_add(&t->old, &e);
 	}
 	free(buf);
-	free(path);
 }
 
 /*
@@ -278,17 +277,16 @@ tree_open(struct tree *t, const char *rundir)
 	int fd;
 
 	memset(t, 0, sizeof(*t));
-	t->rundir = rundir;
+	layout_set(&t->lay, estrdup(rundir));
 	manifest_read(t);
-	t->shadow = smprintf("%s/ws", rundir);
-	if ((fd = open(t->shadow, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	if ((fd = open(t->lay.ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
-		die("%s:", t->shadow);
+		die("%s:", t->lay.ws);
 	scan(t, fd, path, 0, 0);
 	qsort(t->now.v, t->now.n, sizeof(*t->now.v), by_path);
-	if ((t->sfd = open(t->shadow, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	if ((t->sfd = open(t->lay.ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
-		die("%s:", t->shadow);
+		die("%s:", t->lay.ws);
 	if ((t->ofd = open(t->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
 		die("%s:", t->dir);
@@ -301,7 +299,7 @@ tree_close(struct tree *t)
 	entries_free(&t->old);
 	entries_free(&t->now);
 	free(t->changes);
-	free(t->shadow);
+	layout_free(&t->lay);
 	free(t->dir);
 	if (t->sfd > 0)
 		close(t->sfd);
@@ -638,7 +636,8 @@ binary(const char *s, size_t n)
 /*
  * One file's diff from o (NULL: none) to s (NULL: none), as git's
  * "diff --git" text.  Sets *why to "binary" or "too large" when the
- * content is left out.
+ * content is left out.  One function: git's header lines depend on one
+ * another (modes, new and deleted files, links), and read best in order.
  */
 static int
 diff_one(const struct tree *t, struct jbuf *b, const char *path,
@@ -810,4 +809,20 @@ tree_select(struct tree *t, char **pats)
 		}
 		free(p);
 	}
+}
+
+/* A "diff" event: one file's patch, or why it has none. */
+void
+event_diff(const struct change *c, const char *patch, const char *why,
+    void *arg)
+{
+	struct jbuf j;
+
+	(void)arg;
+	jb_begin(&j, "diff");
+	jb_str(&j, "path", c->path);
+	jb_str(&j, "change", kind_names[c->kind]);
+	jb_str(&j, "omitted", why);
+	jb_str(&j, "patch", patch);
+	jb_emit(&j);
 }

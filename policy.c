@@ -283,7 +283,8 @@ key_find(const char *name)
 
 /*
  * Sets one key of p from its text.  Returns NULL, or what is wrong in
- * words that follow "file:line: ".
+ * words that follow "file:line: ".  Long as a switch of every kind of
+ * value is long: one case each, side by side so that they stay alike.
  */
 const char *
 policy_set(struct policy *p, const char *name, const char *val)
@@ -498,6 +499,16 @@ tmpl_find(const struct config *c, const char *name)
 	return NULL;
 }
 
+static struct tmpl *
+tmpl_new(const char *name)
+{
+	struct tmpl *t = ecalloc(1, sizeof(*t));
+
+	t->name = estrdup(name);
+	t->tail = &t->set;
+	return t;
+}
+
 /* Called on the first key of each section: opens it, once. */
 static int
 section(struct parse *ps, const char *sec)
@@ -533,9 +544,7 @@ section(struct parse *ps, const char *sec)
 			    "configuration, " SYSCONFDIR "/sbx/sbx.ini", sec);
 			return 0;
 		}
-		t = ecalloc(1, sizeof(*t));
-		t->name = estrdup(sec);
-		t->tail = &t->set;
+		t = tmpl_new(sec);
 		*(*sec == 'c' ? &ps->c->ceiling : &ps->c->system) = t;
 		ps->cur = t;
 		return 1;
@@ -552,9 +561,7 @@ section(struct parse *ps, const char *sec)
 	}
 	/* An earlier layer's template of this name: this one changes it. */
 	if ((t = tmpl_find(ps->c, sec)) == NULL) {
-		t = ecalloc(1, sizeof(*t));
-		t->name = estrdup(sec);
-		t->tail = &t->set;
+		t = tmpl_new(sec);
 		t->next = ps->c->tmpls;
 		ps->c->tmpls = t;
 	}

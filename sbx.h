@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ enum {
 	EXIT_TIMEOUT = 124,	/* the wall-clock timeout stopped the run */
 	EXIT_FAIL = 125,	/* sbx or the container runtime failed */
 	EXIT_CANNOT = 126,	/* the interpreter cannot be executed */
-	EXIT_NOTFOUND = 127	/* the interpreter was not found */
+	EXIT_NOTFOUND = 127,	/* the interpreter was not found */
+	EXIT_USAGE = -1		/* a command's: main prints usage, 125 */
 };
 
 enum workspace { WS_RO, WS_RW, WS_NONE };
@@ -94,35 +96,53 @@ struct config {
 	struct tmpl *system;	/* of the system file, or NULL */
 };
 
-/* One run: the policy, where things are, and what happened. */
+/* rundir.c: the private directory of a run, a session or a dry run. */
+struct layout {
+	char *dir;		/* TMPDIR/sbx.PID.XXXXXX, or sbx-session.ID */
+	char *ws;		/* the shadow copy, at /workspace */
+	char *sbx;		/* read-only at /sbx: script, guard, init */
+	char *out;		/* at /sbx/out: $SBX_RESULT, the guard's word */
+	char *ctl;		/* a session's FIFOs, at /sbx/ctl */
+	char *owner;		/* who made it, for sbx gc */
+	char *container;	/* the name of its container, for sbx gc */
+	char *kept;		/* -k: the user's now, gc leaves it */
+	char *manifest;		/* rw: the original as the copy saw it */
+	char *oom;		/* conmon's marker: the client runs in dir */
+	char *state;		/* a session's: what sbx start recorded */
+	char *req, *rsp;	/* a session's channel, out of steps' sight */
+	char *inflight;		/* a session's step in flight */
+	char *seq;		/* a session's last step number */
+};
+
+/* backend_cli.c: a container runtime, and one container of a run. */
+struct container {
+	const char *runtime;	/* "podman" or "docker" */
+	char *path;		/* its client, found in PATH; NULL if none */
+	char name[64];
+	const struct layout *lay;	/* its run's: the client runs in dir */
+	const char *image;	/* for saying why it never ran */
+	pid_t client;		/* a run's client, 0 once reaped */
+	int started;		/* the container may exist */
+};
+
+/* One run or step: the policy, where things are, what to run. */
 struct job {
 	struct policy pol;
-	const char *runtime;	/* "podman" or "docker" */
-	char *runtime_path;	/* absolute path found in PATH */
+	struct container ctr;
+	struct layout lay;
 	const char *dir;	/* the user's source tree */
 	const char *script;	/* relative to dir, or "-" */
 	const char *script_orig;	/* as given */
-	char *script_base;	/* a session step's script name in /sbx */
-	char *image_id;		/* a session's, for the audit log */
 	char *script_ctr;	/* the script's path in the container */
 	char **args;		/* passed to the script */
 	const struct lang *lang;
 	const char *image;
-	char name[64];		/* container name */
-	char *rundir;		/* private temp dir, NULL until made */
-	char *workdir;		/* rundir/ws: the shadow copy */
-	char *scriptdir;	/* rundir/sbx: script outside the workspace */
-	char *outdir;		/* rundir/out: the guard's report, or NULL */
-	char *ctldir;		/* a session's rundir/ctl: its FIFOs */
 	const char *session;	/* a session's id, or NULL */
 	int guard;		/* run .py through the import guard */
 	uid_t uid;		/* container user */
 	gid_t gid;
 	int keep;		/* -k: keep rundir */
 	int diff;		/* -u: a diff event per changed file */
-	int started;		/* a container may exist */
-	pid_t client;		/* the runtime client, 0 once reaped */
-	double t0;		/* monotonic start, seconds */
 };
 
 /*
@@ -162,9 +182,8 @@ struct change {
 
 /* A shadow copy against the manifest of its original. */
 struct tree {
-	const char *rundir;
+	struct layout lay;	/* of its run or session directory */
 	char *dir;		/* the original */
-	char *shadow;		/* rundir/ws */
 	int ofd, sfd;		/* open on each */
 	mode_t extra;		/* mode bits the copy added */
 	struct entries old, now;
@@ -196,42 +215,91 @@ struct result {
 	unsigned long long err_bytes;
 };
 
-/* A session's step in flight: the supervisor's FIFOs and its answer. */
-struct step {
-	int req, rsp;		/* to and from the supervisor */
-	int out, err;		/* the step's output */
-	char nonce[33];		/* in the status that is ours */
-	char line[256];		/* of rsp, so far */
-	size_t len;
-	int junk;		/* dropping an overlong line */
-};
+/* sbx.c: main, called by nobody */
 
-/* sbx.c: the pieces of a run that sessions share */
+/* job.c */
+void job_run(const struct config *cfg, struct job *jb, const char *dir,
+    const char *script, const char *ext, int dryrun);	/* pol is set */
+void job_session(const struct config *cfg, struct job *jb, const char *dir,
+    const char *ext, int dryrun);			/* pol is set */
+void job_lang(const struct config *cfg, struct job *jb, const char *ext,
+    const char *what);
+const char *extension(const char *script);
+void job_cleanup(struct job *jb);	/* arms (jb) or disarms (NULL) */
+void job_end(struct job *jb);
+void job_free(struct job *jb);
+int langs_list(const struct config *cfg, const char *runtime);
+
+/* rundir.c */
+#define RUNDIR_PREFIX "sbx."		/* TMPDIR/sbx.PID.XXXXXX */
+#define SESSION_PREFIX "sbx-session."	/* TMPDIR/sbx-session.ID */
+#define MARK_OWNER "owner"		/* the files sbx gc reads */
+#define MARK_CONTAINER "container"
 const char *tmpdir(void);
-void set_cleanup(struct job *jb);
-void layout(struct job *jb, char *dir);
-void write_marks(const struct job *jb);
-void make_workspace(struct job *jb);
-int rundir_remove(const char *dir);
+char *rundir_pattern(void);		/* caller frees */
+int rundir_name(const char *name);
+void layout_set(struct layout *l, char *dir);	/* takes dir */
+void layout_free(struct layout *l);
+void rundir_make(struct layout *l);
+int rundir_reserved(const char *name);
+void rundir_marks(const struct layout *l, const char *name);
+void make_shadow(struct job *jb);
 void stage(struct job *jb);
 void stage_script(struct job *jb);
+int rundir_remove(const char *dir);
+void rundir_keep(const struct layout *l, int mark);
+void rundir_each(int (*match)(const char *name),
+    void (*fn)(const struct layout *));
+
+/* result.c */
+void event_argv(char **argv);
+void event_start(const struct job *jb);
 void event_result(const struct job *jb, const struct result *r);
-void read_refused(const struct job *jb, struct result *r);
-void read_value(const struct job *jb, struct result *r);
-void job_free(struct job *jb);
+void read_out(const struct job *jb, struct result *r);
+void report_changes(const struct job *jb, struct result *r);
 
 /* session.c */
 int session_id_ok(const char *id);
 char *session_dir(const char *id);	/* caller frees */
 char *session_find(const char *id);	/* ours, or die; caller frees */
 int session_lock(const char *dir, int nowait);
-void session_settle(const char *dir);
 int session_start(const struct config *cfg, struct job *jb);
-void session_load(struct job *jb, const char *id);
-int session_exec(struct job *jb, const char *dir, long timeout, int audit);
-int session_stop(const char *id);
-int session_ls(void);
+int cmd_exec(int argc, char *argv[]);
+int cmd_stop(int argc, char *argv[]);
+int cmd_ls(int argc, char *argv[]);
 void session_gc(void);
+
+/* step.c: a session's step in flight, its FIFOs and its answer */
+#define READY_WAIT 60	/* seconds for a new supervisor to say "ready" */
+struct step {
+	long n;			/* its number */
+	int req, rsp;		/* to and from the supervisor */
+	int out, err;		/* the step's output */
+	char nonce[33];		/* in the status that is ours: NONCE_LEN */
+	char line[256];		/* of rsp, so far */
+	size_t len;
+	int junk;		/* dropping an overlong line */
+};
+int channel_make(const struct layout *l, uid_t uid, gid_t gid);
+int channel_ready(const struct layout *l, int rsp);
+int channel_alive(const struct layout *l);
+void step_settle(const struct layout *l);
+int step_open(struct step *sp, const struct layout *l);
+void step_write(struct step *sp, struct job *jb, const char *base,
+    long timeout);
+void step_send(struct step *sp, const struct layout *l);
+void step_wait(const struct container *c, struct step *sp, long timeout,
+    long long max_output, struct result *r);
+void step_close(struct step *sp, const struct layout *l);
+
+/* gc.c */
+int gc(const char *runtime);
+
+/* sig.c */
+extern volatile sig_atomic_t opt_alarm;
+extern volatile sig_atomic_t opt_signal;
+void sig_init(void);
+int sbx_signalled(void);	/* the signal that asked us to stop, or 0 */
 
 /* util.c */
 extern const char *argv0;
@@ -248,7 +316,9 @@ char *strv_join(char **v, const char *sep);		/* caller frees */
 size_t strv_len(char **v);
 void strv_free(char **v);
 double now(void);
+int copy_fd(int in, int out);
 void copy_into(int in, const char *src, const char *dst, mode_t mode);
+int open_source(const char *dir);		/* or die */
 const char *supervisor(void);
 void random_bytes(void *buf, size_t n);
 void random_hex(char *out, size_t nbytes);
@@ -314,7 +384,8 @@ const struct lang *lang_find(const struct config *c, const char *ext);
 const char *workspace_name(enum workspace w);
 
 /* shadow.c */
-void shadow_copy(struct job *jb);
+void shadow_copy(const char *dir, const struct layout *l,
+    const struct policy *p, uid_t uid, gid_t gid);
 int shadow_remove(const char *path);
 int shadow_empty(const char *path);
 
@@ -324,7 +395,7 @@ void entries_copy(struct entries *es, const struct entry *e);
 void entries_free(struct entries *es);
 void manifest_add(struct entries *es, const char *rel, const struct stat *orig,
     const struct stat *shadow, mode_t smode);	/* copies rel */
-void manifest_write(const char *rundir, const char *dir, mode_t extra,
+void manifest_write(const char *path, const char *dir, mode_t extra,
     struct entries *es);
 void tree_open(struct tree *t, const char *rundir);
 void tree_compare(struct tree *t);
@@ -334,11 +405,15 @@ void tree_diffs(const struct tree *t, void (*fn)(const struct change *,
     const char *patch, const char *why, void *), void *arg);
 void tree_close(struct tree *t);
 void event_changes(const struct tree *t);
+void event_diff(const struct change *c, const char *patch, const char *why,
+    void *arg);
 int orig_unchanged(const struct tree *t, const struct entry *e);
 const char *type_name(mode_t m);
 
 /* apply.c */
 int tree_apply(struct tree *t, int dry);
+int cmd_diff(int argc, char *argv[]);
+int cmd_apply(int argc, char *argv[]);
 
 /* diff.c */
 int diff_hunks(struct jbuf *out, const char *a, size_t an, const char *b,
@@ -350,17 +425,44 @@ int audit_open(const char *path);
 void audit_write(int fd, const struct job *jb, const struct result *r,
     const char *image_id);
 
+/* relay.c: one of the script's output streams, relayed as events */
+struct stream {
+	int fd;
+	const char *event;
+	char buf[65536 + 4];
+	size_t held;		/* bytes not yet emitted */
+	double first, last;	/* when the held bytes began, and ended */
+	char tail[512];		/* the stream's last bytes, for errors */
+	size_t tlen;
+	unsigned long long *count;
+	struct result *r;	/* the other stream's count, truncated */
+	double t0;		/* the run's start, for each event's "t" */
+	long long max;		/* max_output, of both streams */
+};
+void streams_init(struct stream *s, int out, int err, struct result *r,
+    double t0, long long max);	/* s[0] and s[1] */
+int stream_read(struct stream *s);
+void stream_flush(struct stream *s, int end);
+int streams_due(struct stream *s, size_t ns);	/* ms poll may wait */
+void stream_drain(struct stream *s);
+const char *stream_last_line(const struct stream *s);
+
+/* dockerapi.c */
+int docker_api(const char *method, const char *name, const char *what,
+    char *buf, size_t size);
+
 /* backend_cli.c */
+struct labels {			/* of a container, as sbx set them */
+	const char *name, *deadline, *owner, *session, *run;
+};
 char *runtime_find(const char *name);	/* caller frees */
 const char *runtime_auto(void);
 char **backend_argv(const struct job *jb);	/* caller frees with strv_free */
-void backend_run(struct job *jb, char **argv, struct result *r);
-int backend_stop(struct job *jb);
-void backend_signals(void);
-int sbx_signalled(void);	/* the signal that asked us to stop, or 0 */
-char *backend_image_id(const struct job *jb);	/* caller frees */
-int backend_gc(struct job *jb);
-int backend_remove(const struct job *jb);
-int backend_detach(struct job *jb, char **argv);
-void backend_step(struct job *jb, struct step *sp, long timeout,
-    struct result *r);
+void backend_run(struct container *c, char **argv, long timeout,
+    long long max_output, struct result *r);
+int backend_detach(struct container *c, char **argv);
+int backend_stop(struct container *c);
+int backend_remove(const struct container *c);
+char *backend_image_id(const struct container *c, const char *image);
+int backend_ps(const struct container *c, void (*fn)(const struct container *,
+    const struct labels *));

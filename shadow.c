@@ -15,7 +15,10 @@
 
 /* The walk's state. */
 static struct {
-	const struct job *jb;
+	const char *dir;	/* the tree copied */
+	uid_t uid;		/* the container user's, for chown */
+	gid_t gid;
+	const struct policy *p;	/* its max_files and max_bytes */
 	long files;
 	long long bytes;
 	struct dirmode { char *path; mode_t mode; struct stat st; } *dirs;
@@ -62,7 +65,7 @@ same(int fd, const struct stat *st, const char *rel)
 	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev ||
 	    now.st_ino != st->st_ino ||
 	    (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
-		die("%s/%s: changed while being copied", cs.jb->dir, rel);
+		die("%s/%s: changed while being copied", cs.dir, rel);
 }
 
 /* The file name in the directory dfd, read from its own descriptor. */
@@ -78,14 +81,14 @@ copy_file(int dfd, const char *name, const char *rel, const char *dst,
 	 * hang the copy; same() then tells what was really opened. */
 	if ((in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY |
 	    O_NONBLOCK | O_CLOEXEC)) < 0)
-		die("open %s/%s:", cs.jb->dir, rel);
+		die("open %s/%s:", cs.dir, rel);
 	same(in, st, rel);
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (out < 0)
 		die("create %s:", dst);
 	copy_data(in, out, rel, st->st_size);
-	if (cs.chown && fchown(out, cs.jb->uid, cs.jb->gid) < 0)
+	if (cs.chown && fchown(out, cs.uid, cs.gid) < 0)
 		die("chown %s:", dst);
 	if (fchmod(out, (st->st_mode & 0777) | cs.extra) < 0)
 		die("chmod %s:", dst);
@@ -112,11 +115,11 @@ copy_link(int dfd, const char *name, const char *rel, const char *dst,
 	/* readlinkat fails on anything swapped in that is not a link. */
 	if ((n = readlinkat(dfd, name, target, (size_t)st->st_size + 1)) < 0 ||
 	    n > st->st_size)
-		die("%s/%s: changed while being copied", cs.jb->dir, rel);
+		die("%s/%s: changed while being copied", cs.dir, rel);
 	target[n] = '\0';
 	if (symlink(target, dst) < 0)
 		die("symlink %s:", dst);
-	if (cs.chown && lchown(dst, cs.jb->uid, cs.jb->gid) < 0)
+	if (cs.chown && lchown(dst, cs.uid, cs.gid) < 0)
 		die("chown %s:", dst);
 	free(target);
 	if (cs.record && lstat(dst, &lst) < 0)
@@ -136,11 +139,11 @@ copy_entry(int dfd, const char *name, const char *rel, const char *dst,
 	struct stat st;
 	int fd;
 
-	if (++cs.files > cs.jb->pol.max_files)
-		die("%s: more than %ld files (max_files)", cs.jb->dir,
-		    cs.jb->pol.max_files);
+	if (++cs.files > cs.p->max_files)
+		die("%s: more than %ld files (max_files)", cs.dir,
+		    cs.p->max_files);
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		die("%s/%s: cannot stat:", cs.jb->dir, rel);
+		die("%s/%s: cannot stat:", cs.dir, rel);
 	if (S_ISDIR(st.st_mode)) {
 		/* Never by name: a directory swapped for a link since the
 		 * stat fails here, or in same(). */
@@ -148,21 +151,21 @@ copy_entry(int dfd, const char *name, const char *rel, const char *dst,
 		    O_NOFOLLOW | O_CLOEXEC)) < 0)
 			die(errno == ELOOP || errno == ENOTDIR ?
 			    "%s/%s: changed while being copied" :
-			    "%s/%s: cannot read directory:", cs.jb->dir, rel);
+			    "%s/%s: cannot read directory:", cs.dir, rel);
 		same(fd, &st, rel);
 		copy_dir(fd, rel, dst, &st, depth + 1);
 	} else if (S_ISLNK(st.st_mode)) {
 		copy_link(dfd, name, rel, dst, &st);
 	} else if (S_ISREG(st.st_mode)) {
-		if ((cs.bytes += st.st_size) > cs.jb->pol.max_bytes)
+		if ((cs.bytes += st.st_size) > cs.p->max_bytes)
 			die("%s: more than %lld bytes (max_bytes)",
-			    cs.jb->dir, cs.jb->pol.max_bytes);
+			    cs.dir, cs.p->max_bytes);
 		copy_file(dfd, name, rel, dst, &st);
 	} else {
 		/* A FIFO would hang a reader, a device could reach the
 		 * host: neither belongs in a copy. */
 		event_msg("warning", "skipped %s/%s: not a regular file, "
-		    "directory or symlink", cs.jb->dir, rel);
+		    "directory or symlink", cs.dir, rel);
 		cs.files--;
 	}
 }
@@ -181,7 +184,7 @@ copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
 	DIR *dir;
 
 	if (depth > MAXDEPTH)
-		die("%s/%s: deeper than %d directories", cs.jb->dir, rel,
+		die("%s/%s: deeper than %d directories", cs.dir, rel,
 		    MAXDEPTH);
 	if (mkdir(dst, 0700) < 0)
 		die("mkdir %s:", dst);
@@ -190,7 +193,7 @@ copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
 	cs.dirs[cs.ndirs].st = *st;
 	cs.dirs[cs.ndirs++].mode = st->st_mode & 0777;
 	if ((dir = fdopendir(fd)) == NULL)
-		die("%s/%s: cannot read directory:", cs.jb->dir, rel);
+		die("%s/%s: cannot read directory:", cs.dir, rel);
 	while ((errno = 0, de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -203,51 +206,55 @@ copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
 		free(d);
 	}
 	if (errno != 0)
-		die("%s/%s: cannot read directory:", cs.jb->dir, rel);
+		die("%s/%s: cannot read directory:", cs.dir, rel);
 	closedir(dir);
 }
 
 /*
- * Copies jb->dir to jb->workdir without following any link, owned by
- * the container user so that it can read it (and write it in rw mode).
+ * Copies dir to l->ws without following any link, owned by uid:gid, the
+ * container user, so that it can read it (and write it in rw mode).
  * The tree is walked by descriptor: its owner may change it while it
  * is copied, and nothing outside it may be reached that way.
  */
 void
-shadow_copy(struct job *jb)
+shadow_copy(const char *dir, const struct layout *l, const struct policy *p,
+    uid_t uid, gid_t gid)
 {
 	struct stat st;
 	size_t i;
 	int fd;
 
 	memset(&cs, 0, sizeof(cs));
-	cs.jb = jb;
+	cs.dir = dir;
+	cs.uid = uid;
+	cs.gid = gid;
+	cs.p = p;
 	cs.chown = geteuid() == 0;
-	cs.record = jb->pol.workspace == WS_RW;
+	cs.record = p->workspace == WS_RW;
 	if (!cs.chown)	/* the copy sits in our private 0700 rundir */
-		cs.extra = jb->pol.workspace == WS_RW ? 0066 : 0044;
-	if ((fd = open(jb->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		cs.extra = p->workspace == WS_RW ? 0066 : 0044;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
-		die("copy %s:", jb->dir);
+		die("copy %s:", dir);
 	cs.files = 1;	/* the top counts against max_files too */
-	copy_dir(fd, "", jb->workdir, &st, 0);
+	copy_dir(fd, "", l->ws, &st, 0);
 	/* Directory modes last: a read-only directory must not stop
 	 * its own contents from being copied. */
 	for (i = cs.ndirs; i-- > 0; ) {
 		mode_t m = cs.dirs[i].mode | (cs.extra ? cs.extra | 0011 : 0);
-		if (cs.chown && chown(cs.dirs[i].path, jb->uid, jb->gid) < 0)
+		if (cs.chown && chown(cs.dirs[i].path, uid, gid) < 0)
 			die("chown %s:", cs.dirs[i].path);
 		if (chmod(cs.dirs[i].path, m) < 0)
 			die("chmod %s:", cs.dirs[i].path);
 		/* The top is the tree itself, not an entry of it. */
 		if (cs.record && i > 0)
 			manifest_add(&cs.man, cs.dirs[i].path +
-			    strlen(jb->workdir) + 1, &cs.dirs[i].st, NULL,
+			    strlen(l->ws) + 1, &cs.dirs[i].st, NULL,
 			    S_IFDIR | m);
 		free(cs.dirs[i].path);
 	}
 	if (cs.record)
-		manifest_write(jb->rundir, jb->dir, cs.extra, &cs.man);
+		manifest_write(l->manifest, dir, cs.extra, &cs.man);
 	entries_free(&cs.man);
 	free(cs.dirs);
 	cs.dirs = NULL;

@@ -8,25 +8,10 @@
  *
  *	/sbx/supervise IDLE MAX
  *
- * The host writes a step's timeout and argv to /sbx/steps/N/req and the
- * line "run N NONCE" to the FIFO /sbx/ctl/req.  We run the step with its
- * output on the FIFOs /sbx/ctl/N.out and N.err, kill whatever it left
- * behind, and answer "NONCE STATUS VALUE MS OOM" on the FIFO /sbx/ctl/rsp.
- * Each line we write there comes after an empty one: a step can leave
- * a partial line in rsp, and the '\n' ends it, so that our line starts
- * a line of its own.  Readers skip empty lines.
- *
- * Requests are lines of at most 128 bytes, '\n' included; any other
- * line is dropped in silence:
- *	run N NONCE	run step N; when idle only
- *	kill NONCE	end the running step if it has that nonce
- *	ping		answer "pong"; when idle only
- *	stop		exit 0; when idle only
- * STATUS VALUE in the answer is "exit CODE", "signal NUMBER", "timeout
- * 0", "killed 0", "lifetime 0" (MAX came; we exit after the answer) or
- * "error 125" (no valid request file).  MS is the step's wall-clock
- * time.  A last field, OOM, is 1 if the OOM killer struck in our
- * cgroup during the step, else 0.  We also exit 0 after IDLE seconds without a step.
+ * We run the steps of proto.h, which says what the host sends and what
+ * we answer, kill whatever each step left behind, and drop any other
+ * line in silence.  We also exit 0 after IDLE seconds without a step,
+ * and after MAX seconds in all.
  *
  * A step runs as our own user, so everything it does is hostile: it can
  * write to our FIFOs, signal us, fork-bomb, hide in a new session.  What
@@ -67,14 +52,8 @@
 #define PRINTF(f, a)
 #endif
 
-#define REQ_FIFO	"/sbx/ctl/req"
-#define RSP_FIFO	"/sbx/ctl/rsp"
-#define LINE_MAX_REQ	128		/* a request line, '\n' included */
-#define NONCE_LEN	32
-#define FILE_MAX	(256 * 1024)	/* a step's request file */
-#define STEP_MAX	1000000000LL	/* step numbers are 1..STEP_MAX */
-#define TIMEOUT_MAX	604800LL	/* a step's timeout: a week */
-#define SECONDS_MAX	1000000000LL	/* IDLE and MAX */
+#include "proto.h"
+
 #define RSP_WAIT	2000		/* ms a full rsp FIFO gets to drain */
 #define KILL_ROUNDS	5000		/* of kill(-1), reaping, a 1 ms nap */
 #define DRAIN_READS	512		/* 2 MiB: more than any pipe holds */
@@ -88,7 +67,7 @@ enum {
 enum result { R_EXIT, R_SIGNAL, R_TIMEOUT, R_KILLED, R_LIFETIME, R_ERROR };
 
 static const char *result_name[] = {
-	"exit", "signal", "timeout", "killed", "lifetime", "error"
+	ST_EXIT, ST_SIGNAL, ST_TIMEOUT, ST_KILLED, ST_LIFETIME, ST_ERROR
 };
 
 /* The running step; pid 0 when idle.  Times in ms, monotonic. */
@@ -125,7 +104,7 @@ die(const char *fmt, ...)
 	int saved = errno;
 	va_list ap;
 
-	fputs("sbx-supervise: ", stderr);
+	fputs(INIT_SAYS, stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -349,7 +328,7 @@ load(long long n, long long *timeout)
 	ssize_t len;
 	int argc = 0;
 
-	snprintf(path, sizeof(path), "/sbx/steps/%lld/req", n);
+	snprintf(path, sizeof(path), CTR_SBX "/" STEP_REQ, n);
 	if ((len = slurp(path)) <= 0 || reqbuf[len - 1] != '\0' ||
 	    num(reqbuf, strlen(reqbuf), 1, TIMEOUT_MAX, timeout) == -1)
 		return -1;
@@ -383,12 +362,12 @@ open_on(int to, const char *path, int flags)
  * then gets an ordinary blocking pipe.
  */
 static int
-open_fifo(int to, long long n, const char *ext)
+open_fifo(int to, long long n, const char *name)
 {
 	char path[64];
 	struct stat sb;
 
-	snprintf(path, sizeof(path), "/sbx/ctl/%lld.%s", n, ext);
+	snprintf(path, sizeof(path), name, n);
 	if (open_on(to, path, O_WRONLY | O_NONBLOCK) == -1 ||
 	    fstat(to, &sb) == -1 || !S_ISFIFO(sb.st_mode))
 		return -1;
@@ -412,8 +391,9 @@ child(long long n, char **argv)
 		close(fd);
 	}
 	if (open_on(0, "/dev/null", O_RDONLY) == -1 ||
-	    open_fifo(1, n, "out") == -1 || open_fifo(2, n, "err") == -1 ||
-	    chdir("/workspace") == -1)
+	    open_fifo(1, n, CTR_CTL "/" STEP_OUT) == -1 ||
+	    open_fifo(2, n, CTR_CTL "/" STEP_ERR) == -1 ||
+	    chdir(CTR_WORKSPACE) == -1)
 		_exit(EXIT_FAIL);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -511,15 +491,15 @@ static void
 handle(struct sup *s, const char *l)
 {
 	if (s->st.pid != 0) {
-		if (strncmp(l, "kill ", 5) == 0 &&
-		    strcmp(l + 5, s->st.nonce) == 0)
+		if (strncmp(l, REQ_KILL, strlen(REQ_KILL)) == 0 &&
+		    strcmp(l + strlen(REQ_KILL), s->st.nonce) == 0)
 			s->st.killed = 1;
-	} else if (strcmp(l, "ping") == 0) {
-		respond(s, "\npong\n", 6);
-	} else if (strcmp(l, "stop") == 0) {
+	} else if (strcmp(l, REQ_PING) == 0) {
+		respond(s, "\n" SAY_PONG "\n", sizeof(SAY_PONG) + 1);
+	} else if (strcmp(l, REQ_STOP) == 0) {
 		exit(0);
-	} else if (strncmp(l, "run ", 4) == 0) {
-		run_line(s, l + 4);
+	} else if (strncmp(l, REQ_RUN, strlen(REQ_RUN)) == 0) {
+		run_line(s, l + strlen(REQ_RUN));
 	}
 }
 
@@ -715,14 +695,14 @@ setup(struct sup *s, int argc, char *argv[])
 	memset(s, 0, sizeof(*s));
 	save_limits();
 	signals(s);
-	s->req = open_ctl(REQ_FIFO);
-	s->rsp = open_ctl(RSP_FIFO);
+	s->req = open_ctl(CTR_REQ);
+	s->rsp = open_ctl(CTR_RSP);
 	if (s->req >= FD_SETSIZE)
-		die("%s: fd %d too big for pselect", REQ_FIFO, s->req);
+		die("%s: fd %d too big for pselect", CTR_REQ, s->req);
 	s->born = s->last = now_ms();
 	s->idle = idle * 1000;
 	s->max = max * 1000;
-	respond(s, "\nready\n", 7);
+	respond(s, "\n" SAY_READY "\n", sizeof(SAY_READY) + 1);
 }
 
 /*

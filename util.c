@@ -280,22 +280,48 @@ owner_alive(const char *owner)
 	return start_time(pid) == start;
 }
 
-/* Copies what is left of in, read from src, to a new file dst. */
+/* Copies what is left of in to out: 0, or -1 with errno set. */
+int
+copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n, w, k;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		for (w = 0; w < n; w += k)
+			if ((k = write(out, buf + w, (size_t)(n - w))) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* Copies what is left of in, read from src, to a new file dst; or die. */
 void
 copy_into(int in, const char *src, const char *dst, mode_t mode)
 {
-	char buf[65536];
-	ssize_t n;
 	int out;
 
 	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode)) < 0)
 		die("create %s:", dst);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			die("write %s:", dst);
-	if (n < 0 || close(out) < 0)
+	if (copy_fd(in, out) < 0 || close(out) < 0)
 		die("copy %s:", src);
+}
+
+/* The user's tree, for finding things in it by descriptor; or die. */
+int
+open_source(const char *dir)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		die("-d %s:", dir);
+	return fd;
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
- * Times shadow_copy() of a tree: bench/copy SRC DST [rw], prints
- * seconds.  With rw the copy also writes the manifest of a rw run, into
- * DST's parent directory.
+ * Times shadow_copy() of a tree: bench/copy SRC RUNDIR [rw], prints
+ * seconds.  The copy lands in RUNDIR/ws, as a run's does; with rw it
+ * also writes the manifest of a rw run into RUNDIR.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +12,22 @@
 int
 main(int argc, char *argv[])
 {
-	struct job jb;
+	struct policy p;
+	struct layout l;
 	double t;
 
-	char *slash;
-
 	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "rw"))) {
-		fprintf(stderr, "usage: copy src dst [rw]\n");
+		fprintf(stderr, "usage: copy src rundir [rw]\n");
 		return 2;
 	}
-	memset(&jb, 0, sizeof(jb));
-	jb.dir = argv[1];
-	jb.workdir = argv[2];
-	jb.pol.max_files = 10000000;
-	jb.pol.max_bytes = 1LL << 40;
-	jb.pol.workspace = argc == 4 ? WS_RW : WS_RO;
-	jb.rundir = estrdup(argv[2]);
-	if ((slash = strrchr(jb.rundir, '/')) != NULL)
-		*slash = '\0';
-	jb.uid = 65534;
-	jb.gid = 65534;
+	memset(&p, 0, sizeof(p));
+	p.max_files = 10000000;
+	p.max_bytes = 1LL << 40;
+	p.workspace = argc == 4 ? WS_RW : WS_RO;
+	layout_set(&l, estrdup(argv[2]));
 	t = now();
-	shadow_copy(&jb);
+	shadow_copy(argv[1], &l, &p, 65534, 65534);
 	printf("%.6f\n", now() - t);
+	layout_free(&l);
 	return 0;
 }

@@ -106,6 +106,7 @@ while [ $i -lt "$n" ]; do
 	# Alternate which goes first: the disk's write-back from one
 	# copy would otherwise always land on the other.
 	rm -rf "$t/c1" "$t/c2" "$t/c3"
+	mkdir "$t/c2" "$t/c3"	# run directories: the copy is their ws/
 	sync
 	if [ $((i % 2)) = 0 ]; then
 		time_cmd "$t/cp" cp -a "$t/tree" "$t/c1"
@@ -114,8 +115,7 @@ while [ $i -lt "$n" ]; do
 		time_cmd "$t/copy" bench/copy "$t/tree" "$t/c2"
 		time_cmd "$t/cp" cp -a "$t/tree" "$t/c1"
 	fi
-	mkdir "$t/c3"
-	time_cmd "$t/copyrw" bench/copy "$t/tree" "$t/c3/ws" rw
+	time_cmd "$t/copyrw" bench/copy "$t/tree" "$t/c3" rw
 	i=$((i + 1))
 done
 c=$(median "$t/cp") s=$(median "$t/copy") w=$(median "$t/copyrw")

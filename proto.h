@@ -1,0 +1,79 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * What sbx and sbx-supervise agree on: where sbx's files are in the
+ * container, how the init is called, and a session's step protocol.
+ * Included by supervise.c, which is built alone and static, and by the
+ * host's side (backend_cli.c, rundir.c, step.c): macros only.
+ *
+ * The container's view of a run directory (see rundir.c):
+ *	/workspace	rundir/ws, the shadow copy (ro, rw, or empty)
+ *	/sbx		rundir/sbx, read-only
+ *	/sbx/out	rundir/out, the one place written back
+ *	/sbx/ctl	rundir/ctl, a session's FIFOs
+ */
+#define CTR_WORKSPACE	"/workspace"
+#define CTR_SBX		"/sbx"
+#define CTR_OUT		"/sbx/out"
+#define OUT_RESULT	"result.json"	/* under /sbx/out: $SBX_RESULT */
+#define OUT_REFUSED	"refused"	/* under /sbx/out: the guard's word */
+#define CTR_RESULT	CTR_OUT "/" OUT_RESULT
+#define NAME_GUARD	"sbx_guard.py"	/* under /sbx */
+#define CTR_GUARD	CTR_SBX "/" NAME_GUARD
+#define CTR_CTL		"/sbx/ctl"
+
+/*
+ * A run's pid 1, bind-mounted from the host:
+ *	/sbx/init -t SECONDS -- ARGV...
+ * Its own failures are one stderr line that starts with INIT_SAYS, and
+ * exit status 125: the script never ran.
+ */
+#define NAME_INIT	"init"		/* under /sbx */
+#define CTR_INIT	CTR_SBX "/" NAME_INIT
+#define INIT_SAYS	"sbx-supervise: "
+
+/*
+ * A session's pid 1, copied into rundir/sbx:
+ *	/sbx/supervise IDLE MAX
+ * It opens CTR_REQ and CTR_RSP and says "ready".  For step N the host
+ * writes STEP_REQ (the timeout, then argv, each NUL-terminated) and the
+ * script under STEP_SCRIPTS, opens the FIFOs STEP_OUT and STEP_ERR to
+ * read, and sends "run N NONCE".  The answer is the line
+ * "NONCE STATUS VALUE MS OOM".  Every line either side writes starts
+ * with a '\n' of its own: a step can leave a partial line in a FIFO.
+ *
+ * Requests, at most LINE_MAX_REQ bytes with the '\n':
+ *	run N NONCE	run step N; when idle only
+ *	kill NONCE	end the running step if it has that nonce
+ *	ping		answer "pong"; when idle only
+ *	stop		exit 0; when idle only
+ */
+#define NAME_SUPERVISE	"supervise"	/* under /sbx */
+#define CTR_SUPERVISE	CTR_SBX "/" NAME_SUPERVISE
+#define CTR_REQ		"/sbx/ctl/req"
+#define CTR_RSP		"/sbx/ctl/rsp"
+#define STEP_REQ	"steps/%lld/req"	/* under /sbx */
+#define STEP_SCRIPTS	"steps/%lld/s"		/* under /sbx */
+#define STEP_OUT	"%lld.out"		/* under /sbx/ctl */
+#define STEP_ERR	"%lld.err"		/* under /sbx/ctl */
+
+#define REQ_RUN		"run "		/* N NONCE */
+#define REQ_KILL	"kill "		/* NONCE */
+#define REQ_PING	"ping"
+#define REQ_STOP	"stop"
+#define SAY_READY	"ready"
+#define SAY_PONG	"pong"
+
+/* STATUS VALUE in an answer; OOM is 1 if the OOM killer struck. */
+#define ST_EXIT		"exit"		/* CODE */
+#define ST_SIGNAL	"signal"	/* NUMBER */
+#define ST_TIMEOUT	"timeout"	/* 0: the step's timeout */
+#define ST_KILLED	"killed"	/* 0: a "kill" came */
+#define ST_LIFETIME	"lifetime"	/* 0: MAX came, the session ends */
+#define ST_ERROR	"error"		/* 125: no valid request file */
+
+#define LINE_MAX_REQ	128		/* a request line, '\n' included */
+#define NONCE_LEN	32		/* hex digits */
+#define FILE_MAX	(256 * 1024)	/* a step's request file */
+#define STEP_MAX	1000000000LL	/* step numbers are 1..STEP_MAX */
+#define TIMEOUT_MAX	604800LL	/* a step's timeout: a week */
+#define SECONDS_MAX	1000000000LL	/* IDLE and MAX */

@@ -1,0 +1,198 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sbx.h"
+#include "proto.h"
+
+/*
+ * What a run or a step reports: its start and result events, with what
+ * the script left in /sbx/out and, in rw mode, what it changed.
+ */
+
+void
+event_argv(char **argv)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "argv");
+	jb_strv(&j, "argv", argv);
+	jb_emit(&j);
+}
+
+void
+event_start(const struct job *jb)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "start");
+	jb_str(&j, "template", jb->pol.name);
+	jb_str(&j, "runtime", jb->ctr.runtime);
+	jb_str(&j, "image", jb->image);
+	jb_str(&j, "name", jb->ctr.name);
+	jb_str(&j, "script", jb->script);
+	jb_strv(&j, "args", jb->args);
+	jb_str(&j, "dir", jb->dir);
+	jb_int(&j, "uid", (long long)jb->uid);
+	jb_int(&j, "gid", (long long)jb->gid);
+	policy_json(&j, &jb->pol);
+	jb_emit(&j);
+}
+
+void
+event_result(const struct job *jb, const struct result *r)
+{
+	struct jbuf j;
+
+	jb_begin(&j, "result");
+	jb_int(&j, "status", r->status);
+	if (r->exit_code >= 0)
+		jb_int(&j, "exit_code", r->exit_code);
+	else
+		jb_null(&j, "exit_code");
+	if (r->signal)
+		jb_int(&j, "signal", r->signal);
+	else
+		jb_null(&j, "signal");
+	jb_bool(&j, "timed_out", r->timed_out);
+	jb_bool(&j, "oom_killed", r->oom_killed);
+	jb_bool(&j, "cpu_time_exceeded", r->cpu_exceeded);
+	jb_bool(&j, "truncated", r->truncated);
+	jb_str(&j, "import_refused", *r->refused ? r->refused : NULL);
+	if (r->value)
+		jb_raw(&j, "value", r->value);
+	else
+		jb_null(&j, "value");
+	jb_str(&j, "value_error", r->value_error);
+	if (r->interrupted)
+		jb_int(&j, "interrupted", r->interrupted);
+	else
+		jb_null(&j, "interrupted");
+	jb_fixed(&j, "duration", (long long)(r->duration * 1000), 3);
+	jb_int(&j, "stdout_bytes", (long long)r->out_bytes);
+	jb_int(&j, "stderr_bytes", (long long)r->err_bytes);
+	jb_str(&j, "error", r->error);
+	if (r->changed) {
+		jb_obj(&j, "changes");
+		jb_int(&j, "added", (long long)r->changes[ADDED]);
+		jb_int(&j, "modified", (long long)r->changes[MODIFIED]);
+		jb_int(&j, "deleted", (long long)r->changes[DELETED]);
+		jb_endobj(&j);
+	} else {
+		jb_null(&j, "changes");
+	}
+	if (jb->keep && jb->lay.dir && jb->pol.workspace != WS_NONE)
+		jb_str(&j, "shadow", jb->lay.ws);
+	jb_emit(&j);
+}
+
+/*
+ * What the guard reported, read as the hostile input it is: no link
+ * followed, a regular file, a few bytes of a module name or nothing.
+ */
+static void
+read_refused(const struct job *jb, struct result *r)
+{
+	char *path, buf[sizeof(r->refused)];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	/* Only the guard writes it; any script could, so it counts only
+	 * when the guard ran. */
+	if (!jb->guard)
+		return;
+	path = smprintf("%s/" OUT_REFUSED, jb->lay.out);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		if (buf[strspn(buf, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")] == '\0') {
+			memcpy(r->refused, buf, (size_t)n + 1);
+			/* A script may catch the ImportError and go on. */
+			event_msg(r->exit_code == 0 ? "warning" : "error",
+			    "import of '%s' refused by template '%s'",
+			    r->refused, jb->pol.name);
+		}
+	}
+	close(fd);
+}
+
+#define MAXVALUE (1 << 20)
+
+/*
+ * $SBX_RESULT, read like the guard's report: no link followed, a
+ * regular file, at most MAXVALUE bytes, and valid JSON, which goes into
+ * the result compacted to one line.  Anything else is a value_error.
+ */
+static void
+read_value(const struct job *jb, struct result *r)
+{
+	char *path = smprintf("%s/" OUT_RESULT, jb->lay.out), *buf;
+	struct jbuf out = { NULL, 0, 0, 0 };
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			r->value_error = errno == ELOOP ? "a symbolic link" :
+			    "cannot be opened";
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r->value_error = "not a regular file";
+		close(fd);
+		return;
+	}
+	buf = emalloc(MAXVALUE + 1);
+	while (len <= MAXVALUE &&
+	    (n = read(fd, buf + len, MAXVALUE + 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len > MAXVALUE)
+		r->value_error = "larger than 1 MiB";
+	else if (!json_compact(buf, len, &out))
+		r->value_error = "not valid JSON";
+	else
+		r->value = out.s;
+	if (r->value_error)
+		free(out.s);
+	free(buf);
+}
+
+/* What the script left in /sbx/out: $SBX_RESULT, and the guard's word. */
+void
+read_out(const struct job *jb, struct result *r)
+{
+	read_refused(jb, r);
+	read_value(jb, r);
+}
+
+/* rw: what the script changed in the shadow, against the manifest. */
+void
+report_changes(const struct job *jb, struct result *r)
+{
+	struct tree t;
+
+	tree_open(&t, jb->lay.dir);
+	event_changes(&t);
+	if (jb->diff)
+		tree_diffs(&t, event_diff, NULL);
+	r->changed = 1;
+	memcpy(r->changes, t.count, sizeof(r->changes));
+	tree_close(&t);
+}
