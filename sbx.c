@@ -262,12 +262,11 @@ cmd_start(int argc, char *argv[])
 	return status;
 }
 
-/* sbx gc */
+/* sbx gc; with more words, "gc" is a script's name, as it always was. */
 static int
 cmd_gc(int argc, char *argv[])
 {
-	(void)argv;
-	return argc == 1 ? gc(NULL) : EXIT_USAGE;
+	return argc == 1 ? gc(NULL) : cmd_run(argc + 1, argv - 1);
 }
 
 /* fds 0-2 must be open, or our own files would land on them. */

@@ -119,7 +119,9 @@ struct container {
 	const char *runtime;	/* "podman" or "docker" */
 	char *path;		/* its client, found in PATH; NULL if none */
 	char name[64];
-	const struct layout *lay;	/* its run's: the client runs in dir */
+	const struct layout *lay;	/* its run's: the client runs in dir;
+					 * NULL for gc's and -L's, which only
+					 * list, remove and inspect */
 	const char *image;	/* for saying why it never ran */
 	pid_t client;		/* a run's client, 0 once reaped */
 	int started;		/* the container may exist */

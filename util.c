@@ -280,7 +280,10 @@ owner_alive(const char *owner)
 	return start_time(pid) == start;
 }
 
-/* Copies what is left of in to out: 0, or -1 with errno set. */
+/*
+ * Copies what is left of in to out: 0, or with errno set -1 if reading
+ * failed and -2 if writing did.
+ */
 int
 copy_fd(int in, int out)
 {
@@ -294,7 +297,7 @@ copy_fd(int in, int out)
 			return -1;
 		for (w = 0; w < n; w += k)
 			if ((k = write(out, buf + w, (size_t)(n - w))) < 0)
-				return -1;
+				return -2;
 	}
 	return 0;
 }
@@ -303,12 +306,14 @@ copy_fd(int in, int out)
 void
 copy_into(int in, const char *src, const char *dst, mode_t mode)
 {
-	int out;
+	int out, r;
 
 	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode)) < 0)
 		die("create %s:", dst);
-	if (copy_fd(in, out) < 0 || close(out) < 0)
+	if ((r = copy_fd(in, out)) == -2 || close(out) < 0)
+		die("write %s:", dst);
+	if (r < 0)
 		die("copy %s:", src);
 }
 
