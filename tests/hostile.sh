@@ -18,7 +18,7 @@
 # what it was.
 #
 # Prints "ok - hostile: RUNTIME: WHAT" or "not ok - hostile: RUNTIME: WHAT"
-# per assertion and "# " diagnostics; tests/run.sh counts them.  Exits 0
+# per assertion and "# " diagnostics; tests/lib/run.sh counts them.  Exits 0
 # even when assertions fail, 2 when it cannot run at all.  A missing
 # runtime is a failure, never a skip.
 #
@@ -29,8 +29,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
-# shellcheck source=tests/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/lib.sh
+. "$here/lib/lib.sh"
 
 # lib.sh's reporting, with this suite's prefix: every helper of lib.sh
 # (is, num, like, check...) reports through these two.

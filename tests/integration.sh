@@ -6,7 +6,7 @@
 # Run from the repository root.  The sbx under test is ${SBX:-./sbx};
 # SBX_CASES="name ..." runs only those cases (see "cases" below).
 # Prints one "ok - RUNTIME: WHAT" or "not ok - RUNTIME: WHAT" line per
-# assertion and "# " diagnostics; tests/run.sh counts them.  Exits 0
+# assertion and "# " diagnostics; tests/lib/run.sh counts them.  Exits 0
 # even when assertions fail, 2 when it cannot run at all.  A runtime
 # that is missing or not answering is a failure, never a skip.
 #
@@ -15,8 +15,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
-# shellcheck source=tests/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/lib.sh
+. "$here/lib/lib.sh"
 
 suite_init test.ini "$@"
 for tool in jq timeout tar sha256sum od awk find head mkfifo; do

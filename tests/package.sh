@@ -9,7 +9,7 @@
 #  5. it installs with dpkg -i, the installed sbx runs a script on podman,
 #     and it is removed and purged without a trace.
 # Run as root, with debhelper, lintian, podman and the sbx-python image
-# (tests/setup-debian.sh).  Leaves the system as it found it.
+# (tests/lib/setup-debian.sh).  Leaves the system as it found it.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 src=$(pwd)
@@ -34,7 +34,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 for c in make tar dpkg-buildpackage dpkg-parsechangelog lintian podman jq; do
 	if ! command -v "$c" >/dev/null 2>&1; then
-		nok "$c not installed (tests/setup-debian.sh installs it)"
+		nok "$c not installed (tests/lib/setup-debian.sh installs it)"
 		exit 1
 	fi
 done
@@ -151,7 +151,7 @@ if make -C "$t/dist" dist >"$t/log" 2>&1 && [ -f "$tgz" ]; then
 	tar -C "$t/unpack" -xzf "$tgz"
 	d=$t/unpack/sbx-$version
 	if (cd "$d" && make && make tests/unit &&
-	    tests/run.sh tests/unit.sh tests/cli.sh tests/golden.sh \
+	    tests/lib/run.sh tests/unit.sh tests/cli.sh tests/golden.sh \
 	    tests/docs.sh) >"$t/log" 2>&1; then
 		ok "dist: builds and passes unit, cli, golden and docs tests"
 	else

@@ -19,7 +19,7 @@
 #
 # SANITIZE_RUNTIMES="podman docker" (the default) picks the runtimes; empty
 # for none.  Needs
-# what tests/integration.sh needs (the images of tests/mkimage.sh, jq),
+# what tests/integration.sh needs (the images of tests/lib/mkimage.sh, jq),
 # clang with libclang-rt-14-dev, llvm-symbolizer (llvm-14), valgrind.
 set -u
 cd "$(dirname "$0")/.." || exit 1

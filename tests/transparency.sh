@@ -74,8 +74,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
-# shellcheck source=tests/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/lib.sh
+. "$here/lib/lib.sh"
 CORPUS=$here/transparency
 
 # The base set of modules that every guarded template authorizes, until

@@ -1,4 +1,4 @@
-# tests/lib.sh: helpers for tests/integration.sh.  POSIX sh, sourced.
+# tests/lib/lib.sh: helpers for tests/integration.sh.  POSIX sh, sourced.
 #
 # The caller sets these globals:
 #   SBX   absolute path of the sbx binary under test
@@ -416,7 +416,7 @@ available() {
 images() {
 	for _im; do
 		if ! timeout 30 "$RT" image inspect "$_im" >/dev/null 2>&1; then
-			diag "$RT: no image $_im (tests/mkimage.sh builds it)"
+			diag "$RT: no image $_im (tests/lib/mkimage.sh builds it)"
 			return 1
 		fi
 	done
