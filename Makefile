@@ -77,7 +77,7 @@ tests/unit: tests/unit.o $(LIBOBJ)
 FUZZ_SECONDS = 10
 check: sbx sbx-supervise tests/unit tests/sbx-sys tests/difftest
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SBX_SUPERVISE=$$(pwd)/sbx-supervise \
-		tests/run.sh $(TESTS)
+		tests/lib/run.sh $(TESTS)
 
 # Longer fuzzing, not part of check.
 fuzz:

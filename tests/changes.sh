@@ -5,17 +5,15 @@
 # script that tries to escape through apply with links, a file turned
 # directory, a directory turned link, a FIFO and a setuid bit.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-sbx=${SBX:-sbx}
-case $sbx in /*) ;; *) sbx=$(pwd)/$sbx ;; esac
-conf=$(pwd)/tests/test.ini
-t=$(mktemp -d) || exit 1
-trap 'chmod -R u+rwx "$t" 2>/dev/null; rm -rf "$t"' EXIT
-mkdir "$t/tmp"
-export TMPDIR="$t/tmp"
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+runtimes_of "$@"
+conf=$root/tests/test.ini
+suite_base changes
+t=$BASE
+private_tmpdir
 
-say() { if [ "$1" = 0 ]; then echo "ok - changes: $2"; else
-	echo "not ok - changes: $2"; sed "s/^/# /" "$t/out" | tail -25; sed "s/^/# /" "$t/err" | tail -5; fi; }
+show() { diag "$(tail -n 25 "$t/out")"; diag "$(tail -n 5 "$t/err")"; }
 ev() { jq -c "select(.event == \"$1\") | $2" "$t/out"; }
 
 # The tree every case starts from.
@@ -68,8 +66,8 @@ EOT
 	    >"$t/before"
 }
 
-for rt in ${*:-podman docker}; do
-	run() { timeout 60 "$sbx" -c "$conf" -r "$rt" -d "$t/src" "$@" \
+for RT in $runtimes; do
+	run() { timeout 60 "$SBX" -c "$conf" -r "$RT" -d "$t/src" "$@" \
 	    >"$t/out" 2>"$t/err" </dev/null; }
 	# kept SCRIPT: a fresh tree, a rw run of SCRIPT kept; its dir in $keep
 	kept() {
@@ -83,28 +81,28 @@ for rt in ${*:-podman docker}; do
 	run -w rw -k -u edit.sh
 	[ "$(ev result '[.status, .changes]')" = \
 	    '[0,{"added":7,"modified":4,"deleted":3}]' ]
-	say $? "$rt: result counts 7 added, 4 modified, 3 deleted"
+	say $? "result counts 7 added, 4 modified, 3 deleted"
 	[ "$(ev changes '[.paths[] | select(.path == "keep.txt") |
 	    .change, .mode, .old_mode]')" = '["modified","0755","0644"]' ] &&
 	    [ "$(ev changes '[.paths[] | select(.path == "gone") | .type,
 	    .change]')" = '["directory","deleted"]' ] &&
 	    [ "$(ev changes '[.paths[].path] | join(",")')" = \
 	    '"bin,gone,gone/x,inlink,keep.txt,mod.txt,nd,nd/deeper,nd/deeper/f,new.txt,nonl.txt,q\"uote,sp ace,sub/del.txt"' ]
-	say $? "$rt: the changes event lists every path, with type and mode"
+	say $? "the changes event lists every path, with type and mode"
 	[ "$(ev diff 'select(.path == "mod.txt") | .patch')" = \
 	    '"diff --git a/mod.txt b/mod.txt\n--- a/mod.txt\n+++ b/mod.txt\n@@ -1,3 +1,4 @@\n a\n-b\n+B\n c\n+d\n"' ] &&
 	    [ "$(ev diff 'select(.path == "bin") | [.omitted, .patch]')" = \
 	    '["binary","Binary files a/bin and b/bin differ\n"]' ]
-	say $? "$rt: diff events hold unified diffs; binary files are marked"
+	say $? "diff events hold unified diffs; binary files are marked"
 	(cd "$t/src" && find . -exec stat -c '%n %s %a %Y' {} + | sort) \
 	    >"$t/after"
 	cmp -s "$t/before" "$t/after"
-	say $? "$rt: the original is untouched by the run"
+	say $? "the original is untouched by the run"
 	shadow=$(ev result .shadow | tr -d '"')
 	keep=${shadow%/ws}
 
 	# The plain patch, applied by git and by patch, gives the shadow.
-	"$sbx" diff "$keep" >"$t/p.patch" 2>"$t/err"
+	"$SBX" diff "$keep" >"$t/p.patch" 2>"$t/err"
 	rc=$?
 	for tool in git patch; do
 		rm -rf "$t/copy" && cp -a "$t/src" "$t/copy"
@@ -121,11 +119,11 @@ for rt in ${*:-podman docker}; do
 		done
 		[ ! -e "$t/copy/sub/del.txt" ] || ok=1
 		[ $rc = 0 ] && [ $ok = 0 ]
-		say $? "$rt: sbx diff's patch applies with $tool"
+		say $? "sbx diff's patch applies with $tool"
 	done
 
 	# Apply, then a second apply has nothing left to do.
-	"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
+	"$SBX" apply "$keep" >"$t/out" 2>"$t/err"
 	rc=$?
 	ok=0
 	for f in mod.txt nonl.txt new.txt nd/deeper/f bin 'sp ace'; do
@@ -136,87 +134,88 @@ for rt in ${*:-podman docker}; do
 	    [ "$(stat -c %a "$t/src/keep.txt")" = 755 ] &&
 	    [ "$(readlink "$t/src/inlink")" = nd/deeper/f ] &&
 	    [ "$(ev applied '[.applied, .conflicts, .refused]')" = '[14,0,0]' ]
-	say $? "$rt: apply brings every change back"
-	"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
+	say $? "apply brings every change back"
+	"$SBX" apply "$keep" >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && [ "$(ev applied .applied)" = 0 ]
-	say $? "$rt: a second apply has nothing to do"
+	say $? "a second apply has nothing to do"
 	[ -z "$(find "$t/src" -name '.sbx-apply.*')" ]
-	say $? "$rt: no temp file is left in the tree"
+	say $? "no temp file is left in the tree"
 	rm -rf "$keep"
 
 	# Conflicts: the original changed since the copy.
 	kept edit.sh
 	echo mine >"$t/src/mod.txt"
 	echo mine >"$t/src/new.txt"
-	"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
+	"$SBX" apply "$keep" >"$t/out" 2>"$t/err"
 	rc=$?
 	[ $rc = 1 ] && [ "$(cat "$t/src/mod.txt")" = mine ] &&
 	    [ "$(cat "$t/src/new.txt")" = mine ] &&
 	    [ "$(ev apply 'select(.status == "conflict") | .path' |
 	    tr '\n' ' ')" = '"mod.txt" "new.txt" ' ] &&
 	    [ "$(cat "$t/src/nonl.txt")" = 'no newline, still' ]
-	say $? "$rt: a changed original is a conflict for that path only"
+	say $? "a changed original is a conflict for that path only"
 	rm -rf "$keep"
 
 	# Patterns, and a dry run first.
 	kept edit.sh
-	"$sbx" apply -n "$keep" 'nd/deeper/*' >"$t/out" 2>"$t/err"
+	"$SBX" apply -n "$keep" 'nd/deeper/*' >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && [ ! -e "$t/src/nd" ] &&
 	    [ "$(ev apply .status | sort -u)" = '"would apply"' ]
-	say $? "$rt: apply -n changes nothing"
-	"$sbx" apply "$keep" 'nd/deeper/*' >"$t/out" 2>"$t/err"
+	say $? "apply -n changes nothing"
+	"$SBX" apply "$keep" 'nd/deeper/*' >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && [ "$(cat "$t/src/nd/deeper/f")" = n ] &&
 	    [ "$(cat "$t/src/mod.txt")" = "$(printf 'a\nb\nc')" ] &&
 	    [ "$(ev apply .path | tr '\n' ' ')" = \
 	    '"nd" "nd/deeper" "nd/deeper/f" ' ]
-	say $? "$rt: a pattern applies its paths and the directories they need"
+	say $? "a pattern applies its paths and the directories they need"
 	rm -rf "$keep"
 
 	# Escapes.
 	kept escape.sh
-	"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
+	"$SBX" apply "$keep" >"$t/out" 2>"$t/err"
 	rc=$?
 	refused=$(ev apply 'select(.status == "refused") | .path' | sort |
 	    tr '\n' ' ')
 	[ $rc = 1 ] &&
 	    [ "$refused" = '"abs" "fifo" "link2" "link2/x" "sneaky" "tolink" "tolink/y" "up" ' ]
-	say $? "$rt: links out of the tree, a FIFO and a dir turned link are refused"
+	say $? "links out of the tree, a FIFO and a dir turned link are refused"
 	[ ! -e "$t/src/abs" ] && [ ! -L "$t/src/abs" ] &&
 	    [ ! -L "$t/src/tolink" ] && [ "$(cat "$t/src/tolink/y")" = y ] &&
 	    [ ! -e "$t/src/fifo" ] && [ ! -L "$t/src/up" ]
-	say $? "$rt: nothing refused reached the original"
+	say $? "nothing refused reached the original"
 	[ "$(cat "$t/src/tofile/f")" = inside ] &&
 	    [ "$(cat "$t/src/todir")" = now-a-file ] &&
 	    [ "$(cat "$t/src/sub/new")" = hi ]
-	say $? "$rt: a file turned directory and a directory turned file apply"
+	say $? "a file turned directory and a directory turned file apply"
 	[ "$(stat -c %a "$t/src/suid")" = 755 ]
-	say $? "$rt: no setuid bit is applied"
+	say $? "no setuid bit is applied"
 	[ "$(cat "$t/src/link2/x")" = x ] && [ "$(cat "$t/src/link2.txt")" = t2 ]
-	say $? "$rt: under a directory turned refused link, nothing goes"
+	say $? "under a directory turned refused link, nothing goes"
 	[ -z "$(find "$t/src" -name '.sbx-apply.*')" ] &&
 	    [ "$(stat -c %U /etc/passwd)" = root ]
-	say $? "$rt: no temp file left, nothing outside touched"
+	say $? "no temp file left, nothing outside touched"
 	rm -rf "$keep"
 
 	# A path that would inject patch text if it were not quoted.
 	kept inject.sh
-	"$sbx" diff "$keep" >"$t/p.patch" 2>"$t/err"
+	"$SBX" diff "$keep" >"$t/p.patch" 2>"$t/err"
 	rm -rf "$t/copy" && cp -a "$t/src" "$t/copy"
 	(cd "$t/copy" && git apply "$t/p.patch") 2>/dev/null
 	[ "$(cat "$t/copy/keep.txt")" = "$(printf 'one\ntwo\nthree')" ] &&
 	    [ "$(grep -c '^Binary files /dev/null and "b/junk' "$t/p.patch")" = 1 ] &&
 	    [ "$(grep -c '^diff --git' "$t/p.patch")" = 0 ]
-	say $? "$rt: odd names are quoted in the patch, never patch text"
+	say $? "odd names are quoted in the patch, never patch text"
 	rm -rf "$keep"
 
 	# Read-only and no workspace: nothing to report.
 	tree
 	run edit.sh
 	[ "$(ev result .changes)" = null ] && [ -z "$(ev changes .)" ]
-	say $? "$rt: a ro workspace has no changes event"
+	say $? "a ro workspace has no changes event"
 	[ -z "$(ls -A "$TMPDIR")" ]
-	say $? "$rt: nothing left in TMPDIR"
+	say $? "nothing left in TMPDIR"
 done
+RT=
 
 # Root applies into a tree of another user's: what it writes stays
 # that user's (the replaced file's owner, or the directory's for a new
@@ -227,10 +226,10 @@ chown -R 1234:1234 "$t/own"
 printf 'echo b >a.txt; echo n >new.txt; mkdir -p nd/deep; echo d >nd/deep/f; ln -s a.txt l\n' \
     >"$t/own/own.sh"
 chown 1234:1234 "$t/own/own.sh"
-timeout 60 "$sbx" -c "$conf" -r podman -w rw -k -d "$t/own" own.sh \
+timeout 60 "$SBX" -c "$conf" -r podman -w rw -k -d "$t/own" own.sh \
     >"$t/out" 2>"$t/err" </dev/null
 keep=$(ev result .shadow | tr -d '"')
-"$sbx" apply "$keep" >"$t/out" 2>"$t/err"
+"$SBX" apply "$keep" >"$t/out" 2>"$t/err"
 owners=$(cd "$t/own" && stat -c '%n %u:%g' a.txt new.txt nd nd/deep nd/deep/f |
     tr '\n' ' ')
 [ "$owners" = "a.txt 1234:1234 new.txt 1234:1234 nd 1234:1234 nd/deep 1234:1234 nd/deep/f 1234:1234 " ] &&
@@ -240,10 +239,10 @@ say $? "apply as root keeps the tree's owner on what it writes${owners:+ ($owner
 [ -n "$keep" ] && rm -rf "${keep%/ws}"
 
 # Bad targets are errors, not guesses.
-"$sbx" apply "$t/src" >"$t/out" 2>"$t/err"
+"$SBX" apply "$t/src" >"$t/out" 2>"$t/err"
 [ $? = 125 ] && grep -q 'not a kept sbx run' "$t/err"
 say $? "apply of a directory that is no kept run: status 125"
-"$sbx" diff 0123456789ab >"$t/out" 2>"$t/err"
+"$SBX" diff 0123456789ab >"$t/out" 2>"$t/err"
 [ $? = 125 ] && grep -q 'no such session\|not a kept' "$t/err"
 say $? "diff of an unknown session: status 125"
 exit 0

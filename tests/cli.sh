@@ -3,24 +3,21 @@
 # container.  Every failure must be one clear line, status 125, and
 # leave nothing behind.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-sbx=$(pwd)/${SBX:-sbx}
-t=$(mktemp -d) || exit 1
-trap 'rm -rf "$t"' EXIT
-mkdir "$t/tmp" "$t/src" "$t/home"
-export TMPDIR="$t/tmp" HOME="$t/home"
-unset SBX_CONFIG XDG_CONFIG_HOME
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+suite_base cli
+t=$BASE
+private_tmpdir
+mkdir "$t/src" "$t/home"
+export HOME="$t/home"
 echo 'print(1)' >"$t/src/ok.py"
-
-ok() { echo "ok - cli: $1"; }
-nok() { echo "not ok - cli: $1"; }
 
 # fails WHAT PATTERN sbx-args...: status 125, stderr is one line
 # matching PATTERN, stdout only an error event, and TMPDIR still empty.
 fails() {
 	what=$1 pat=$2
 	shift 2
-	"$sbx" "$@" >"$t/out" 2>"$t/err" </dev/null
+	"$SBX" "$@" >"$t/out" 2>"$t/err" </dev/null
 	rc=$?
 	if [ "$rc" -eq 125 ] && [ "$(wc -l <"$t/err")" -eq 1 ] &&
 	    grep -q -- "$pat" "$t/err" &&
@@ -28,7 +25,7 @@ fails() {
 	    >/dev/null && [ -z "$(ls -A "$TMPDIR")" ]; then
 		ok "$what"
 	else
-		nok "$what"
+		notok "$what"
 		echo "# status $rc, stderr: $(cat "$t/err")"
 	fi
 }
@@ -102,38 +99,38 @@ fails "init, the name of sbx's init in /sbx, with -w none" "name reserved" \
 rm "$t/src/init"
 fails "unknown extension" "no language for extension 'rb'" -d "$t/src" x.rb
 for args in "-d $t/src" "-Z ok.py"; do
-	"$sbx" $args >"$t/out" 2>"$t/err"
+	"$SBX" $args >"$t/out" 2>"$t/err"
 	[ $? -eq 125 ] && [ ! -s "$t/out" ] && grep -q '^usage: sbx' "$t/err" &&
-	    ok "usage for: $args" || nok "usage for: $args"
+	    ok "usage for: $args" || notok "usage for: $args"
 done
 fails "TMPDIR inside dir" "holds the temporary directory" -r podman \
     -d "$t" src/ok.py
 mkdir -m 777 "$t/open"
-TMPDIR=$t/open "$sbx" -D -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
+TMPDIR=$t/open "$SBX" -D -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
 [ $? -eq 125 ] && grep -q "^sbx: TMPDIR $t/open: $t/open may be changed by others" \
     "$t/err" && ok "a TMPDIR others may write, not sticky, is refused" ||
-    { nok "a TMPDIR others may write, not sticky, is refused"; cat "$t/err"; }
+    { notok "a TMPDIR others may write, not sticky, is refused"; cat "$t/err"; }
 chmod 1777 "$t/open"
-TMPDIR=$t/open "$sbx" -D -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err" &&
+TMPDIR=$t/open "$SBX" -D -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err" &&
     ok "a sticky one, as /tmp, is not" ||
-    { nok "a sticky one, as /tmp, is not"; cat "$t/err"; }
+    { notok "a sticky one, as /tmp, is not"; cat "$t/err"; }
 rmdir "$t/open"
-PATH=/nonexistent-dir "$sbx" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
+PATH=/nonexistent-dir "$SBX" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
 [ $? -eq 125 ] && grep -q "^sbx: podman: not found in PATH" "$t/err" &&
-    ok "missing runtime" || nok "missing runtime"
+    ok "missing runtime" || notok "missing runtime"
 
-"$sbx" -d "$t/src" -D -r podman "$t/src/ok.py" >"$t/out" 2>&1 &&
+"$SBX" -d "$t/src" -D -r podman "$t/src/ok.py" >"$t/out" 2>&1 &&
     jq -e '.argv | index("/workspace/ok.py")' "$t/out" >/dev/null &&
-    ok "absolute script inside dir" || nok "absolute script inside dir"
-"$sbx" -h 2>"$t/err"; rc=$?
+    ok "absolute script inside dir" || notok "absolute script inside dir"
+"$SBX" -h 2>"$t/err"; rc=$?
 [ $rc -eq 0 ] && grep -q '^usage: sbx \[-DhkLlnuV\]' "$t/err" && ok "-h" ||
-    nok "-h"
-"$sbx" -V | grep -q '^sbx [0-9]' && ok "-V" || nok "-V"
-"$sbx" -l >"$t/out" &&
+    notok "-h"
+"$SBX" -V | grep -q '^sbx [0-9]' && ok "-V" || notok "-V"
+"$SBX" -l >"$t/out" &&
     [ "$(jq -r .name "$t/out" | tr "\n" " ")" = "default secure ml web minimal standard hardened paranoid " ] &&
     jq -e -s 'all(.event == "template" and .limits.memory > 0)' "$t/out" \
     >/dev/null && ok "-l lists the built-in templates in order" ||
-    nok "-l lists the built-in templates in order"
+    notok "-l lists the built-in templates in order"
 
 # Sessions, diff and apply: bad ids and targets.
 fails "exec: a malformed id" "not a session id" exec xyz "$t/src/ok.py"
@@ -157,25 +154,25 @@ mkdir -p "$t/home/.config/sbx" "$t/xdg/sbx"
 mk cwd "$t/src/sbx.ini"
 mk home "$t/home/.config/sbx/sbx.ini"
 names() { (cd "$t/src" && "$@" -l | jq -r .name | tr '\n' ' '); }
-[ "$(names "$sbx")" = "$builtin home " ] &&
+[ "$(names "$SBX")" = "$builtin home " ] &&
     ok "~/.config/sbx/sbx.ini is layered over the built-in copy" ||
-    nok "~/.config/sbx/sbx.ini is layered over the built-in copy"
+    notok "~/.config/sbx/sbx.ini is layered over the built-in copy"
 mk xdg "$t/xdg/sbx/sbx.ini"
-[ "$(XDG_CONFIG_HOME=$t/xdg names "$sbx")" = "$builtin xdg " ] &&
-    ok "XDG_CONFIG_HOME wins over HOME" || nok "XDG_CONFIG_HOME wins over HOME"
+[ "$(XDG_CONFIG_HOME=$t/xdg names "$SBX")" = "$builtin xdg " ] &&
+    ok "XDG_CONFIG_HOME wins over HOME" || notok "XDG_CONFIG_HOME wins over HOME"
 mk env "$t/env.ini"
-[ "$(SBX_CONFIG=$t/env.ini XDG_CONFIG_HOME=$t/xdg names "$sbx")" = \
+[ "$(SBX_CONFIG=$t/env.ini XDG_CONFIG_HOME=$t/xdg names "$SBX")" = \
     "$builtin xdg env " ] && ok "SBX_CONFIG is layered over XDG" ||
-    nok "SBX_CONFIG is layered over XDG"
+    notok "SBX_CONFIG is layered over XDG"
 mk opt "$t/opt.ini"
-[ "$(SBX_CONFIG=$t/env.ini names "$sbx" -c "$t/opt.ini")" = \
+[ "$(SBX_CONFIG=$t/env.ini names "$SBX" -c "$t/opt.ini")" = \
     "$builtin home opt " ] && ok "-c replaces SBX_CONFIG" ||
-    nok "-c replaces SBX_CONFIG"
-[ "$(names "$sbx" -c "$t/home/.config/sbx/sbx.ini")" = "$builtin home " ] &&
-    ok "a file named twice is read once" || nok "a file named twice is read once"
+    notok "-c replaces SBX_CONFIG"
+[ "$(names "$SBX" -c "$t/home/.config/sbx/sbx.ini")" = "$builtin home " ] &&
+    ok "a file named twice is read once" || notok "a file named twice is read once"
 rm "$t/home/.config/sbx/sbx.ini"
-case "$(names "$sbx")" in
-*cwd*) nok "sbx.ini in the current directory is never read" ;;
+case "$(names "$SBX")" in
+*cwd*) notok "sbx.ini in the current directory is never read" ;;
 *) ok "sbx.ini in the current directory is never read" ;;
 esac
 
@@ -184,46 +181,46 @@ esac
 x=$t/xdg/sbx/sbx.ini
 printf '[mine]\nmemory = 64m\n' >"$x"
 export XDG_CONFIG_HOME="$t/xdg"
-[ "$(names "$sbx")" = "$builtin mine " ] &&
+[ "$(names "$SBX")" = "$builtin mine " ] &&
     ok "a user's new template keeps the built-in ones" ||
-    nok "a user's new template keeps the built-in ones"
+    notok "a user's new template keeps the built-in ones"
 echo 'echo 1' >"$t/src/ok.sh"
 echo 'console.log(1)' >"$t/src/ok.js"
 for s in ok.py ok.sh ok.js; do
-	"$sbx" -D -r podman -d "$t/src" "$s" >"$t/out" 2>"$t/err" &&
+	"$SBX" -D -r podman -d "$t/src" "$s" >"$t/out" 2>"$t/err" &&
 	    jq -e '.event == "argv"' "$t/out" >/dev/null &&
 	    ok "a user's new template keeps the language of $s" ||
-	    { nok "a user's new template keeps the language of $s"
+	    { notok "a user's new template keeps the language of $s"
 	    echo "# $(cat "$t/err")"; }
 done
-"$sbx" -D -r podman -t mine -d "$t/src" ok.py >"$t/out" 2>"$t/err" &&
+"$SBX" -D -r podman -t mine -d "$t/src" ok.py >"$t/out" 2>"$t/err" &&
     jq -e '.argv | index("--memory=67108864") and index("--pids-limit=128")' \
     "$t/out" >/dev/null && ok "a user's template runs, over [default]" ||
-    nok "a user's template runs, over [default]"
-lim() { "$sbx" "$@" -l | jq -c 'select(.name == "secure") | .limits'; }
+    notok "a user's template runs, over [default]"
+lim() { "$SBX" "$@" -l | jq -c 'select(.name == "secure") | .limits'; }
 unset XDG_CONFIG_HOME
 want=$(lim | jq -c '.timeout = 20')
 export XDG_CONFIG_HOME="$t/xdg"
 printf '[secure]\ntimeout = 20\n' >"$x"
 [ -n "$want" ] && [ "$(lim)" = "$want" ] &&
     ok "a user's [secure] with one key keeps its other keys" ||
-    nok "a user's [secure] with one key keeps its other keys"
+    notok "a user's [secure] with one key keeps its other keys"
 printf '[secure]\ncpus = 2\n[language py]\nimage = my-python\n' >"$t/c.ini"
 [ "$(lim -c "$t/c.ini")" = "$(printf '%s' "$want" | jq -c '.cpus = 2')" ] &&
     ok "-c is layered over the user's file" ||
-    nok "-c is layered over the user's file"
-"$sbx" -c "$t/c.ini" -D -r podman -d "$t/src" ok.py >"$t/out" 2>&1 &&
+    notok "-c is layered over the user's file"
+"$SBX" -c "$t/c.ini" -D -r podman -d "$t/src" ok.py >"$t/out" 2>&1 &&
     jq -e '.argv | index("my-python") and index("python3")' "$t/out" \
     >/dev/null && ok "-c changes a language's image, keeps its command" ||
-    nok "-c changes a language's image, keeps its command"
-"$sbx" -c "$t/c.ini" -l >"$t/out" &&
+    notok "-c changes a language's image, keeps its command"
+"$SBX" -c "$t/c.ini" -l >"$t/out" &&
     jq -e -s --arg x "$x" --arg c "$t/c.ini" '
     (map(select(.name == "secure"))[0] | .file == $c and
     .files == ["(built-in)", $x, $c]) and
     (map(select(.name == "ml"))[0] | .file == "(built-in)" and
     .files == ["(built-in)"])' "$t/out" >/dev/null &&
     ok "-l names the files of each template" ||
-    nok "-l names the files of each template"
+    notok "-l names the files of each template"
 
 # Errors name the file and line of the layer they are in.
 printf '[secure]\n\ntimeout = 1x\n' >"$x"

@@ -16,7 +16,8 @@
 # -DVERSION="fuzz" as the Makefile passes it:
 # shellcheck disable=SC2089,SC2090
 set -u
-cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
 secs=${1:-${FUZZ_SECONDS:-20}}
 [ $# -gt 0 ] && shift
 targets=${*:-ini parse json diff}
@@ -25,22 +26,13 @@ case $secs in
 esac
 cc=${FUZZ_CC:-clang}
 
-t=$(mktemp -d "${TMPDIR:-/tmp}/sbx-fuzz.XXXXXX") || exit 1
-t=$(cd "$t" && pwd -P) || exit 1
+KEEP=${FUZZ_KEEP:-0}
+suite_base fuzz
+t=$BASE
+# The flags below are split on white space.
 case $t in
-*[!A-Za-z0-9._/-]*) echo "$0: $t: want a TMPDIR without odd characters" >&2
-	rm -rf "$t"; exit 2 ;;
+*[!A-Za-z0-9._/-]*) cannot "$t: want a TMPDIR without odd characters" ;;
 esac
-keep=${FUZZ_KEEP:-0}
-trap '[ "$keep" = 1 ] || rm -rf "$t"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-fail=0
-
-nok() {
-	echo "not ok - fuzz: $1"
-	fail=1
-}
 
 # Sources copied first: other people may be editing the tree.  builtin.h
 # is made there the way the Makefile makes it.
@@ -48,26 +40,26 @@ mkdir -p "$t/src/tests" "$t/crash" || exit 1
 cp sbx.h policy.c json.c diff.c sbx.ini Makefile config.mk "$t/src/" &&
     cp -R tests/fuzz "$t/src/tests/" || exit 1
 if ! out=$(make -s -C "$t/src" builtin.h 2>&1); then
-	nok "make builtin.h"
+	notok "make builtin.h"
 	printf '%s\n' "$out" | sed 's/^/# /'
 	exit 1
 fi
 
 if ! command -v "$cc" >/dev/null 2>&1; then
-	nok "$cc not found (install clang)"
+	notok "$cc not found (install clang)"
 	exit 1
 fi
 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' \
     >"$t/probe.c"
 if ! out=$("$cc" -fsanitize=fuzzer,address,undefined -o "$t/probe" \
     "$t/probe.c" 2>&1); then
-	nok "$cc -fsanitize=fuzzer links (install libclang-rt-14-dev)"
+	notok "$cc -fsanitize=fuzzer links (install libclang-rt-14-dev)"
 	printf '%s\n' "$out" | head -n 5 | sed 's/^/# /'
 	exit 1
 fi
 if ! inih_cflags=$(pkg-config --cflags inih) ||
     ! inih_libs=$(pkg-config --libs inih); then
-	nok "pkg-config finds inih (install libinih-dev, pkg-config)"
+	notok "pkg-config finds inih (install libinih-dev, pkg-config)"
 	exit 1
 fi
 
@@ -86,7 +78,7 @@ for name in $targets; do
 	ini) defs="-DSYSCONFDIR=\"$t/sysconf\" -DFUZZ_SYSCONF"
 	    dict=-dict=tests/fuzz/ini.dict ;;
 	parse | json | diff) defs="-DSYSCONFDIR=\"/nonexistent\"" dict= ;;
-	*) nok "$name: no such target (ini, parse, json, diff)"; continue ;;
+	*) notok "$name: no such target (ini, parse, json, diff)"; continue ;;
 	esac
 	bin=$t/fuzz_$name
 	# shellcheck disable=SC2086
@@ -95,7 +87,7 @@ for name in $targets; do
 	    tests/fuzz/jsoncheck.c policy.c json.c diff.c $ldflags \
 	    $inih_libs 2>&1)
 	then
-		nok "$name: build"
+		notok "$name: build"
 		printf '%s\n' "$out" | head -n 30 | sed 's/^/# /'
 		continue
 	fi
@@ -119,22 +111,22 @@ for name in $targets; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
 	if [ "$rc" -eq 0 ]; then
-		echo "ok - fuzz: $name ${what:-$took s}, no crash"
-		echo "# $name: ${runs:-?} runs, ${cov:-no cov}," \
+		ok "$name ${what:-$took s}, no crash"
+		diag "$name: ${runs:-?} runs, ${cov:-no cov}," \
 		    "corpus $(find "$t/corpus/$name" -type f | wc -l) inputs"
 		continue
 	fi
-	keep=1
+	KEEP=1
 	input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" |
 	    head -n 1)
-	nok "$name: status $rc after $took s"
-	echo "# crashing input: ${input:-none written}"
-	[ -n "$input" ] && echo "# replay: (cd $t/src && $bin $input)"
-	echo "# full log: $log"
+	notok "$name: status $rc after $took s"
+	diag "crashing input: ${input:-none written}"
+	[ -n "$input" ] && diag "replay: (cd $t/src && $bin $input)"
+	diag "full log: $log"
 	grep -n -m 1 -E '^==[0-9]+==ERROR|runtime error|fuzz invariant failed|deadly signal|ERROR: libFuzzer' \
 	    "$log" | cut -d: -f1 | while read -r n; do
 		sed -n "$n,$((n + 24))p" "$log" | sed 's/^/# /'
 	done
 done
-[ "$keep" = 1 ] && echo "# kept: $t"
-exit "$fail"
+[ "$KEEP" = 1 ] && diag "kept: $t"
+exit "$FAILED"

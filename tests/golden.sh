@@ -2,13 +2,13 @@
 # Golden files of the exact container argv, from the dry run (-D), one
 # argv element per line.  UPDATE=1 rewrites them after a deliberate change.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-sbx=${SBX:-./sbx}
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
 # The init's bind mount names it: the one of this tree, as SUPERVISE.
-SBX_SUPERVISE=$(pwd)/sbx-supervise
+SBX_SUPERVISE=$root/sbx-supervise
 export SBX_SUPERVISE
-src=$(mktemp -d) || exit 1
-trap 'rm -rf "$src"' EXIT
+suite_base golden
+src=$BASE
 mkdir -p "$src/sub dir"
 echo 'print(1)' >"$src/hello.py"
 echo 'echo 1' >"$src/sub dir/run it.sh"
@@ -31,7 +31,7 @@ echo "$cases" | while IFS='|' read -r name args; do
 	want=tests/golden/$name.argv
 	cmd=
 	case $args in start\ *) cmd=start args=${args#start } ;; esac
-	got=$(eval "TMPDIR=/golden-tmp $sbx $cmd -D -c tests/golden.ini -d \"\$src\" $args" |
+	got=$(eval "TMPDIR=/golden-tmp \"\$SBX\" $cmd -D -c tests/golden.ini -d \"\$src\" $args" |
 	    jq -r '.argv[] | @json' |
 	    sed -e 's/sbx-[0-9]*-[0-9a-f]\{12\}/sbx-NAME/' \
 	        -e 's/sbx\.owner=[0-9a-f-]*:[0-9]*:[0-9]*:[0-9]*/sbx.owner=OWNER/' \
@@ -42,9 +42,6 @@ echo "$cases" | while IFS='|' read -r name args; do
 	if [ "${UPDATE:-0}" = 1 ]; then
 		printf '%s\n' "$got" >"$want"
 	fi
-	if printf '%s\n' "$got" | diff -u "$want" - >&2; then
-		echo "ok - golden: $name"
-	else
-		echo "not ok - golden: $name"
-	fi
+	printf '%s\n' "$got" | diff -u "$want" - >&2
+	say $? "$name"
 done

@@ -7,12 +7,13 @@
 # included, always go through; the script's failures look exactly as
 # under plain python; an empty list means no guard at all.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-sbx=$(pwd)/${SBX:-sbx}
-t=$(mktemp -d) || exit 1
-trap 'rm -rf "$t"' EXIT
-mkdir "$t/tmp" "$t/src"
-export TMPDIR="$t/tmp"
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+runtimes_of "$@"
+suite_base guard
+t=$BASE
+private_tmpdir
+mkdir "$t/src"
 cat >"$t/g.ini" <<'EOT'
 [default]
 memory = 128m
@@ -66,14 +67,13 @@ printf 'import warnings\nwarnings.warn("careful")\nprint(__name__)\n' >warn.py
 
 # run RT NAME TEMPLATE: result in $t/out, status echoed
 run() {
-	timeout 60 "$sbx" -c "$t/g.ini" -r "$1" -t "$3" -d "$t/src" "$2" \
+	timeout 60 "$SBX" -c "$t/g.ini" -r "$1" -t "$3" -d "$t/src" "$2" \
 	    >"$t/out" 2>/dev/null </dev/null
 	echo $?
 }
 field() { jq -r "select(.event == \"result\") | .$1" "$t/out"; }
 stream() { jq -j "select(.event == \"$1\") | .data" "$t/out"; }
-say() { if [ "$1" = 0 ]; then echo "ok - guard: $2"; else
-	echo "not ok - guard: $2"; sed 's/^/# /' "$t/out" | head -8; fi; }
+show() { diag "$(head -n 8 "$t/out")"; }
 # plain RT NAME: the same script by plain python in the same image
 plain() {
 	"$1" run --rm --network=none --user=65534:65534 --read-only \
@@ -98,27 +98,27 @@ same() {
 	return $r
 }
 
-for rt in ${*:-podman docker}; do
-	rc=$(run "$rt" ok.py default)
+for RT in $runtimes; do
+	rc=$(run "$RT" ok.py default)
 	[ "$rc" = 0 ] && grep -q '"data":"\[\[\\"a\\", 2\], \[\\"b\\", 1\]\]' \
 	    "$t/out"
-	say $? "$rt: allowed and base imports and the script's own module run"
-	rc=$(run "$rt" stdlib.py default)
+	say $? "allowed and base imports and the script's own module run"
+	rc=$(run "$RT" stdlib.py default)
 	[ "$rc" = 0 ] && [ "$(field import_refused)" = null ]
-	say $? "$rt: the standard library's own imports go through"
+	say $? "the standard library's own imports go through"
 	for s in zero strptime idna syntax warn; do
-		same "$rt" "$s.py" default
-		say $? "$rt: $s.py: output and status as under plain python"
+		same "$RT" "$s.py" default
+		say $? "$s.py: output and status as under plain python"
 	done
-	printf 'hello\n' | timeout 60 "$sbx" -c "$t/g.ini" -r "$rt" \
+	printf 'hello\n' | timeout 60 "$SBX" -c "$t/g.ini" -r "$RT" \
 	    -d "$t/src" stdin.py >"$t/out" 2>/dev/null
 	[ $? = 0 ] && [ "$(stream stdout)" = HELLO ]
-	say $? "$rt: sys and standard input work under a guarded template"
+	say $? "sys and standard input work under a guarded template"
 	for s in late:socket:3 from:subprocess:1 dyn:subprocess:3 \
 	    exec:socket:1 imod:ctypes:2 imp:ctypes:2 viahelper:shutil:2 \
 	    likec:socket:2 ownglobals:socket:1 relative:socket:2; do
 		n=${s%%:*} m=${s#*:} line=${m#*:} m=${m%:*}
-		rc=$(run "$rt" "$n.py" default)
+		rc=$(run "$RT" "$n.py" default)
 		err=$(stream stderr)
 		[ "$rc" = 1 ] && [ "$(field import_refused)" = "$m" ] &&
 		    grep -q "\"import of '$m' refused by template 'default'\"" \
@@ -126,55 +126,55 @@ for rt in ${*:-podman docker}; do
 		    case $err in *sbx_guard*) false ;; *) true ;; esac &&
 		    case $err in *"line $line, in <module>"*"ModuleNotFoundError: import of '$m' refused by sbx"*) true ;;
 		    *) false ;; esac
-		say $? "$rt: $n.py: '$m' refused where it is executed (line $line), as ModuleNotFoundError, no guard frames"
+		say $? "$n.py: '$m' refused where it is executed (line $line), as ModuleNotFoundError, no guard frames"
 	done
 	for s in late exec; do
-		run "$rt" "$s.py" default >/dev/null
+		run "$RT" "$s.py" default >/dev/null
 		[ "$(stream stdout)" = "ran" ]
-		say $? "$rt: $s.py ran up to its refused import"
+		say $? "$s.py ran up to its refused import"
 	done
-	timeout 60 "$sbx" -c "$t/g.ini" -r "$rt" -w rw -d "$t/src" emptydir.py \
+	timeout 60 "$SBX" -c "$t/g.ini" -r "$RT" -w rw -d "$t/src" emptydir.py \
 	    >"$t/out" 2>/dev/null </dev/null
 	[ $? = 1 ] && [ "$(field import_refused)" = socket ]
-	say $? "$rt: an empty directory named socket does not let socket in"
-	rc=$(run "$rt" fallback.py default)
+	say $? "an empty directory named socket does not let socket in"
+	rc=$(run "$RT" fallback.py default)
 	[ "$rc" = 0 ] && [ "$(stream stdout)" = None ] &&
 	    [ "$(field import_refused)" = socket ] &&
 	    grep -q '"event":"warning","message":"import of '"'socket'"' refused' \
 	    "$t/out"
-	say $? "$rt: a refused import can be caught like a missing module; reported as a warning"
-	timeout 60 "$sbx" -c "$t/g.ini" -r "$rt" -d "$t/src" forge.sh \
+	say $? "a refused import can be caught like a missing module; reported as a warning"
+	timeout 60 "$SBX" -c "$t/g.ini" -r "$RT" -d "$t/src" forge.sh \
 	    >"$t/out" 2>/dev/null </dev/null
 	[ $? = 0 ] && [ "$(field import_refused)" = null ] &&
 	    ! grep -q '"event":"error"' "$t/out"
-	say $? "$rt: a script's own /sbx/out/refused is not a refusal without the guard"
-	rc=$(run "$rt" never.py default)
+	say $? "a script's own /sbx/out/refused is not a refusal without the guard"
+	rc=$(run "$RT" never.py default)
 	[ "$rc" = 0 ] && [ "$(field import_refused)" = null ]
-	say $? "$rt: an import that never runs is not judged"
-	rc=$(run "$rt" imodok.py default)
+	say $? "an import that never runs is not judged"
+	rc=$(run "$RT" imodok.py default)
 	[ "$rc" = 0 ] && [ "$(stream stdout)" = 1 ]
-	say $? "$rt: importlib.import_module of an allowed module"
-	rc=$(run "$rt" open.py open)
+	say $? "importlib.import_module of an allowed module"
+	rc=$(run "$RT" open.py open)
 	[ "$rc" = 0 ] && grep -q '"data":"True' "$t/out" &&
-	    "$sbx" -c "$t/g.ini" -r "$rt" -t open -D -d "$t/src" open.py |
+	    "$SBX" -c "$t/g.ini" -r "$RT" -t open -D -d "$t/src" open.py |
 	    jq -e '.argv | index("/sbx/sbx_guard.py") == null' >/dev/null
-	say $? "$rt: an empty list means no guard"
+	say $? "an empty list means no guard"
 	# The shipped templates: sys and stdin under each (no network
 	# ones: those are dry-run only), and ml's packages out of the box.
-	for tp in $("$sbx" -c "$OLDPWD/sbx.ini" -l |
+	for tp in $("$SBX" -c "$root/sbx.ini" -l |
 	    jq -r 'select(.limits.network == false) | .name'); do
-		printf 'hello\n' | timeout 120 "$sbx" -c "$OLDPWD/sbx.ini" \
-		    -r "$rt" -t "$tp" -d "$t/src" stdin.py >"$t/out" 2>/dev/null
+		printf 'hello\n' | timeout 120 "$SBX" -c "$root/sbx.ini" \
+		    -r "$RT" -t "$tp" -d "$t/src" stdin.py >"$t/out" 2>/dev/null
 		[ $? = 0 ] && [ "$(stream stdout)" = HELLO ]
-		say $? "$rt: shipped template $tp: sys and standard input"
+		say $? "shipped template $tp: sys and standard input"
 	done
 	printf 'import numpy, pandas, sklearn, matplotlib\nprint(numpy.arange(3).sum())\n' \
 	    >ml.py
-	timeout 120 "$sbx" -c "$OLDPWD/sbx.ini" -r "$rt" -t ml -d "$t/src" \
+	timeout 120 "$SBX" -c "$root/sbx.ini" -r "$RT" -t ml -d "$t/src" \
 	    ml.py >"$t/out" 2>/dev/null </dev/null
 	[ $? = 0 ] && [ "$(stream stdout)" = 3 ] && [ "$(field stderr_bytes)" = 0 ]
-	say $? "$rt: shipped template ml: numpy, pandas, sklearn, matplotlib"
+	say $? "shipped template ml: numpy, pandas, sklearn, matplotlib"
 	[ -z "$(ls -A "$TMPDIR")" ]
-	say $? "$rt: nothing left in TMPDIR"
+	say $? "nothing left in TMPDIR"
 done
 exit 0

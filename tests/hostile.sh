@@ -3,7 +3,7 @@
 #
 # usage: tests/hostile.sh [podman|docker ...]	(default: both)
 #
-# Run from the repository root.  The sbx under test is ${SBX:-./sbx}, the
+# Runs from anywhere.  The sbx under test is $SBX, else the tree's, the
 # configuration tests/hostile.ini (small limits).  HOSTILE_CASES="name ..."
 # runs only those cases (see "cases" at the end).
 #
@@ -18,7 +18,7 @@
 # what it was.
 #
 # Prints "ok - hostile: RUNTIME: WHAT" or "not ok - hostile: RUNTIME: WHAT"
-# per assertion and "# " diagnostics; tests/run.sh counts them.  Exits 0
+# per assertion and "# " diagnostics; tests/lib/run.sh counts them.  Exits 0
 # even when assertions fail, 2 when it cannot run at all.  A missing
 # runtime is a failure, never a skip.
 #
@@ -28,19 +28,10 @@
 # under "timeout 120".
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd) || exit 2
-# shellcheck source=tests/lib.sh
-. "$here/lib.sh"
-
-# lib.sh's reporting, with this suite's prefix: every helper of lib.sh
-# (is, num, like, check...) reports through these two.
-ok() {
-	printf 'ok - hostile: %s: %s\n' "$RT" "$1"
-}
-
-notok() {
-	printf 'not ok - hostile: %s: %s\n' "$RT" "$1"
-}
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+# shellcheck source=tests/lib/runtime.sh
+. "$here/lib/runtime.sh"
 
 suite_init hostile.ini "$@"
 SBX_REAL=$(readlink -f "$SBX") || cannot "$SBX: cannot resolve"
@@ -1735,13 +1726,7 @@ for RT in $runtimes; do
 		"case_$hcase"
 		diag "$RT: case $hcase: $(($(date +%s) - tc)) s"
 	done
-	check "no container labelled sbx of this suite left" no_sbx_containers
-	if [ -s "$NAMES.left" ]; then
-		while read -r n; do
-			timeout 30 "$RT" rm -f "$n" >/dev/null 2>&1
-		done <"$NAMES.left"
-	fi
-	diag "$RT: $(wc -l <"$NAMES" | tr -d ' ') containers started"
+	runtime_end
 	diag "$RT: $(($(date +%s) - t0)) s"
 done
 diag "total: $(($(date +%s) - t_all)) s"

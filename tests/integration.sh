@@ -3,20 +3,22 @@
 #
 # usage: tests/integration.sh [podman|docker ...]	(default: both)
 #
-# Run from the repository root.  The sbx under test is ${SBX:-./sbx};
+# Runs from anywhere.  The sbx under test is $SBX, else the tree's own;
 # SBX_CASES="name ..." runs only those cases (see "cases" below).
-# Prints one "ok - RUNTIME: WHAT" or "not ok - RUNTIME: WHAT" line per
-# assertion and "# " diagnostics; tests/run.sh counts them.  Exits 0
-# even when assertions fail, 2 when it cannot run at all.  A runtime
-# that is missing or not answering is a failure, never a skip.
+# Prints one "ok - integration: RUNTIME: WHAT" or
+# "not ok - integration: RUNTIME: WHAT" line per assertion and "# "
+# diagnostics; tests/lib/run.sh counts them.  Exits 0 even when
+# assertions fail, 2 when it cannot run at all.  A runtime that is
+# missing or not answering is a failure, never a skip.
 #
 # No container ever gets a network: -n and the web template are only
 # used with -D (dry run).  Images are never pulled.
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd) || exit 2
-# shellcheck source=tests/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+# shellcheck source=tests/lib/runtime.sh
+. "$here/lib/runtime.sh"
 
 suite_init test.ini "$@"
 for tool in jq timeout tar sha256sum od awk find head mkfifo; do
@@ -32,7 +34,7 @@ suite_base it
 
 # --- the cases ----------------------------------------------------------
 # Each case_* runs with RT, T, W, OUT, ERR and NAMES set for one runtime
-# (see lib.sh), in sequence.
+# (see tests/lib/runtime.sh), in sequence.
 
 # 1. hello world in Python and in sh.
 case_hello() {
@@ -878,14 +880,7 @@ for RT in $runtimes; do
 	for c in $cases; do
 		"case_$c"
 	done
-	check "no container labelled sbx left" no_sbx_containers
-	# What a failed case left is removed, so the next run starts clean.
-	if [ -s "$NAMES.left" ]; then
-		while read -r n; do
-			timeout 30 "$RT" rm -f "$n" >/dev/null 2>&1
-		done <"$NAMES.left"
-	fi
-	diag "$RT: $(wc -l <"$NAMES" | tr -d ' ') containers started"
+	runtime_end
 	diag "$RT: $(($(date +%s) - t0)) s"
 done
 diag "total: $(($(date +%s) - t_all)) s"

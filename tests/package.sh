@@ -9,57 +9,52 @@
 #  5. it installs with dpkg -i, the installed sbx runs a script on podman,
 #     and it is removed and purged without a trace.
 # Run as root, with debhelper, lintian, podman and the sbx-python image
-# (tests/setup-debian.sh).  Leaves the system as it found it.
+# (tests/lib/setup-debian.sh).  Leaves the system as it found it.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-src=$(pwd)
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
 pkg=sbx-sandbox
 # A make or dpkg-buildpackage above us must not steer the builds below.
-unset MAKEFLAGS MFLAGS MAKELEVEL SBX_CONFIG XDG_CONFIG_HOME
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
-ok() { echo "ok - package: $1"; }
-nok() { echo "not ok - package: $1"; }
-# diag [FILE]: the last lines of FILE (or stdin) as "# " lines
-diag() { tail -n 30 "$@" | sed 's/^/# /'; }
+# logtail [FILE]: the last lines of FILE (or stdin), where a log says
+# what went wrong, as diagnostics.
+logtail() { diag "$(tail -n 30 "$@")"; }
 # failures FILE: a log's failed tests and errors, else its last lines
 failures() {
 	grep -E '^not ok |\*\*\*|error:|warning:|^[0-9]+ passed, [0-9]+ failed' "$1" \
 	    >"$1.f" || cp "$1" "$1.f"
-	diag "$1.f"
+	logtail "$1.f"
 }
 
 if [ "$(id -u)" != 0 ]; then
-	nok "must run as root"
+	notok "must run as root"
 	exit 1
 fi
 for c in make tar dpkg-buildpackage dpkg-parsechangelog lintian podman jq; do
 	if ! command -v "$c" >/dev/null 2>&1; then
-		nok "$c not installed (tests/setup-debian.sh installs it)"
+		notok "$c not installed (tests/lib/setup-debian.sh installs it)"
 		exit 1
 	fi
 done
 
 version=$(sed -n 's/^VERSION *= *//p' config.mk)
-t=$(mktemp -d) || exit 1
 installed=0
-cleanup() {
-	if [ "$installed" = 1 ]; then
-		dpkg -P "$pkg" >/dev/null 2>&1
-	fi
-	rm -rf "$t"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+ON_EXIT='[ "$installed" = 0 ] || dpkg -P "$pkg" >/dev/null 2>&1'
+suite_base package
+t=$BASE
+# A hang-up, too, must not leave the package installed.
+trap 'exit 129' HUP
 
 # copytree DIR: the working tree as it is (uncommitted and untracked
 # files included, ignored ones and build products left out), into DIR.
 copytree() {
 	mkdir -p "$1"
-	if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		git -C "$src" ls-files -z --cached --others --exclude-standard |
-		    tar -C "$src" --null --ignore-failed-read -T - -cf - 2>/dev/null
+	if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$root" ls-files -z --cached --others --exclude-standard |
+		    tar -C "$root" --null --ignore-failed-read -T - -cf - 2>/dev/null
 	else
-		tar -C "$src" --exclude=.git -cf - .
+		tar -C "$root" --exclude=.git -cf - .
 	fi | tar -C "$1" -xf -
 	make -C "$1" clean >/dev/null 2>&1
 }
@@ -78,37 +73,37 @@ copytree "$t/inst"
 staged() {
 	name=$1 want=$2
 	shift 2
-	root=$t/root-$name
-	mkdir "$root"
+	stage=$t/root-$name
+	mkdir "$stage"
 	make -C "$t/inst" clean >/dev/null 2>&1
-	if ! make -C "$t/inst" DESTDIR="$root" "$@" install >"$t/log" 2>&1; then
-		nok "make install $*"
-		diag "$t/log"
+	if ! make -C "$t/inst" DESTDIR="$stage" "$@" install >"$t/log" 2>&1; then
+		notok "make install $*"
+		logtail "$t/log"
 		return
 	fi
 	ok "make install $*"
-	got=$(files "$root")
+	got=$(files "$stage")
 	if [ "$got" = "$want" ]; then
 		ok "$name: installed files"
 	else
-		nok "$name: installed files"
+		notok "$name: installed files"
 		printf '%s\n' "$want" >"$t/want"
-		printf '%s\n' "$got" | diff -u "$t/want" - | diag
+		printf '%s\n' "$got" | diff -u "$t/want" - | logtail
 	fi
-	bad=$(cd "$root" && find . -type f ! -perm 644 ! -path '*/bin/sbx' \
+	bad=$(cd "$stage" && find . -type f ! -perm 644 ! -path '*/bin/sbx' \
 	    ! -name sbx-supervise -print)
-	bad=$bad$(cd "$root" && find . \( -path '*/bin/sbx' -o \
+	bad=$bad$(cd "$stage" && find . \( -path '*/bin/sbx' -o \
 	    -name sbx-supervise \) ! -perm 755 -print)
 	[ -z "$bad" ] && ok "$name: modes 755 and 644" ||
-	    { nok "$name: modes 755 and 644"; echo "$bad" | diag; }
-	if ! make -C "$t/inst" DESTDIR="$root" "$@" uninstall >"$t/log" 2>&1; then
-		nok "$name: make uninstall"
-		diag "$t/log"
+	    { notok "$name: modes 755 and 644"; echo "$bad" | logtail; }
+	if ! make -C "$t/inst" DESTDIR="$stage" "$@" uninstall >"$t/log" 2>&1; then
+		notok "$name: make uninstall"
+		logtail "$t/log"
 		return
 	fi
-	left=$(files "$root")
+	left=$(files "$stage")
 	[ -z "$left" ] && ok "$name: make uninstall leaves no file" ||
-	    { nok "$name: make uninstall leaves no file"; echo "$left" | diag; }
+	    { notok "$name: make uninstall leaves no file"; echo "$left" | logtail; }
 }
 
 staged usr './etc/sbx/sbx.ini
@@ -123,7 +118,7 @@ if grep -qx '/etc\(/sbx/sbx\.ini\)\{0,1\}' "$t/strings" &&
     ! grep -q '^/usr/local/etc' "$t/strings"; then
 	ok "usr: sbx built to read /etc/sbx/sbx.ini"
 else
-	nok "usr: sbx built to read /etc/sbx/sbx.ini"
+	notok "usr: sbx built to read /etc/sbx/sbx.ini"
 fi
 staged opt './opt/man/man1/sbx.1
 ./opt/man/man5/sbx.ini.5
@@ -132,7 +127,7 @@ staged opt './opt/man/man1/sbx.1
 ./opt/sbx/share/bash-completion/completions/sbx
 ./srv/etc/sbx/sbx.ini' PREFIX=/opt/sbx MANPREFIX=/opt/man SYSCONFDIR=/srv/etc
 [ ! -d "$t/root-opt/srv/etc/sbx" ] && ok "opt: make uninstall removes SYSCONFDIR/sbx" ||
-    nok "opt: make uninstall removes SYSCONFDIR/sbx"
+    notok "opt: make uninstall removes SYSCONFDIR/sbx"
 rm -rf "$t/inst" "$t"/root-*
 
 # --- 2. make dist, unpacked and tested elsewhere ----------------------
@@ -143,24 +138,24 @@ if make -C "$t/dist" dist >"$t/log" 2>&1 && [ -f "$tgz" ]; then
 	ok "make dist makes sbx-$version.tar.gz"
 	top=$(tar -tzf "$tgz" | cut -d/ -f1 | sort -u)
 	[ "$top" = "sbx-$version" ] && ok "dist: one top directory sbx-$version" ||
-	    { nok "dist: one top directory sbx-$version"; echo "$top" | diag; }
+	    { notok "dist: one top directory sbx-$version"; echo "$top" | logtail; }
 	junk=$(tar -tzf "$tgz" | grep -E '\.o$|/sbx$|/tests/unit$|/builtin\.h$')
 	[ -z "$junk" ] && ok "dist: no build products" ||
-	    { nok "dist: no build products"; echo "$junk" | diag; }
+	    { notok "dist: no build products"; echo "$junk" | logtail; }
 	mkdir "$t/unpack"
 	tar -C "$t/unpack" -xzf "$tgz"
 	d=$t/unpack/sbx-$version
 	if (cd "$d" && make && make tests/unit &&
-	    tests/run.sh tests/unit.sh tests/cli.sh tests/golden.sh \
+	    tests/lib/run.sh tests/unit.sh tests/cli.sh tests/golden.sh \
 	    tests/docs.sh) >"$t/log" 2>&1; then
 		ok "dist: builds and passes unit, cli, golden and docs tests"
 	else
-		nok "dist: builds and passes unit, cli, golden and docs tests"
+		notok "dist: builds and passes unit, cli, golden and docs tests"
 		failures "$t/log"
 	fi
 else
-	nok "make dist makes sbx-$version.tar.gz"
-	diag "$t/log"
+	notok "make dist makes sbx-$version.tar.gz"
+	logtail "$t/log"
 fi
 rm -rf "$t/dist" "$t/unpack"
 
@@ -170,14 +165,14 @@ b=$t/deb/$pkg-$version
 copytree "$b"
 cv=$(cd "$b" && dpkg-parsechangelog -S Version)
 [ "$cv" = "$version" ] && ok "debian/changelog version is config.mk's $version" ||
-    nok "debian/changelog version is config.mk's $version (it is $cv)"
+    notok "debian/changelog version is config.mk's $version (it is $cv)"
 deb=$t/deb/${pkg}_${version}_$(dpkg --print-architecture).deb
 changes=${deb%.deb}.changes
 if (cd "$b" && dpkg-buildpackage -us -uc -b) >"$t/build.log" 2>&1 &&
     [ -f "$deb" ] && [ -f "$changes" ]; then
 	ok "dpkg-buildpackage -us -uc -b"
 else
-	nok "dpkg-buildpackage -us -uc -b"
+	notok "dpkg-buildpackage -us -uc -b"
 	failures "$t/build.log"
 	exit 0
 fi
@@ -185,8 +180,8 @@ if grep -q -- '-D_FORTIFY_SOURCE=2.* -c -o sbx\.o' "$t/build.log" &&
     grep -q -- '-Wl,-z,relro.* -o sbx ' "$t/build.log"; then
 	ok "built with dpkg-buildflags"
 else
-	nok "built with dpkg-buildflags"
-	grep -- ' -o sbx' "$t/build.log" | diag
+	notok "built with dpkg-buildflags"
+	grep -- ' -o sbx' "$t/build.log" | logtail
 fi
 
 # --- 4. lintian ---------------------------------------------------------
@@ -197,10 +192,10 @@ rc=$?
 if [ "$rc" -le 1 ] && ! grep -q '^[EW]: ' "$t/lint"; then
 	ok "lintian: no errors, no warnings"
 else
-	nok "lintian: no errors, no warnings (status $rc)"
-	diag "$t/lint.err"
+	notok "lintian: no errors, no warnings (status $rc)"
+	logtail "$t/lint.err"
 fi
-diag "$t/lint"
+logtail "$t/lint"
 
 # --- 5. dpkg -i, a run on podman, dpkg -r and -P ----------------------
 
@@ -213,7 +208,7 @@ absent() {
 }
 
 if ! absent || [ -e /usr/bin/sbx ] || [ -e /etc/sbx ]; then
-	nok "no $pkg, /usr/bin/sbx or /etc/sbx before the test (remove them)"
+	notok "no $pkg, /usr/bin/sbx or /etc/sbx before the test (remove them)"
 	exit 0
 fi
 # From here on, however the script ends, cleanup purges the package.
@@ -221,14 +216,14 @@ installed=1
 if dpkg -i "$deb" >"$t/log" 2>&1; then
 	ok "dpkg -i $(basename "$deb")"
 else
-	nok "dpkg -i $(basename "$deb")"
-	diag "$t/log"
+	notok "dpkg -i $(basename "$deb")"
+	logtail "$t/log"
 	exit 0
 fi
 
 v=$(/usr/bin/sbx -V 2>&1)
 [ "$v" = "sbx $version" ] && ok "installed sbx -V" ||
-    { nok "installed sbx -V"; echo "$v" | diag; }
+    { notok "installed sbx -V"; echo "$v" | logtail; }
 
 list=$(dpkg -L "$pkg")
 for f in /usr/bin/sbx /etc/sbx/sbx.ini /usr/share/man/man1/sbx.1.gz \
@@ -236,29 +231,30 @@ for f in /usr/bin/sbx /etc/sbx/sbx.ini /usr/share/man/man1/sbx.1.gz \
     /usr/share/bash-completion/completions/sbx \
     /usr/share/doc/$pkg/copyright; do
 	printf '%s\n' "$list" | grep -qx "$f" && ok "dpkg -L lists $f" ||
-	    nok "dpkg -L lists $f"
+	    notok "dpkg -L lists $f"
 done
 dpkg-query -W -f='${Conffiles}\n' "$pkg" | grep -q '^ /etc/sbx/sbx.ini ' &&
-    ok "/etc/sbx/sbx.ini is a conffile" || nok "/etc/sbx/sbx.ini is a conffile"
+    ok "/etc/sbx/sbx.ini is a conffile" || notok "/etc/sbx/sbx.ini is a conffile"
 zcat /usr/share/man/man1/sbx.1.gz | grep -q '^\.Pa /etc/sbx/sbx\.ini' &&
-    ok "sbx(1) names /etc/sbx/sbx.ini" || nok "sbx(1) names /etc/sbx/sbx.ini"
+    ok "sbx(1) names /etc/sbx/sbx.ini" || notok "sbx(1) names /etc/sbx/sbx.ini"
 bash -c '. /usr/share/bash-completion/completions/sbx && complete -p sbx' \
     >/dev/null 2>&1 && ok "bash completion defines sbx's" ||
-    nok "bash completion defines sbx's"
+    notok "bash completion defines sbx's"
 
-mkdir "$t/home" "$t/tmp" "$t/src"
-export HOME="$t/home" TMPDIR="$t/tmp"
+mkdir "$t/home" "$t/src"
+private_tmpdir
+export HOME="$t/home"
 n=$(/usr/bin/sbx -l 2>"$t/err" | jq -r 'select(.event == "template") | .name' |
     tr '\n' ' ')
 [ "$n" = "default secure ml web minimal standard hardened paranoid " ] && ok "installed sbx -l" ||
-    { nok "installed sbx -l"; echo "$n" | diag; diag "$t/err"; }
+    { notok "installed sbx -l"; echo "$n" | logtail; logtail "$t/err"; }
 # The installed sbx reads the system file: a template added there shows.
 cp -p /etc/sbx/sbx.ini "$t/sbx.ini.orig"
 printf '\n[pkgtest]\ndescription = added by tests/package.sh\n' \
     >>/etc/sbx/sbx.ini
 /usr/bin/sbx -l 2>/dev/null | jq -e 'select(.name == "pkgtest")' \
     >/dev/null && ok "installed sbx reads /etc/sbx/sbx.ini" ||
-    nok "installed sbx reads /etc/sbx/sbx.ini"
+    notok "installed sbx reads /etc/sbx/sbx.ini"
 cp -p "$t/sbx.ini.orig" /etc/sbx/sbx.ini
 
 printf 'print("hello from the package")\n' >"$t/src/hello.py"
@@ -272,8 +268,8 @@ if [ "$rc" -eq 0 ] && [ "$data" = "hello from the package" ] &&
     [ "$res" = "[0,false]" ] && [ -z "$(ls -A "$TMPDIR")" ]; then
 	ok "installed sbx runs hello.py on podman"
 else
-	nok "installed sbx runs hello.py on podman"
-	{ echo "status $rc"; cat "$t/out" "$t/err"; } | diag
+	notok "installed sbx runs hello.py on podman"
+	{ echo "status $rc"; cat "$t/out" "$t/err"; } | logtail
 fi
 
 # A session, with the packaged supervisor.
@@ -290,8 +286,8 @@ if [ "$rc" -eq 0 ] && [ "$data" = "hello from the package" ] &&
     [ -z "$(ls -A "$TMPDIR")" ]; then
 	ok "installed sbx runs a session step with /usr/libexec/sbx/sbx-supervise"
 else
-	nok "installed sbx runs a session step with /usr/libexec/sbx/sbx-supervise"
-	{ echo "status $rc"; cat "$t/out" "$t/err"; } | diag
+	notok "installed sbx runs a session step with /usr/libexec/sbx/sbx-supervise"
+	{ echo "status $rc"; cat "$t/out" "$t/err"; } | logtail
 fi
 
 if dpkg -r "$pkg" >"$t/log" 2>&1 && [ ! -e /usr/bin/sbx ] &&
@@ -301,14 +297,14 @@ if dpkg -r "$pkg" >"$t/log" 2>&1 && [ ! -e /usr/bin/sbx ] &&
     [ -f /etc/sbx/sbx.ini ]; then
 	ok "dpkg -r removes sbx and keeps the conffile"
 else
-	nok "dpkg -r removes sbx and keeps the conffile"
-	diag "$t/log"
+	notok "dpkg -r removes sbx and keeps the conffile"
+	logtail "$t/log"
 fi
 if dpkg -P "$pkg" >"$t/log" 2>&1 && [ ! -e /etc/sbx ] && absent; then
 	installed=0
 	ok "dpkg -P leaves no trace"
 else
-	nok "dpkg -P leaves no trace"
-	diag "$t/log"
+	notok "dpkg -P leaves no trace"
+	logtail "$t/log"
 fi
 exit 0

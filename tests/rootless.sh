@@ -5,24 +5,23 @@
 # to run there; on cgroup v2 the run must work, limits and all, and the
 # shadow copy (files written by a mapped uid included) must be removed.
 set -u
-cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
 user=sbx-rootless
-ok() { echo "ok - rootless: $1"; }
-nok() { echo "not ok - rootless: $1"; }
 if [ "$(id -u)" != 0 ]; then
-	nok "needs root to create the test user"
+	notok "needs root to create the test user"
 	exit 0
 fi
 id "$user" >/dev/null 2>&1 || useradd -m -s /bin/sh "$user" || {
-	nok "useradd $user"
+	notok "useradd $user"
 	exit 0
 }
 grep -q "^$user:" /etc/subuid || usermod --add-subuids 200000-265535 \
     --add-subgids 200000-265535 "$user"
-t=$(mktemp -d) || exit 1
-trap 'rm -rf "$t"' EXIT
+suite_base rootless
+t=$BASE
 mkdir "$t/tmp" "$t/src"
-cp sbx "$t/sbx"
+cp "$SBX" "$t/sbx"
 printf 'print("hello", flush=True)\nopen("new.txt", "w").write("x")\n' \
     >"$t/src/w.py"
 chmod -R a+rX "$t"
@@ -35,7 +34,7 @@ if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
 	[ $rc -eq 125 ] && grep -q "rootless podman cannot enforce" "$t/err" &&
 	    [ -z "$(ls -A "$t/tmp")" ] &&
 	    ok "cgroup v1: refused with a clear error, nothing created" ||
-	    { nok "cgroup v1: refused with a clear error, nothing created"
+	    { notok "cgroup v1: refused with a clear error, nothing created"
 	      echo "# status $rc: $(cat "$t/err")"; }
 	exit 0
 fi
@@ -45,12 +44,12 @@ as_user "podman image exists sbx-python || podman import -q \
 as_user "./sbx -r podman -w rw -k -d src w.py" >"$t/out" 2>"$t/err"
 rc=$?
 [ $rc -eq 0 ] && grep -q '"data":"hello' "$t/out" &&
-    ok "cgroup v2: a rw run as $user" || nok "cgroup v2: a rw run as $user"
+    ok "cgroup v2: a rw run as $user" || notok "cgroup v2: a rw run as $user"
 shadow=$(jq -r 'select(.event == "result") | .shadow' "$t/out")
 [ -f "$shadow/new.txt" ] && ok "cgroup v2: the write landed in the copy" ||
-    nok "cgroup v2: the write landed in the copy"
+    notok "cgroup v2: the write landed in the copy"
 as_user "./sbx -r podman -w rw -d src w.py" >/dev/null 2>&1
 [ "$(ls -A "$t/tmp" | wc -l)" -le 1 ] &&
     ok "cgroup v2: the copy with a mapped uid's files is removed" ||
-    nok "cgroup v2: the copy with a mapped uid's files is removed"
+    notok "cgroup v2: the copy with a mapped uid's files is removed"
 exit 0

@@ -19,28 +19,17 @@
 #
 # SANITIZE_RUNTIMES="podman docker" (the default) picks the runtimes; empty
 # for none.  Needs
-# what tests/integration.sh needs (the images of tests/mkimage.sh, jq),
+# what tests/integration.sh needs (the images of tests/lib/mkimage.sh, jq),
 # clang with libclang-rt-14-dev, llvm-symbolizer (llvm-14), valgrind.
 set -u
-cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
 parts=${*:-asan valgrind}
 runtimes=${SANITIZE_RUNTIMES-podman docker}
-t=$(mktemp -d "${TMPDIR:-/tmp}/sbx-sanitize.XXXXXX") || exit 1
-t=$(cd "$t" && pwd -P) || exit 1
-trap 'rm -rf "$t"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-unset SBX SBX_CONFIG
-fail=0
-nl='
-'
-
-ok() { echo "ok - sanitize: $1"; }
-nok() {
-	echo "not ok - sanitize: $1"
-	fail=1
-}
-diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
+suite_base sanitize
+t=$BASE
+# The suites below test the sbx they are given, not this one.
+unset SBX
 
 # copy DIR: the tree, without .git and what the last build left.
 copy() {
@@ -56,7 +45,7 @@ reports() {
 		ok "$1: no sanitizer report"
 		return
 	fi
-	nok "$1: $_rn sanitizer report(s)"
+	notok "$1: $_rn sanitizer report(s)"
 	for _rf in $(find "$t/rep" -type f | head -n 3); do
 		diag "$_rf:$nl$(grep -v '^ *$' "$_rf" | head -n 40)"
 	done
@@ -78,7 +67,7 @@ suite() {
 	if [ "$_src" -eq 0 ] && [ "$_sf" -eq 0 ] && [ "$_sp" -gt 0 ]; then
 		ok "$_sn under ASan+UBSan: $_sp passed ($_st s)"
 	else
-		nok "$_sn under ASan+UBSan: $_sp passed, $_sf failed, status $_src ($_st s)"
+		notok "$_sn under ASan+UBSan: $_sp passed, $_sf failed, status $_src ($_st s)"
 		grep -A 6 '^not ok ' "$t/suite.out" | head -n 60 | sed 's/^/# /'
 		[ "$_sf" -eq 0 ] && tail -n 20 "$t/suite.out" | sed 's/^/# /'
 	fi
@@ -96,7 +85,7 @@ asan() {
 	# shellcheck disable=SC2086
 	if ! copy "$a" || ! out=$(make -C "$a" CC=clang CFLAGS="$san" \
 	    LDFLAGS="$san" $targets 2>&1); then
-		nok "build with clang -fsanitize=address,undefined"
+		notok "build with clang -fsanitize=address,undefined"
 		printf '%s\n' "${out:-copy failed}" | tail -n 30 | sed 's/^/# /'
 		return
 	fi
@@ -123,13 +112,13 @@ asan() {
 	    [ -n "$(find "$t/rep" -type f -size +0)" ]; then
 		ok "a known overflow is reported to the report directory"
 	else
-		nok "a known overflow is reported to the report directory"
+		notok "a known overflow is reported to the report directory"
 	fi
 	rm -f "$t"/rep/*
 	# The supervisor is static and runs in containers: not ours to
 	# sanitize here, but the session suite needs it.
 	make -s -C "$a" sbx-supervise >/dev/null 2>&1 ||
-	    nok "build sbx-supervise"
+	    notok "build sbx-supervise"
 	# Timed limits are for -O2 builds, not ASan's.
 	export DIFFTEST_TIME=0
 	for s in unit diff cli golden guard; do
@@ -183,7 +172,7 @@ vg() {
 		ok "valgrind: $_vn"
 		return
 	fi
-	nok "valgrind: $_vn"
+	notok "valgrind: $_vn"
 	diag "${_vwhy#"$nl"}"
 	diag "sbx stdout: $(head -c 1500 "$t/vg.out")"
 	diag "sbx stderr: $(head -c 800 "$t/vg.err")"
@@ -192,11 +181,11 @@ vg() {
 valgrind_runs() {
 	v=$t/vg
 	if ! command -v valgrind >/dev/null 2>&1; then
-		nok "valgrind installed"
+		notok "valgrind installed"
 		return
 	fi
 	if ! copy "$v" || ! out=$(make -C "$v" CFLAGS="-O1 -g" sbx 2>&1); then
-		nok "build sbx for valgrind"
+		notok "build sbx for valgrind"
 		printf '%s\n' "${out:-copy failed}" | tail -n 30 | sed 's/^/# /'
 		return
 	fi
@@ -226,7 +215,7 @@ valgrind_runs() {
 	for rt in $runtimes; do
 		if ! command -v "$rt" >/dev/null 2>&1 ||
 		    ! timeout 30 "$rt" info >/dev/null 2>&1; then
-			nok "valgrind: $rt available"
+			notok "valgrind: $rt available"
 			continue
 		fi
 		r="-c $cfg -r $rt -t test -d $d"
@@ -271,7 +260,7 @@ valgrind_runs() {
 		    'length == 1 and .[0].event == "argv"' \
 		    -D $r hello.py </dev/null
 		}
-		[ -f "$d/new.txt" ] && nok "valgrind: $rt: -w rw wrote the source tree"
+		[ -f "$d/new.txt" ] && notok "valgrind: $rt: -w rw wrote the source tree"
 	done
 	vg "-l" 0 'length > 0 and all(.event == "template")' \
 	    -c "$cfg" -l </dev/null
@@ -286,4 +275,4 @@ for p in $parts; do
 	*) echo "usage: $0 [asan] [valgrind]" >&2; exit 2 ;;
 	esac
 done
-exit "$fail"
+exit "$FAILED"

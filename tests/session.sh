@@ -5,26 +5,24 @@
 # maximum lifetime enforced with no sbx running, stop, ls, gc, and the
 # session's changes applied back.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-sbx=${SBX:-sbx}
-case $sbx in /*) ;; *) sbx=$(pwd)/$sbx ;; esac
-conf=$(pwd)/tests/test.ini
-export SBX_SUPERVISE=${SBX_SUPERVISE:-$(pwd)/sbx-supervise}
-t=$(mktemp -d) || exit 1
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+runtimes_of "$@"
+conf=$root/tests/test.ini
+export SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
+# Every session started is stopped at the end, whatever became of it.
 ids=
-cleanup() {
-	for i in $ids; do "$sbx" stop "$i" >/dev/null 2>&1; done
-	chmod -R u+rwx "$t" 2>/dev/null
-	rm -rf "$t"
-}
-trap cleanup EXIT
-mkdir "$t/tmp" "$t/src" "$t/steps"
-export TMPDIR="$t/tmp"
+ON_EXIT='for i in $ids; do "$SBX" stop "$i" >/dev/null 2>&1; done'
+suite_base session
+t=$BASE
+private_tmpdir
+mkdir "$t/src" "$t/steps"
 echo original >"$t/src/data.txt"
 
-say() { if [ "$1" = 0 ]; then echo "ok - session: $2"; else
-	echo "not ok - session: $2"; tail -8 "$t/out" | cut -c1-300 |
-	sed 's/^/# /'; tail -3 "$t/err" | cut -c1-300 | sed 's/^/# /'; fi; }
+show() {
+	diag "$(tail -n 8 "$t/out" | cut -c1-300)"
+	diag "$(tail -n 3 "$t/err" | cut -c1-300)"
+}
 res() { jq -c "select(.event == \"result\") | $1" "$t/out"; }
 step() { printf '%s\n' "$2" >"$t/steps/$1"; }
 
@@ -45,10 +43,10 @@ step look.sh 'ls -A "${SBX_RESULT%/*}" | wc -l'
 step slow.sh 'echo begin $1; sleep 1; echo end $1'
 step flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
 
-for rt in ${*:-podman docker}; do
-	start() { timeout 120 "$sbx" start -c "$conf" -r "$rt" -e sh \
+for RT in $runtimes; do
+	start() { timeout 120 "$SBX" start -c "$conf" -r "$RT" -e sh \
 	    -d "$t/src" "$@" >"$t/out" 2>"$t/err" </dev/null; }
-	ex() { timeout 120 "$sbx" exec -c "$conf" "$@" >"$t/out" \
+	ex() { timeout 120 "$SBX" exec -c "$conf" "$@" >"$t/out" \
 	    2>"$t/err" </dev/null; }
 
 	start -t test -w rw
@@ -56,101 +54,101 @@ for rt in ${*:-podman docker}; do
 	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
 	ids="$ids $id"
 	[ $rc = 0 ] && [ ${#id} = 12 ] &&
-	    [ "$($rt ps --filter "name=sbx-session-$id" --format '{{.Names}}')" = \
+	    [ "$("$RT" ps --filter "name=sbx-session-$id" --format '{{.Names}}')" = \
 	    "sbx-session-$id" ]
-	say $? "$rt: start prints the session and leaves its container running"
+	say $? "start prints the session and leaves its container running"
 
 	ex "$id" "$t/steps/write.sh"
 	[ $? = 0 ] && [ "$(res '[.status, .exit_code]')" = '[0,0]' ] &&
 	    [ "$(jq -r 'select(.event == "stdout") | .data' "$t/out" |
 	    tr -d '\n')" = "step one" ] &&
 	    [ "$(jq -c 'select(.event == "start") | .step' "$t/out")" = 1 ]
-	say $? "$rt: a step runs, with its output and result"
+	say $? "a step runs, with its output and result"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ] && [ "$(res .exit_code)" = 3 ] &&
 	    grep -q '"data":"made' "$t/out"
-	say $? "$rt: the next step sees its files; its exit status passes"
+	say $? "the next step sees its files; its exit status passes"
 	[ "$(cat "$t/src/data.txt")" = original ]
-	say $? "$rt: the original is untouched"
+	say $? "the original is untouched"
 
-	printf 'echo from stdin\n' | timeout 60 "$sbx" exec -c "$conf" -e sh \
+	printf 'echo from stdin\n' | timeout 60 "$SBX" exec -c "$conf" -e sh \
 	    "$id" - >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && grep -q '"data":"from stdin' "$t/out"
-	say $? "$rt: a step from standard input"
+	say $? "a step from standard input"
 
 	ex -T 1 "$id" "$t/steps/sleep.sh"
 	[ $? = 124 ] && [ "$(res '[.timed_out, .status]')" = '[true,124]' ]
-	say $? "$rt: a step's own timeout stops it: status 124"
+	say $? "a step's own timeout stops it: status 124"
 	ex -T 99 "$id" "$t/steps/sleep.sh"
 	[ $? = 125 ] && grep -q "more than the session's timeout" "$t/err"
-	say $? "$rt: -T above the template's timeout is refused"
+	say $? "-T above the template's timeout is refused"
 
 	ex "$id" "$t/steps/bg.sh"
 	ex "$id" "$t/steps/ps.sh"
 	[ "$(jq -r 'select(.event == "stdout") | .data' "$t/out")" = 0 ]
-	say $? "$rt: a step's background processes do not outlive it"
+	say $? "a step's background processes do not outlive it"
 
 	ex "$id" "$t/steps/pid1.sh"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ]
-	say $? "$rt: the supervisor survives kill -9 1 from a step"
+	say $? "the supervisor survives kill -9 1 from a step"
 
 	ex "$id" "$t/steps/forge.sh"
 	[ $? = 7 ] && [ "$(res .exit_code)" = 7 ]
-	say $? "$rt: status lines forged by a step are ignored"
+	say $? "status lines forged by a step are ignored"
 
 	ex "$id" "$t/steps/partial.sh"
 	[ $? = 4 ]
-	say $? "$rt: partial lines a step leaves in the FIFOs do no harm"
+	say $? "partial lines a step leaves in the FIFOs do no harm"
 	ex "$id" "$t/steps/swap.sh"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ] && [ -p "$TMPDIR/sbx-session.$id/req" ] &&
 	    [ ! -e "$TMPDIR/sbx-session.$id/ctl/99.out" ]
-	say $? "$rt: a step cannot swap or plant the session's FIFOs"
+	say $? "a step cannot swap or plant the session's FIFOs"
 	ex "$id" "$t/steps/peek.sh"
 	n=$(jq 'select(.event == "start") | .step' "$t/out")
 	[ "$(jq -r 'select(.event == "stdout") | .data' "$t/out" | head -2 |
 	    tr '\n' ' ')" = "$n.err $n.out " ] && grep -q 'No such file' "$t/out"
-	say $? "$rt: the supervisor's FIFOs are out of a step's sight"
+	say $? "the supervisor's FIFOs are out of a step's sight"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ] && [ "$(res .value_error)" = null ]
-	say $? "$rt: a result.json tree from the last step is moved aside"
+	say $? "a result.json tree from the last step is moved aside"
 	ex "$id" "$t/steps/litter.sh"
 	n=$(jq -r 'select(.event == "stdout") | .data' "$t/out")
 	ex "$id" "$t/steps/look.sh"
 	[ "$n" -lt 100 ] && [ "$(jq -r 'select(.event == "stdout") | .data' \
 	    "$t/out")" = 0 ]
-	say $? "$rt: /sbx/out holds a few files (here $n), emptied per step"
+	say $? "/sbx/out holds a few files (here $n), emptied per step"
 
 	ex "$id" "$t/steps/oom.sh"
 	[ "$(res .oom_killed)" = true ]
-	say $? "$rt: a step the OOM killer ends is oom_killed"
+	say $? "a step the OOM killer ends is oom_killed"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ] && [ "$(res .oom_killed)" = false ]
-	say $? "$rt: the next step is not"
+	say $? "the next step is not"
 
 	ex "$id" "$t/steps/value.sh"
 	[ "$(res .value)" = '{"n":1}' ]
 	ok=$?
 	ex "$id" "$t/steps/read.sh"
 	[ $ok = 0 ] && [ "$(res .value)" = null ]
-	say $? "$rt: \$SBX_RESULT per step"
+	say $? "\$SBX_RESULT per step"
 
 	ex "$id" "$t/steps/flood.sh" 
 	[ "$(res '[.truncated, .status, .exit_code, .signal]')" = \
 	    '[true,137,137,9]' ]
-	say $? "$rt: max_output ends a flooding step"
+	say $? "max_output ends a flooding step"
 
 	# A step named like the protocol's own files.
 	cp "$t/steps/read.sh" "$t/steps/req"
 	ex -e sh "$id" "$t/steps/req"
 	[ "$(res '[.status, .exit_code]')" = '[3,3]' ]
-	say $? "$rt: a step named req runs like any other"
+	say $? "a step named req runs like any other"
 
 	# Two steps at once: serialized, never interleaved.
-	timeout 60 "$sbx" exec -c "$conf" "$id" "$t/steps/slow.sh" A \
+	timeout 60 "$SBX" exec -c "$conf" "$id" "$t/steps/slow.sh" A \
 	    >"$t/a" 2>&1 &
-	timeout 60 "$sbx" exec -c "$conf" "$id" "$t/steps/slow.sh" B \
+	timeout 60 "$SBX" exec -c "$conf" "$id" "$t/steps/slow.sh" B \
 	    >"$t/b" 2>&1
 	wait $!
 	ok=0
@@ -163,10 +161,10 @@ for rt in ${*:-podman docker}; do
 	done
 	[ $ok = 0 ] && [ "$(jq -s '[.[] | select(.event == "start") | .step] |
 	    sort | .[1] - .[0]' "$t/a" "$t/b")" = 1 ]
-	say $? "$rt: concurrent steps are serialized, each whole"
+	say $? "concurrent steps are serialized, each whole"
 
 	# SIGINT to sbx exec ends the step, not the session.
-	timeout 60 "$sbx" exec -c "$conf" "$id" "$t/steps/sleep.sh" \
+	timeout 60 "$SBX" exec -c "$conf" "$id" "$t/steps/sleep.sh" \
 	    >"$t/out" 2>"$t/err" &
 	pid=$!
 	sleep 1
@@ -174,14 +172,14 @@ for rt in ${*:-podman docker}; do
 	wait $pid
 	rc=$?
 	[ $rc = 130 ] && [ "$(res .interrupted)" = 2 ]
-	say $? "$rt: SIGINT ends the step with status 130"
+	say $? "SIGINT ends the step with status 130"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ]
-	say $? "$rt: the session takes steps after an interrupted one"
+	say $? "the session takes steps after an interrupted one"
 
 	# An sbx exec killed outright leaves its step running: the next
 	# exec ends it first instead of waiting out its timeout.
-	"$sbx" exec -c "$conf" "$id" "$t/steps/sleep.sh" >/dev/null 2>&1 &
+	"$SBX" exec -c "$conf" "$id" "$t/steps/sleep.sh" >/dev/null 2>&1 &
 	pid=$!
 	sleep 1
 	kill -KILL $pid
@@ -190,30 +188,30 @@ for rt in ${*:-podman docker}; do
 	# time out and the session be lost: status 125.
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ]
-	say $? "$rt: a step orphaned by a killed sbx exec is ended by the next"
+	say $? "a step orphaned by a killed sbx exec is ended by the next"
 
-	"$sbx" ls >"$t/out" 2>"$t/err"
+	"$SBX" ls >"$t/out" 2>"$t/err"
 	[ "$(jq -c "select(.id == \"$id\") | .running" "$t/out")" = true ]
-	say $? "$rt: ls lists the running session"
+	say $? "ls lists the running session"
 
-	"$sbx" apply "$id" made.txt >"$t/out" 2>"$t/err"
+	"$SBX" apply "$id" made.txt >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && [ "$(cat "$t/src/made.txt")" = made ] &&
 	    [ "$(cat "$t/src/data.txt")" = original ]
-	say $? "$rt: apply takes a session's file back, only the one named"
+	say $? "apply takes a session's file back, only the one named"
 	rm -f "$t/src/made.txt"
 
-	"$sbx" gc >"$t/out" 2>"$t/err"
+	"$SBX" gc >"$t/out" 2>"$t/err"
 	! grep -q "$id" "$t/out" && ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ]
-	say $? "$rt: gc leaves a live session alone"
+	say $? "gc leaves a live session alone"
 
-	"$sbx" stop "$id" >"$t/out" 2>"$t/err"
+	"$SBX" stop "$id" >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && [ ! -e "$TMPDIR/sbx-session.$id" ] &&
-	    [ -z "$($rt ps -a --filter "name=sbx-session-$id" --format '{{.Names}}')" ]
-	say $? "$rt: stop removes the container and the directory"
+	    [ -z "$("$RT" ps -a --filter "name=sbx-session-$id" --format '{{.Names}}')" ]
+	say $? "stop removes the container and the directory"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 125 ] && grep -q 'no such session' "$t/err"
-	say $? "$rt: a stopped session takes no steps: status 125"
+	say $? "a stopped session takes no steps: status 125"
 
 	# prlimit(2) on PID 1 is open to a step: the supervisor notices
 	# and ends the session rather than run steps under those limits.
@@ -227,15 +225,15 @@ for rt in ${*:-podman docker}; do
 	ex "$id" "$t/steps/soft.py"
 	ex "$id" "$t/steps/check.py"
 	grep -q '"data":"True' "$t/out"
-	say $? "$rt: a soft limit a step lowered on PID 1 is restored"
+	say $? "a soft limit a step lowered on PID 1 is restored"
 	printf 'import resource\nresource.prlimit(1, resource.RLIMIT_NOFILE, (3, 3))\n' \
 	    >"$t/steps/prlimit.py"
 	ex "$id" "$t/steps/prlimit.py"
-	printf 'print(1)\n' | timeout 60 "$sbx" exec -c "$conf" "$id" - \
+	printf 'print(1)\n' | timeout 60 "$SBX" exec -c "$conf" "$id" - \
 	    >"$t/out" 2>"$t/err"
 	[ $? = 125 ] && grep -q "changed its supervisor's limits" "$t/out"
-	say $? "$rt: a step that lowers PID 1's limits ends the session"
-	"$sbx" stop "$id" >/dev/null 2>&1
+	say $? "a step that lowers PID 1's limits ends the session"
+	"$SBX" stop "$id" >/dev/null 2>&1
 
 	# The clocks run in the container, with no sbx around.
 	start -t brief
@@ -244,70 +242,71 @@ for rt in ${*:-podman docker}; do
 	sleep 4
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 125 ] && grep -q 'not running' "$t/err" &&
-	    [ -z "$($rt ps -a --filter "name=sbx-session-$id" --format '{{.Names}}')" ]
-	say $? "$rt: an idle session ends on its own; its container is gone"
-	"$sbx" ls >"$t/out"
+	    [ -z "$("$RT" ps -a --filter "name=sbx-session-$id" --format '{{.Names}}')" ]
+	say $? "an idle session ends on its own; its container is gone"
+	"$SBX" ls >"$t/out"
 	[ "$(jq -c "select(.id == \"$id\") | .running" "$t/out")" = false ]
-	say $? "$rt: ls shows it ended"
-	"$sbx" stop "$id" >/dev/null 2>&1
+	say $? "ls shows it ended"
+	"$SBX" stop "$id" >/dev/null 2>&1
 
 	start -t shortlived
 	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
 	ids="$ids $id"
 	ex "$id" "$t/steps/sleep.sh"
 	[ $? = 124 ] && grep -q 'max_lifetime' "$t/out"
-	say $? "$rt: max_lifetime ends a step and the session"
+	say $? "max_lifetime ends a step and the session"
 	sleep 1
-	"$sbx" gc >"$t/out" 2>"$t/err"
+	"$SBX" gc >"$t/out" 2>"$t/err"
 	grep -q "sbx-session.$id\"" "$t/out" &&
 	    [ ! -e "$TMPDIR/sbx-session.$id" ]
-	say $? "$rt: gc removes a session past its lifetime"
+	say $? "gc removes a session past its lifetime"
 
-	"$sbx" -L -c "$conf" -r "$rt" >"$t/out" 2>"$t/err"
+	"$SBX" -L -c "$conf" -r "$RT" >"$t/out" 2>"$t/err"
 	[ "$(jq -c -s 'map([.ext, .image, .runtime, .present])' "$t/out")" = \
-	    "[[\"py\",\"sbx-python\",\"$rt\",true],[\"sh\",\"sbx-sh\",\"$rt\",true],[\"js\",\"sbx-node\",\"$rt\",true],[\"noexec\",\"sbx-sh\",\"$rt\",true]]" ]
-	say $? "$rt: -L lists the languages, images present"
+	    "[[\"py\",\"sbx-python\",\"$RT\",true],[\"sh\",\"sbx-sh\",\"$RT\",true],[\"js\",\"sbx-node\",\"$RT\",true],[\"noexec\",\"sbx-sh\",\"$RT\",true]]" ]
+	say $? "-L lists the languages, images present"
 	printf '[default]\n[language rb]\ncommand = ruby\nimage = sbx-no-such-image\n' \
 	    >"$t/rb.ini"
-	"$sbx" -L -c "$t/rb.ini" -r "$rt" >"$t/out" 2>"$t/err"
+	"$SBX" -L -c "$t/rb.ini" -r "$RT" >"$t/out" 2>"$t/err"
 	[ "$(jq -c 'select(.ext == "rb") | [.ext, .present]' "$t/out")" = \
 	    '["rb",false]' ]
-	say $? "$rt: -L says when a language's image is missing"
+	say $? "-L says when a language's image is missing"
 
 	left=
 	for i in $ids; do
-		left="$left$($rt ps -a --filter "name=sbx-session-$i" \
+		left="$left$("$RT" ps -a --filter "name=sbx-session-$i" \
 		    --format '{{.Names}}')"
 	done
 	[ -z "$left" ] && [ -z "$(ls -A "$TMPDIR")" ]
-	say $? "$rt: no session container or directory is left"
+	say $? "no session container or directory is left"
 done
+RT=
 
-"$sbx" exec nothex "$t/steps/read.sh" >"$t/out" 2>"$t/err"
+"$SBX" exec nothex "$t/steps/read.sh" >"$t/out" 2>"$t/err"
 [ $? = 125 ] && grep -q 'not a session id' "$t/err"
 say $? "exec with a malformed id: status 125"
-"$sbx" stop 0123456789ab >"$t/out" 2>"$t/err"
+"$SBX" stop 0123456789ab >"$t/out" 2>"$t/err"
 [ $? = 125 ] && grep -q 'no such session' "$t/err"
 say $? "stop of an unknown session: status 125"
 mkdir -m 0755 "$TMPDIR/sbx-session.aaaaaaaaaaaa"
-"$sbx" apply aaaaaaaaaaaa >"$t/out" 2>"$t/err"
+"$SBX" apply aaaaaaaaaaaa >"$t/out" 2>"$t/err"
 [ $? = 125 ] && grep -q 'not a session directory of this user' "$t/err"
 say $? "a planted session directory open to others is refused"
 rmdir "$TMPDIR/sbx-session.aaaaaaaaaaaa"
-"$sbx" start -k >"$t/out" 2>"$t/err"
+"$SBX" start -k >"$t/out" 2>"$t/err"
 [ $? = 125 ]
 say $? "start with a run's -k: status 125"
 
 # Without SBX_SUPERVISE: the supervisor beside the sbx binary, as in a
 # build tree, when none is installed; both places named when neither is.
-libexec=$(strings "$sbx" | grep -m 1 "/sbx-supervise$" || true)
+libexec=$(strings "$SBX" | grep -m 1 "/sbx-supervise$" || true)
 if [ -e "$libexec" ]; then
 	echo "# $libexec is installed: the build-tree lookup is not reached"
 fi
 mkdir "$t/bin" "$t/lone"
-cp "$sbx" "$t/bin/sbx"
-cp "$(dirname "$sbx")/sbx-supervise" "$t/bin/sbx-supervise"
-cp "$sbx" "$t/lone/sbx"
+cp "$SBX" "$t/bin/sbx"
+cp "$(dirname "$SBX")/sbx-supervise" "$t/bin/sbx-supervise"
+cp "$SBX" "$t/lone/sbx"
 (
 	unset SBX_SUPERVISE
 	"$t/bin/sbx" start -c "$conf" -r podman -t test -e sh -d "$t/src" \

@@ -23,105 +23,33 @@
 # shellcheck disable=SC2016
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd) || exit 2
-root=$(dirname "$here")
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
 CUID=65534
-nl='
-'
-failed=0
 names=
 
-ok() {
-	printf 'ok - supervise: %s\n' "$1"
-}
-
-notok() {
-	printf 'not ok - supervise: %s\n' "$1"
-	failed=1
-}
-
-diag() {
-	printf '%s\n' "$*" | head -n 30 | sed 's/^/# /'
-}
-
-cannot() {
-	echo "# cannot run: $*"
-	exit 2
-}
-
-# is DESC GOT WANT
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$RT: $1"
-		return 0
-	fi
-	notok "$RT: $1"
-	diag "got:  '$2'"
-	diag "want: '$3'"
-	return 1
-}
-
-# num DESC A OP B: numeric comparison; anything not a number fails.
-num() {
-	if printf '%s\n' "$2" | grep -Eq '^-?[0-9]+(\.[0-9]+)?$' &&
-	    awk -v a="$2" -v b="$4" "BEGIN { exit !(a $3 b) }"; then
-		ok "$RT: $1"
-		return 0
-	fi
-	notok "$RT: $1"
-	diag "got '$2', want $3 $4"
-	return 1
-}
-
-# like DESC TEXT NEEDLE
-like() {
-	case $2 in
-	*"$3"*)
-		ok "$RT: $1"
-		return 0
-		;;
-	esac
-	notok "$RT: $1"
-	diag "'$3' not found in:$nl$2"
-	return 1
-}
-
-runtimes=
-for a; do
-	case $a in
-	podman | docker) runtimes="$runtimes $a" ;;
-	*)
-		echo "usage: $0 [podman|docker ...]" >&2
-		exit 2
-		;;
-	esac
-done
-[ -n "$runtimes" ] || runtimes="podman docker"
+runtimes_of "$@"
 [ "$(id -u)" = 0 ] || cannot "must run as root"
 for tool in python3 mkfifo timeout awk; do
 	command -v "$tool" >/dev/null 2>&1 || cannot "$tool is needed"
 done
 exec </dev/null
 
-D=$(mktemp -d "${TMPDIR:-/tmp}/sbx-sup.XXXXXX") || cannot "mktemp failed"
+# Whatever a case leaves, its containers go with the directory.
+ON_EXIT='for n in $names; do
+	podman rm -f -t 0 "$n" >/dev/null 2>&1
+	docker rm -f "$n" >/dev/null 2>&1
+done'
+suite_base sup
+D=$BASE
 chmod 755 "$D"
-cleanup() {
-	for n in $names; do
-		podman rm -f -t 0 "$n" >/dev/null 2>&1
-		docker rm -f "$n" >/dev/null 2>&1
-	done
-	rm -rf "$D"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 SUPERVISE=${SUPERVISE:-${SBX_SUPERVISE:-}}
 if [ -n "$SUPERVISE" ]; then
 	cp "$SUPERVISE" "$D/supervise" || cannot "$SUPERVISE: cannot copy"
 else
 	# Warnings fail the build here, as they would in review.
-	if ! msg=$(cd "$root" && ${CC:-cc} -static -std=c99 -pedantic -Wall \
+	if ! msg=$(${CC:-cc} -static -std=c99 -pedantic -Wall \
 	    -Wextra -Werror -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -O2 \
 	    -o "$D/supervise" supervise.c 2>&1); then
 		notok "static build of supervise.c"
@@ -393,7 +321,7 @@ box() {
 # up NAME IDLE MAX: box, and its "ready" line read.
 up() {
 	if ! box "$@"; then
-		notok "$RT: $1: container starts"
+		notok "$1: container starts"
 		return 1
 	fi
 	if ! is "$1: ready line" "$(host ready 20)" ready; then
@@ -648,10 +576,10 @@ case_latency() {
 	# shellcheck disable=SC2086
 	set -- $b
 	if [ $# -eq 4 ]; then
-		ok "$RT: 20 steps of /bin/true"
+		ok "20 steps of /bin/true"
 		diag "$RT: /bin/true round trip, run line to answer: median $1 ms (min $2, max $3); with the host's request file and FIFOs: median $4 ms"
 	else
-		notok "$RT: 20 steps of /bin/true"
+		notok "20 steps of /bin/true"
 		diag "$b"
 	fi
 	host send '\nstop\n' >/dev/null
@@ -728,7 +656,7 @@ case_init() {
 for RT in $runtimes; do
 	if ! command -v "$RT" >/dev/null 2>&1 ||
 	    ! timeout 30 "$RT" image inspect sbx-sh >/dev/null 2>&1; then
-		notok "$RT: runtime and image sbx-sh present"
+		notok "runtime and image sbx-sh present"
 		continue
 	fi
 	case_steps
@@ -738,4 +666,4 @@ for RT in $runtimes; do
 	case_init
 	case_latency
 done
-[ "$failed" -eq 0 ]
+exit "$FAILED"

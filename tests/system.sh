@@ -4,20 +4,19 @@
 # audit_log gets one whole JSON line per run, also under concurrency.
 # Uses tests/sbx-sys, built with SYSCONFDIR=tests/sysconf.
 set -u
-cd "$(dirname "$0")/.." || exit 1
-sbx=$(pwd)/tests/sbx-sys
-sys=$(pwd)/tests/sysconf/sbx
-t=$(mktemp -d) || exit 1
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+sbx=$root/tests/sbx-sys
+sys=$root/tests/sysconf/sbx
+ON_EXIT='rm -rf "$sys" "$root/tests/sbx-supervise"'
+suite_base system
+t=$BASE
 # A binding system file ignores SBX_SUPERVISE: the supervisor beside sbx.
 cp "${SBX_SUPERVISE:-sbx-supervise}" tests/sbx-supervise || exit 1
-trap 'rm -rf "$t" "$sys" tests/sbx-supervise' EXIT
-mkdir -p "$sys" "$t/tmp" "$t/src"
-export TMPDIR="$t/tmp" HOME="$t"
-unset SBX_CONFIG XDG_CONFIG_HOME
+mkdir -p "$sys" "$t/src"
+private_tmpdir
+export HOME="$t"
 printf 'import sys\nprint("ran", sys.argv[1:])\n' >"$t/src/ok.py"
-
-ok() { echo "ok - system: $1"; }
-nok() { echo "not ok - system: $1"; }
 cat >"$sys/sbx.ini" <<EOT
 [default]
 memory = 128m
@@ -60,7 +59,7 @@ refused() {
 	    [ -z "$(ls -A "$TMPDIR")" ] && [ ! -e "$t/audit.jsonl" ]; then
 		ok "$what"
 	else
-		nok "$what"
+		notok "$what"
 		echo "# status $rc: $(cat "$t/err")"
 	fi
 }
@@ -68,7 +67,7 @@ allowed() {
 	what=$1
 	shift
 	"$sbx" -D "$@" >/dev/null 2>"$t/err" </dev/null &&
-	    ok "$what" || { nok "$what"; echo "# $(cat "$t/err")"; }
+	    ok "$what" || { notok "$what"; echo "# $(cat "$t/err")"; }
 }
 
 allowed "a lower memory is allowed" -m 64m -d "$t/src" ok.py
@@ -118,12 +117,12 @@ out=$(CONTAINERS_CONF=$t/containers.conf CONTAINERS_STORAGE_CONF=/nonexistent \
     XDG_CONFIG_HOME=$t/xdg "$sbx" -r podman -d "$t/src" etc.py 2>&1 |
     jq -r 'select(.event == "stdout") | .data')
 [ "$out" = False ] && ok "podman: CONTAINERS_CONF is not the runtime's" ||
-    { nok "podman: CONTAINERS_CONF is not the runtime's"; echo "# $out"; }
+    { notok "podman: CONTAINERS_CONF is not the runtime's"; echo "# $out"; }
 out=$(DOCKER_HOST=unix://$t/nowhere.sock DOCKER_CONTEXT=nowhere \
     DOCKER_CONFIG=$t/nowhere "$sbx" -r docker -d "$t/src" ok.py 2>&1 |
     jq -r 'select(.event == "stdout") | .data')
 [ "$out" = "ran []" ] && ok "docker: DOCKER_HOST and kin are not the CLI's" ||
-    { nok "docker: DOCKER_HOST and kin are not the CLI's"; echo "# $out"; }
+    { notok "docker: DOCKER_HOST and kin are not the CLI's"; echo "# $out"; }
 rm -f "$t/audit.jsonl" "$t/src/etc.py"
 
 refused "an image outside allowed_images" \
@@ -134,10 +133,10 @@ refused "an image outside allowed_images" \
 names() { "$sbx" "$@" -l | jq -r .name | tr '\n' ' '; }
 [ "$(names)" = "default big " ] &&
     ok "the system file is the base, instead of the built-in copy" ||
-    nok "the system file is the base, instead of the built-in copy"
+    notok "the system file is the base, instead of the built-in copy"
 "$sbx" -l | jq -e -s --arg f "$sys/sbx.ini" 'all(.file == $f and
     .files == [$f])' >/dev/null && ok "-l names the system file" ||
-    nok "-l names the system file"
+    notok "-l names the system file"
 mkdir -p "$t/.config/sbx"
 u=$t/.config/sbx/sbx.ini
 printf '[big]\ntimeout = 5\n[mine]\nmemory = 64m\n' >"$u"
@@ -148,7 +147,7 @@ printf '[big]\ntimeout = 5\n[mine]\nmemory = 64m\n' >"$u"
     (map(select(.name == "mine"))[0] | .limits.cpu_time == 5 and
     .files == [$u])' >/dev/null &&
     ok "the user's file is layered over the system file" ||
-    nok "the user's file is layered over the system file"
+    notok "the user's file is layered over the system file"
 allowed "a user's template over the system's [default]" -t mine \
     -d "$t/src" ok.py
 refused "the ceiling binds a template the user's file changed" \
@@ -157,7 +156,7 @@ refused "the ceiling binds a template the user's file changed" \
 printf '[secure]\nmemory = 64m\n' >"$t/user.ini"
 [ "$(names -c "$t/user.ini")" = "default big mine secure " ] &&
     ok "-c is layered over the user's and the system's files" ||
-    nok "-c is layered over the user's and the system's files"
+    notok "-c is layered over the user's and the system's files"
 printf '[ceiling]\nmemory = 8g\n' >"$u"
 refused "[ceiling] in the user's file is an error naming it" \
     "^sbx: $u:1: \[ceiling\] is read only" -d "$t/src" ok.py
@@ -184,14 +183,14 @@ lines=$(wc -l <"$t/audit.jsonl")
 sha=$(sha256sum <"$t/src/ok.py" | cut -c1-64)
 [ "$lines" -eq $((2 * n)) ] &&
     ok "audit_log: $n concurrent runs, a start and an end line each" ||
-    nok "audit_log: $n concurrent runs, $lines lines"
+    notok "audit_log: $n concurrent runs, $lines lines"
 jq -e -s 'group_by(.name) | length as $n | all(length == 2 and
     .[0].phase == "start" and .[1].phase == "end" and
     (.[0] | has("status") | not) and
     (.[0].script_sha256 == .[1].script_sha256)) and $n == '$n \
     "$t/audit.jsonl" >/dev/null &&
     ok "audit_log: each run's start line comes before its end" ||
-    { nok "audit_log: each run's start line comes before its end"
+    { notok "audit_log: each run's start line comes before its end"
     sed 's/^/# /' "$t/audit.jsonl"; }
 jq -e -s --arg sha "$sha" 'map(select(.phase == "end")) |
     all(.event == "audit" and .status == 0 and
@@ -201,11 +200,11 @@ jq -e -s --arg sha "$sha" 'map(select(.phase == "end")) |
     (.time | test("^[0-9-]{10}T[0-9:]{8}Z$")) and .timed_out == false and
     .oom_killed == false and .duration > 0)' "$t/audit.jsonl" >/dev/null &&
     ok "audit_log: every field" ||
-    { nok "audit_log: every field"; sed 's/^/# /' "$t/audit.jsonl"; }
+    { notok "audit_log: every field"; sed 's/^/# /' "$t/audit.jsonl"; }
 for rt in podman docker; do
 	[ "$(jq -s "map(select(.runtime == \"$rt\")) | length" \
 	    "$t/audit.jsonl")" -eq 8 ] && ok "audit_log: 8 lines for $rt" ||
-	    nok "audit_log: 8 lines for $rt"
+	    notok "audit_log: 8 lines for $rt"
 done
 
 # The hash is of the copy that runs, taken before it runs: swapping the
@@ -233,7 +232,7 @@ for rt in podman docker; do
 	[ "$(jq -r -s 'map(.script_sha256) | unique | join(" ")' \
 	    "$t/audit.jsonl")" = "$evil" ] &&
 	    ok "$rt: audit_log: the hash of what ran, not of what is there after" ||
-	    { nok "$rt: audit_log: the hash of what ran, not of what is there after"
+	    { notok "$rt: audit_log: the hash of what ran, not of what is there after"
 	    sed 's/^/# /' "$t/audit.jsonl"; }
 	printf 'import time\nprint("evil", flush=True)\ntime.sleep(3)\n' \
 	    >"$t/src/swap.py"
@@ -245,7 +244,7 @@ for rt in podman docker; do
 	[ "$(jq -r -s 'map(.phase + " " + .script_sha256) | join(",")' \
 	    "$t/audit.jsonl")" = "start $evil" ] &&
 	    ok "$rt: audit_log: a run whose sbx is killed is on record" ||
-	    { nok "$rt: audit_log: a run whose sbx is killed is on record"
+	    { notok "$rt: audit_log: a run whose sbx is killed is on record"
 	    sed 's/^/# /' "$t/audit.jsonl"; }
 	TMPDIR=$t/tmp "$sbx" -r "$rt" gc >/dev/null 2>&1
 done
@@ -255,5 +254,5 @@ mkdir "$t/audit.jsonl"	# unwritable: the run must not start
 [ $? -eq 125 ] && grep -q "audit_log" "$t/err" &&
     ! grep -q '"event":"start"' "$t/out" &&
     ok "an unwritable audit log stops the run before it starts" ||
-    nok "an unwritable audit log stops the run before it starts"
+    notok "an unwritable audit log stops the run before it starts"
 exit 0

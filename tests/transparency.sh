@@ -12,16 +12,16 @@
 # template's authorized_imports, the corpus's own modules), shell and
 # node scripts under default and secure; each comparison is a job of its
 # own, "$0 --job RUNTIME SEQ FILE TEMPLATE", several at once.  One line
-# "ok - RUNTIME: transparency: FILE under TEMPLATE" per comparison; the
+# "ok - transparency: RUNTIME: FILE under TEMPLATE" per comparison; the
 # differences of a failure follow as "# " lines.  Every difference that
 # remains is documented in sbx(1) CAVEATS.  A runtime or an image that
 # is missing is a failure, never a skip.  Exits 0 even when comparisons
 # fail, 2 when it cannot run at all.
 #
-# Environment: SBX (the sbx under test, default ./sbx; a copy of it and
-# of sbx.ini taken at the start is what runs), TRANSPARENCY_CASES (file
-# names: only those scripts), TRANSPARENCY_JOBS (comparisons run at once,
-# default 4).
+# Environment: SBX (the sbx under test, default the tree's; a copy of it
+# and of sbx.ini taken at the start is what runs), TRANSPARENCY_CASES
+# (file names: only those scripts), TRANSPARENCY_JOBS (comparisons run at
+# once, default 4).
 #
 # The corpus: a .py file is a script if one of its first lines is
 # "# imports: MODULE ..." naming the top-level modules its own code
@@ -73,9 +73,10 @@
 # gets a network.
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd) || exit 2
-# shellcheck source=tests/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+# shellcheck source=tests/lib/runtime.sh
+. "$here/lib/runtime.sh"
 CORPUS=$here/transparency
 
 # The base set of modules that every guarded template authorizes, until
@@ -243,7 +244,7 @@ job() {
 	[ -f "$CORPUS/$_file.args" ] && _args=$CORPUS/$_file.args
 	set -- "$_file"
 	while IFS= read -r _a; do set -- "$@" "$_a"; done <"$_args"
-	_what="transparency: $_file under $_tpl"
+	_what="$_file under $_tpl"
 	_bad=0
 	: >"$_d/diag"
 
@@ -444,21 +445,22 @@ for RT in $runtimes; do
 	[ "$skipped" = 0 ] ||
 	    diag "$RT: $skipped comparisons not run for want of an image"
 	t0=$(date +%s)
-	xargs -P "$jobs" -L 1 sh "$0" --job "$RT" <"$BASE/$RT/jobs"
+	xargs -P "$jobs" -L 1 sh "$here/transparency.sh" --job "$RT" \
+	    <"$BASE/$RT/jobs"
 	t1=$(date +%s)
 	i=1
 	while [ "$i" -le "$n" ]; do
 		if [ -s "$BASE/$RT/res/$i" ]; then
 			cat "$BASE/$RT/res/$i"
 		else
-			notok "transparency: comparison $i ($(sed -n \
+			notok "comparison $i ($(sed -n \
 			    "${i}s/^[0-9]* //p" "$BASE/$RT/jobs")) gave no result"
 		fi
 		i=$((i + 1))
 	done
 	diag "$RT: $n comparisons in $((t1 - t0)) s"
 	check "TMPDIR empty again" tmp_empty
-	check "no container left" no_sbx_containers
+	runtime_end
 	left=$(timeout 30 "$RT" ps -a --filter name=sbx-transparency- -q 2>&1)
 	is "no plain container left" "$left" ""
 done

@@ -1,3 +1,10 @@
 #!/bin/sh
 # Builds nothing: runs the unit test program make built.
-cd "$(dirname "$0")/.." && exec tests/unit tests/unit.ini
+set -u
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+if [ ! -x tests/unit ]; then
+	notok "tests/unit not built (make tests/unit)"
+	exit 1
+fi
+exec tests/unit tests/unit.ini

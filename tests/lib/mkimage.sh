@@ -1,13 +1,13 @@
 #!/bin/sh
 # Build the small test images offline and import them into podman/docker.
 #
-# usage: tests/mkimage.sh [-f] [podman|docker ...]
+# usage: tests/lib/mkimage.sh [-f] [podman|docker ...]
 #   -f        rebuild the tarballs and re-import even if the images exist
 #   runtimes  default: podman and docker, each if it is on PATH (docker
 #             only if its daemon answers)
 # env: SBX_IMAGE_DIR  build/cache dir (default /var/tmp/sbx-images)
 #      SBX_IMAGES     images to make (default "sbx-sh sbx-python sbx-node
-#                     sbx-ml"); e.g. SBX_IMAGES=sbx-ml tests/mkimage.sh -f
+#                     sbx-ml"); e.g. SBX_IMAGES=sbx-ml tests/lib/mkimage.sh -f
 #
 # No registry is reachable, so each image is a rootfs tarball made from
 # busybox-static and Debian .debs, then loaded with "import".  The big

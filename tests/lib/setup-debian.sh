@@ -1,7 +1,7 @@
 #!/bin/sh
 # Prepare a Debian 12 machine to build and test sbx: packages, container
 # engine config, a running dockerd, and the local test images.
-# Idempotent; run as root. Arguments are passed on to tests/mkimage.sh
+# Idempotent; run as root. Arguments are passed on to tests/lib/mkimage.sh
 # (e.g. -f to rebuild the images).
 set -eu
 
@@ -79,7 +79,7 @@ else
 	fi
 	mkdir -p /etc/containers
 	cat >$conf <<-'EOF'
-		# written by sbx tests/setup-debian.sh
+		# written by sbx tests/lib/setup-debian.sh
 		[containers]
 		default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 

@@ -1,8 +1,9 @@
-# tests/lib.sh: helpers for tests/integration.sh.  POSIX sh, sourced.
+# tests/lib/runtime.sh: running sbx under a runtime and judging its
+# events, for the suites that drive it case by case (integration.sh,
+# hostile.sh, transparency.sh).  POSIX sh, sourced after harness.sh.
 #
-# The caller sets these globals:
-#   SBX   absolute path of the sbx binary under test
-#   CONF  absolute path of tests/test.ini
+# The caller sets these globals (suite_init and runtime_begin set most):
+#   CONF  absolute path of the suite's configuration, tests/test.ini
 #   RT    the runtime under test, "podman" or "docker"
 #   T     the TMPDIR that sbx gets: private to the suite, must stay empty
 #   W     where the source trees of the cases are made
@@ -11,91 +12,13 @@
 #   NAMES file that collects the container names of the runs
 # Each run sets RC, sbx's exit status.
 
-nl='
-'
 XENV=
-
-# --- reporting: one line per assertion, "# " for diagnostics ---------
-
-ok() {
-	printf 'ok - %s: %s\n' "$RT" "$1"
-}
-
-notok() {
-	printf 'not ok - %s: %s\n' "$RT" "$1"
-}
-
-# diag TEXT...: TEXT as "# " lines, at most 40 of them.
-diag() {
-	printf '%s\n' "$*" | head -n 40 | sed 's/^/# /'
-}
 
 # show: the last run's command output, for a failed assertion.
 show() {
 	diag "sbx exit status: $RC"
 	diag "sbx stdout:$nl$(head -c 3000 "$OUT")"
 	diag "sbx stderr:$nl$(head -c 1500 "$ERR")"
-}
-
-# check DESC CMD [ARG...]: passes if CMD succeeds.
-check() {
-	_cd=$1
-	shift
-	if "$@"; then
-		ok "$_cd"
-		return 0
-	fi
-	notok "$_cd"
-	return 1
-}
-
-# is DESC GOT WANT: string equality.
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-		return 0
-	fi
-	notok "$1"
-	diag "got:  '$2'"
-	diag "want: '$3'"
-	return 1
-}
-
-# isnt DESC GOT UNWANTED
-isnt() {
-	if [ "$2" != "$3" ]; then
-		ok "$1"
-		return 0
-	fi
-	notok "$1"
-	diag "got the unwanted value '$2'"
-	return 1
-}
-
-# like DESC TEXT NEEDLE: TEXT contains NEEDLE.
-like() {
-	case $2 in
-	*"$3"*)
-		ok "$1"
-		return 0
-		;;
-	esac
-	notok "$1"
-	diag "'$3' not found in:$nl$2"
-	return 1
-}
-
-# num DESC A OP B: numeric comparison (OP: < <= > >= ==), A may be a
-# decimal; anything that is not a number fails.
-num() {
-	if printf '%s\n' "$2" | grep -Eq '^-?[0-9]+(\.[0-9]+)?$' &&
-	    awk -v a="$2" -v b="$4" "BEGIN { exit !(a $3 b) }"; then
-		ok "$1"
-		return 0
-	fi
-	notok "$1"
-	diag "got $2, want $3 $4"
-	return 1
 }
 
 # --- running sbx -------------------------------------------------------
@@ -416,60 +339,19 @@ available() {
 images() {
 	for _im; do
 		if ! timeout 30 "$RT" image inspect "$_im" >/dev/null 2>&1; then
-			diag "$RT: no image $_im (tests/mkimage.sh builds it)"
+			diag "$RT: no image $_im (tests/lib/mkimage.sh builds it)"
 			return 1
 		fi
 	done
 	return 0
 }
 
-usage() {
-	echo "usage: $0 [podman|docker ...]" >&2
-	exit 2
-}
-
-cannot() {
-	echo "# cannot run: $*"
-	echo "$0: cannot run: $*" >&2
-	exit 2
-}
-
-# suite_base NAME: BASE, the suite's private directory in $TMPDIR (or
-# /tmp), resolved, and removed at exit after ON_EXIT, if set, has run.
-suite_base() {
-	case ${TMPDIR:-} in
-	/*) _tmp=$TMPDIR ;;
-	*) _tmp=/tmp ;;
-	esac
-	BASE=$(mktemp -d "$_tmp/sbx-$1.XXXXXX") || cannot "mktemp in $_tmp failed"
-	trap 'eval "${ON_EXIT:-}"; rm -rf "$BASE"' EXIT
-	BASE=$(cd "$BASE" && pwd -P) || cannot "$BASE: cannot resolve"
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	case $BASE in
-	*,* | *\"* | *\'*) cannot "$BASE: TMPDIR must not hold , \" or '" ;;
-	esac
-}
-
 # suite_init INI [runtime ...]: the runtimes to test in $runtimes (both
-# by default), the sbx under test as an absolute path in $SBX, and the
-# suite's config, tests/INI, in $CONF.
+# by default), and the suite's config, tests/INI, in $CONF.
 suite_init() {
 	CONF=$here/$1
 	shift
-	runtimes=
-	for a; do
-		case $a in
-		podman | docker) runtimes="$runtimes $a" ;;
-		*) usage ;;
-		esac
-	done
-	[ -n "$runtimes" ] || runtimes="podman docker"
-	SBX=${SBX:-./sbx}
-	case $SBX in
-	/*) ;;
-	*) SBX=$(pwd)/${SBX#./} ;;
-	esac
+	runtimes_of "$@"
 	[ -x "$SBX" ] || cannot "$SBX: no such executable (run make first)"
 	[ -r "$CONF" ] || cannot "$CONF: missing"
 }
@@ -493,4 +375,17 @@ runtime_begin() {
 	ERR=$BASE/$RT/err
 	NAMES=$BASE/$RT/names
 	: >"$NAMES"
+}
+
+# runtime_end: after the cases of one runtime, no container of the
+# suite's runs is left; those a failed case left are removed, so that
+# the next runtime starts clean.
+runtime_end() {
+	check "no container labelled sbx of this suite left" no_sbx_containers
+	if [ -s "$NAMES.left" ]; then
+		while read -r _rn; do
+			timeout 30 "$RT" rm -f "$_rn" >/dev/null 2>&1
+		done <"$NAMES.left"
+	fi
+	diag "$RT: $(wc -l <"$NAMES" | tr -d ' ') containers started"
 }
