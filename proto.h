@@ -37,7 +37,8 @@
  * It opens CTR_REQ and CTR_RSP and says "ready".  For step N the host
  * writes STEP_REQ (the timeout, then argv, each NUL-terminated) and the
  * script under STEP_SCRIPTS, opens the FIFOs STEP_OUT and STEP_ERR to
- * read, and sends "run N NONCE".  The answer is the line
+ * read and, for a step with input, STEP_IN to write (without it the
+ * step's stdin is /dev/null), and sends "run N NONCE".  The answer is the line
  * "NONCE STATUS VALUE MS OOM".  Every line either side writes starts
  * with a '\n' of its own: a step can leave a partial line in a FIFO.
  *
@@ -55,6 +56,7 @@
 #define STEP_SCRIPTS	"steps/%lld/s"		/* under /sbx */
 #define STEP_OUT	"%lld.out"		/* under /sbx/ctl */
 #define STEP_ERR	"%lld.err"		/* under /sbx/ctl */
+#define STEP_IN		"%lld.in"		/* under /sbx/ctl */
 
 #define REQ_RUN		"run "		/* N NONCE */
 #define REQ_KILL	"kill "		/* NONCE */

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -148,16 +149,19 @@ step_path(const char *dir, const char *name, long n)
 	return p;
 }
 
+/* Step n's FIFOs: its output, and its input. */
 static void
 remove_outputs(const struct layout *l, long n)
 {
-	char *p = step_path(l->ctl, STEP_OUT, n);
+	static const char *names[] = { STEP_OUT, STEP_ERR, STEP_IN };
+	char *p;
+	size_t i;
 
-	unlink(p);
-	free(p);
-	p = step_path(l->ctl, STEP_ERR, n);
-	unlink(p);
-	free(p);
+	for (i = 0; i < LEN(names); i++) {
+		p = step_path(l->ctl, names[i], n);
+		unlink(p);
+		free(p);
+	}
 }
 
 /*
@@ -231,6 +235,7 @@ int
 step_open(struct step *sp, const struct layout *l)
 {
 	memset(sp, 0, sizeof(*sp));
+	sp->in = -1;
 	if ((sp->req = open_fifo(l->req, O_WRONLY)) < 0)
 		return -1;
 	if ((sp->rsp = open_fifo(l->rsp, O_RDONLY)) < 0)
@@ -307,20 +312,27 @@ write_req(struct job *jb, long n, const char *base, long timeout)
 	free(b.s);
 }
 
-/* The step's output FIFOs, opened to read before the step opens them. */
+/*
+ * The step's FIFOs: its output, opened to read before the step opens
+ * it, and its input, opened to write only once the step has (see
+ * open_input), so that what sbx writes is never lost.
+ */
 static void
 open_outputs(const struct job *jb, struct step *sp)
 {
 	char *out = step_path(jb->lay.ctl, STEP_OUT, sp->n);
 	char *err = step_path(jb->lay.ctl, STEP_ERR, sp->n);
+	char *in = step_path(jb->lay.ctl, STEP_IN, sp->n);
 
 	make_fifo(out, jb->uid, jb->gid);
 	make_fifo(err, jb->uid, jb->gid);
+	make_fifo(in, jb->uid, jb->gid);
 	if ((sp->out = open_fifo(out, O_RDONLY)) < 0 ||
 	    (sp->err = open_fifo(err, O_RDONLY)) < 0)
 		die("open %s:", out);
 	free(out);
 	free(err);
+	sp->in_path = in;
 }
 
 /* The next step, its script base (a name), written and its output open. */
@@ -360,6 +372,9 @@ step_close(struct step *sp, const struct layout *l)
 	unlink(l->inflight);
 	close(sp->out);
 	close(sp->err);
+	if (sp->in >= 0)
+		close(sp->in);
+	free(sp->in_path);
 	remove_outputs(l, sp->n);
 	close(sp->req);
 	close(sp->rsp);
@@ -476,6 +491,60 @@ step_blocked(void)
 	alarm(GRACE);
 }
 
+/* sbx's stdin, passed on to the step's as the step takes it. */
+struct pump {
+	char buf[65536];
+	size_t len, off;	/* held, and written of it */
+};
+
+static void
+pump_end(struct step *sp)
+{
+	close(sp->in);
+	sp->in = -1;
+}
+
+/*
+ * The step's stdin, opened to write as soon as the step's side has it
+ * open to read: until then there is no reader, and the open fails with
+ * ENXIO.  The step waits for us in its open, a millisecond or so.
+ */
+static void
+open_input(struct step *sp)
+{
+	int fd = open(sp->in_path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (fd < 0 && errno == ENXIO)
+		return;
+	sp->in = fd;
+	free(sp->in_path);
+	sp->in_path = NULL;
+}
+
+/* One turn: read stdin once all held is written, write what is held. */
+static void
+pump(struct step *sp, struct pump *p, const struct pollfd *pfd)
+{
+	ssize_t n;
+
+	if (pfd[0].fd >= 0 && pfd[0].revents) {
+		if ((n = read(0, p->buf, sizeof(p->buf))) > 0) {
+			p->len = (size_t)n;
+			p->off = 0;
+		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			pump_end(sp);	/* EOF, for the step too */
+		}
+	}
+	if (pfd[1].fd >= 0 && pfd[1].revents) {
+		n = write(sp->in, p->buf + p->off, p->len - p->off);
+		if (n > 0 && (p->off += (size_t)n) == p->len)
+			p->len = 0;
+		else if (n < 0 && errno != EINTR && errno != EAGAIN)
+			pump_end(sp);
+	}
+}
+
 /*
  * One step, sent already: relays its output, up to max_output bytes,
  * and waits for its status.  The supervisor enforces the timeout; ours,
@@ -486,8 +555,9 @@ void
 step_wait(const struct container *c, struct step *sp, long timeout,
     long long max_output, struct result *r)
 {
+	static struct pump in;
 	struct stream s[2];
-	struct pollfd pfd[3];
+	struct pollfd pfd[5];
 	double t0 = now();
 	int i, done = 0;
 
@@ -498,6 +568,9 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 	}
 	pfd[2].fd = sp->rsp;
 	pfd[2].events = POLLIN;
+	pfd[3].events = POLLIN;
+	pfd[4].events = POLLOUT;
+	in.len = 0;
 	opt_step.sp = sp;
 	opt_step.r = r;
 	opt_step.stopping = 0;
@@ -518,8 +591,13 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 			backend_remove(c);
 			break;
 		}
-		if (poll(pfd, 3, streams_due(s, 2)) <= 0)
+		if (sp->in_path)
+			open_input(sp);
+		pfd[3].fd = sp->in >= 0 && in.len == 0 ? 0 : -1;
+		pfd[4].fd = sp->in >= 0 && in.len > 0 ? sp->in : -1;
+		if (poll(pfd, 5, sp->in_path ? 1 : streams_due(s, 2)) <= 0)
 			continue;
+		pump(sp, &in, pfd + 3);
 		for (i = 0; i < 2; i++)
 			if (pfd[i].fd >= 0 && pfd[i].revents &&
 			    stream_read(&s[i]) == 0)

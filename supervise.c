@@ -359,16 +359,22 @@ open_on(int to, const char *path, int flags)
  * The step's stdout or stderr: the host's FIFO, which it opened for
  * reading before it sent "run".  O_NONBLOCK makes a missing reader an
  * error at once rather than a hang until the timeout; the step itself
- * then gets an ordinary blocking pipe.
+ * then gets an ordinary blocking pipe.  Its stdin is the FIFO the host
+ * made, or /dev/null if it made none (only the host can make one in
+ * /sbx/ctl), opened blocking: the host opens its end once ours is open,
+ * so that nothing it writes is lost and its close is our EOF.
  */
 static int
-open_fifo(int to, long long n, const char *name)
+open_fifo(int to, long long n, const char *name, int flags)
 {
 	char path[64];
 	struct stat sb;
 
 	snprintf(path, sizeof(path), name, n);
-	if (open_on(to, path, O_WRONLY | O_NONBLOCK) == -1 ||
+	if (flags == O_RDONLY && lstat(path, &sb) == -1 && errno == ENOENT)
+		return open_on(to, "/dev/null", O_RDONLY);
+	if (open_on(to, path, flags | (flags == O_RDONLY ? 0 : O_NONBLOCK)) ==
+	    -1 ||
 	    fstat(to, &sb) == -1 || !S_ISFIFO(sb.st_mode))
 		return -1;
 	return fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
@@ -390,9 +396,9 @@ child(long long n, char **argv)
 		(void)w;
 		close(fd);
 	}
-	if (open_on(0, "/dev/null", O_RDONLY) == -1 ||
-	    open_fifo(1, n, CTR_CTL "/" STEP_OUT) == -1 ||
-	    open_fifo(2, n, CTR_CTL "/" STEP_ERR) == -1 ||
+	if (open_fifo(0, n, CTR_CTL "/" STEP_IN, O_RDONLY) == -1 ||
+	    open_fifo(1, n, CTR_CTL "/" STEP_OUT, O_WRONLY) == -1 ||
+	    open_fifo(2, n, CTR_CTL "/" STEP_ERR, O_WRONLY) == -1 ||
 	    chdir(CTR_WORKSPACE) == -1)
 		_exit(EXIT_FAIL);
 	for (sig = 1; sig < NSIG; sig++)

@@ -42,6 +42,10 @@ step litter.sh 'd=${SBX_RESULT%/*}; i=0; while [ $i -lt 200 ] && echo x >"$d/l$i
 step look.sh 'ls -A "${SBX_RESULT%/*}" | wc -l'
 step slow.sh 'echo begin $1; sleep 1; echo end $1'
 step flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+step cat.sh 'cat; echo "[end]"'
+step wc.sh 'wc -c'
+step quick.sh 'echo quick'
+step shut.sh 'exec 0<&-; sleep 1; echo closed'
 
 for RT in $runtimes; do
 	start() { timeout 120 "$SBX" start -c "$conf" -r "$RT" -e sh \
@@ -76,6 +80,39 @@ for RT in $runtimes; do
 	[ $? = 0 ] && grep -q '"data":"from stdin' "$t/out"
 	say $? "a step from standard input"
 
+	# A step's stdin is sbx exec's, as a run's is: what a pipe gives,
+	# whole, even to a first read that comes late; EOF when it ends.
+	printf 'line one\nline two\n' | timeout 60 "$SBX" exec -c "$conf" \
+	    "$id" "$t/steps/cat.sh" >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "line one${nl}line two${nl}[end]" ]
+	say $? "a step reads sbx exec's standard input, then EOF"
+	head -c 300000 /dev/zero | tr '\0' x | timeout 60 "$SBX" exec \
+	    -c "$conf" "$id" "$t/steps/wc.sh" >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out" | tr -d ' ')" = "300000" ]
+	say $? "300 kB of standard input reach a step whole"
+	ex "$id" "$t/steps/cat.sh"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "[end]" ]
+	say $? "a step's stdin from /dev/null is empty"
+	# A step that never reads ends when it ends: sbx does not wait
+	# for its own stdin, which here stays open as long as sleep runs.
+	rm -f "$t/in"
+	mkfifo "$t/in"
+	sleep 60 >"$t/in" &
+	w=$!
+	timeout 10 "$SBX" exec -c "$conf" "$id" "$t/steps/quick.sh" \
+	    <"$t/in" >"$t/out" 2>"$t/err"
+	rc=$?
+	kill "$w"
+	[ $rc = 0 ] && grep -q '"data":"quick' "$t/out"
+	say $? "a step that ignores stdin does not wait for its EOF"
+	head -c 1000000 /dev/zero | timeout 60 "$SBX" exec -c "$conf" "$id" \
+	    "$t/steps/shut.sh" >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && grep -q '"data":"closed' "$t/out"
+	say $? "a step that closes its stdin while sbx writes: no harm"
+
 	ex -T 1 "$id" "$t/steps/sleep.sh"
 	[ $? = 124 ] && [ "$(res '[.timed_out, .status]')" = '[true,124]' ]
 	say $? "a step's own timeout stops it: status 124"
@@ -107,8 +144,9 @@ for RT in $runtimes; do
 	say $? "a step cannot swap or plant the session's FIFOs"
 	ex "$id" "$t/steps/peek.sh"
 	n=$(jq 'select(.event == "start") | .step' "$t/out")
-	[ "$(jq -r 'select(.event == "stdout") | .data' "$t/out" | head -2 |
-	    tr '\n' ' ')" = "$n.err $n.out " ] && grep -q 'No such file' "$t/out"
+	[ "$(jq -r 'select(.event == "stdout") | .data' "$t/out" | head -3 |
+	    tr '\n' ' ')" = "$n.err $n.in $n.out " ] &&
+	    grep -q 'No such file' "$t/out"
 	say $? "the supervisor's FIFOs are out of a step's sight"
 	ex "$id" "$t/steps/read.sh"
 	[ $? = 3 ] && [ "$(res .value_error)" = null ]
