@@ -77,6 +77,9 @@ fails "-p 0.005: below the runtimes' least, refused before any run" \
     "^sbx: -p: cpus: invalid value '0.005'" -p 0.005 -D -d "$t/src" ok.py
 fails "-p -1" "^sbx: -p: cpus" -p -1 -d "$t/src" ok.py
 fails "-T 0" "^sbx: -T: timeout" -T 0 -d "$t/src" ok.py
+# "gc" is a command alone; with a word after it, a script's name, as
+# ever: here one that the tree does not hold.
+fails "gc WORD runs a script named gc" "^sbx: gc: No such file" gc x
 fails "-w bogus" "^sbx: -w: workspace" -w bogus -d "$t/src" ok.py
 fails "-r bogus" "^sbx: -r: runtime" -r bogus -d "$t/src" ok.py
 fails "-i bad image" "^sbx: -i: image" -i '-x' -d "$t/src" ok.py
