@@ -218,7 +218,9 @@ evil_run() {
 	"$sbx" -r "$1" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
 	pid=$!
 	i=0
-	while ! grep -qs '"evil' "$t/out" && [ $i -lt 100 ]; do
+	# Up to 30 s: a loaded machine starts podman slowly, and a kill
+	# before the script printed would test nothing.
+	while ! grep -qs '"evil' "$t/out" && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
