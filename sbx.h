@@ -277,8 +277,8 @@ struct step {
 	long n;			/* its number */
 	int req, rsp;		/* to and from the supervisor */
 	int out, err;		/* the step's output */
-	int in;			/* its input, -1 until open and once closed */
-	char *in_path;		/* its input until it is open */
+	int in;			/* its input, -1 once closed */
+	int keep;		/* its input's reader that holds what is written */
 	char nonce[33];		/* in the status that is ours: NONCE_LEN */
 	char line[256];		/* of rsp, so far */
 	size_t len;

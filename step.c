@@ -1,4 +1,6 @@
 /* See LICENSE file for copyright and license details. */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -235,7 +237,7 @@ int
 step_open(struct step *sp, const struct layout *l)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->in = -1;
+	sp->in = sp->keep = -1;
 	if ((sp->req = open_fifo(l->req, O_WRONLY)) < 0)
 		return -1;
 	if ((sp->rsp = open_fifo(l->rsp, O_RDONLY)) < 0)
@@ -313,9 +315,10 @@ write_req(struct job *jb, long n, const char *base, long timeout)
 }
 
 /*
- * The step's FIFOs: its output, opened to read before the step opens
- * it, and its input, opened to write only once the step has (see
- * open_input), so that what sbx writes is never lost.
+ * The step's FIFOs, opened before the step opens them: its output to
+ * read; its input to write, and to read too, a reader that holds what
+ * sbx writes until the step opens its end (and is no writer: sbx's
+ * close is the step's EOF).
  */
 static void
 open_outputs(const struct job *jb, struct step *sp)
@@ -330,9 +333,12 @@ open_outputs(const struct job *jb, struct step *sp)
 	if ((sp->out = open_fifo(out, O_RDONLY)) < 0 ||
 	    (sp->err = open_fifo(err, O_RDONLY)) < 0)
 		die("open %s:", out);
+	if ((sp->keep = open_fifo(in, O_RDONLY)) < 0 ||
+	    (sp->in = open_fifo(in, O_WRONLY)) < 0)
+		die("open %s:", in);
 	free(out);
 	free(err);
-	sp->in_path = in;
+	free(in);
 }
 
 /* The next step, its script base (a name), written and its output open. */
@@ -374,7 +380,7 @@ step_close(struct step *sp, const struct layout *l)
 	close(sp->err);
 	if (sp->in >= 0)
 		close(sp->in);
-	free(sp->in_path);
+	close(sp->keep);
 	remove_outputs(l, sp->n);
 	close(sp->req);
 	close(sp->rsp);
@@ -505,21 +511,30 @@ pump_end(struct step *sp)
 }
 
 /*
- * The step's stdin, opened to write as soon as the step's side has it
- * open to read: until then there is no reader, and the open fails with
- * ENXIO.  The step waits for us in its open, a millisecond or so.
+ * Reads what stdin has without blocking, its file description left as
+ * it is (it may be the shell's).  poll's word may be stale: another
+ * reader of a shared pipe may have taken the bytes since, and a read
+ * would then hang the relay: a pipe with none is EAGAIN.  A terminal sbx
+ * does not own (a job in the background) is EOF, as reading it would
+ * stop us with the session's lock held.
  */
-static void
-open_input(struct step *sp)
+static ssize_t
+read_input(char *buf, size_t size, short revents)
 {
-	int fd = open(sp->in_path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW |
-	    O_CLOEXEC);
+	struct stat st;
+	int avail;
 
-	if (fd < 0 && errno == ENXIO)
-		return;
-	sp->in = fd;
-	free(sp->in_path);
-	sp->in_path = NULL;
+	if (isatty(0) && tcgetpgrp(0) != getpgrp())
+		return 0;
+	if (fstat(0, &st) == 0 && S_ISSOCK(st.st_mode))
+		return recv(0, buf, size, MSG_DONTWAIT);
+	if (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    !(revents & POLLHUP) && ioctl(0, FIONREAD, &avail) == 0 &&
+	    avail == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return read(0, buf, size);
 }
 
 /* One turn: read stdin once all held is written, write what is held. */
@@ -529,7 +544,10 @@ pump(struct step *sp, struct pump *p, const struct pollfd *pfd)
 	ssize_t n;
 
 	if (pfd[0].fd >= 0 && pfd[0].revents) {
-		if ((n = read(0, p->buf, sizeof(p->buf))) > 0) {
+		/* Not a readable stdin at all (a pipe's write end): EOF. */
+		n = pfd[0].revents & (POLLERR | POLLNVAL) ? 0 :
+		    read_input(p->buf, sizeof(p->buf), pfd[0].revents);
+		if (n > 0) {
 			p->len = (size_t)n;
 			p->off = 0;
 		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
@@ -591,11 +609,9 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 			backend_remove(c);
 			break;
 		}
-		if (sp->in_path)
-			open_input(sp);
 		pfd[3].fd = sp->in >= 0 && in.len == 0 ? 0 : -1;
 		pfd[4].fd = sp->in >= 0 && in.len > 0 ? sp->in : -1;
-		if (poll(pfd, 5, sp->in_path ? 1 : streams_due(s, 2)) <= 0)
+		if (poll(pfd, 5, streams_due(s, 2)) <= 0)
 			continue;
 		pump(sp, &in, pfd + 3);
 		for (i = 0; i < 2; i++)

@@ -359,10 +359,10 @@ open_on(int to, const char *path, int flags)
  * The step's stdout or stderr: the host's FIFO, which it opened for
  * reading before it sent "run".  O_NONBLOCK makes a missing reader an
  * error at once rather than a hang until the timeout; the step itself
- * then gets an ordinary blocking pipe.  Its stdin is the FIFO the host
- * made, or /dev/null if it made none (only the host can make one in
- * /sbx/ctl), opened blocking: the host opens its end once ours is open,
- * so that nothing it writes is lost and its close is our EOF.
+ * then gets an ordinary blocking pipe.  Its stdin likewise is the FIFO
+ * the host holds open to write (and to read, so that nothing it writes
+ * before we open it is lost), or /dev/null if the host made none: only
+ * the host can make one in /sbx/ctl.
  */
 static int
 open_fifo(int to, long long n, const char *name, int flags)
@@ -373,8 +373,7 @@ open_fifo(int to, long long n, const char *name, int flags)
 	snprintf(path, sizeof(path), name, n);
 	if (flags == O_RDONLY && lstat(path, &sb) == -1 && errno == ENOENT)
 		return open_on(to, "/dev/null", O_RDONLY);
-	if (open_on(to, path, flags | (flags == O_RDONLY ? 0 : O_NONBLOCK)) ==
-	    -1 ||
+	if (open_on(to, path, flags | O_NONBLOCK) == -1 ||
 	    fstat(to, &sb) == -1 || !S_ISFIFO(sb.st_mode))
 		return -1;
 	return fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);

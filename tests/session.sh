@@ -96,6 +96,12 @@ for RT in $runtimes; do
 	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
 	    "$t/out")" = "[end]" ]
 	say $? "a step's stdin from /dev/null is empty"
+	printf 'from a file\n' >"$t/input"
+	timeout 60 "$SBX" exec -c "$conf" "$id" "$t/steps/cat.sh" \
+	    <"$t/input" >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "from a file${nl}[end]" ]
+	say $? "a step's stdin from a file: the file, then EOF"
 	# A step that never reads ends when it ends: sbx does not wait
 	# for its own stdin, which here stays open as long as sleep runs.
 	rm -f "$t/in"
