@@ -583,7 +583,7 @@ diagnose(const struct container *c)
 }
 
 static int
-oom_killed(const struct container *c)
+ask_oom(const struct container *c)
 {
 	static char buf[1 << 18];
 	char out[64];
@@ -599,6 +599,25 @@ oom_killed(const struct container *c)
 	return run_quiet(c, out, sizeof(out), "inspect",
 	    "--format={{.State.OOMKilled}}", c->name, (char *)NULL) == 0 &&
 	    strcmp(out, "true") == 0;
+}
+
+/*
+ * Did the OOM killer strike?  dockerd learns it from containerd's OOM
+ * event, which may come after the exit it already reported: for a
+ * script SIGKILLed (the OOM killer's signal), ask again for a while.
+ */
+static int
+oom_killed(const struct container *c, int sigkilled)
+{
+	struct timespec ts = { 0, 50000000 };
+	int i, r;
+
+	r = ask_oom(c);
+	for (i = 0; !r && sigkilled && !is_podman(c->runtime) && i < 6; i++) {
+		nanosleep(&ts, NULL);
+		r = ask_oom(c);
+	}
+	return r;
 }
 
 /*
@@ -669,7 +688,7 @@ decode(struct container *c, int ws, struct result *r, struct stream *err,
 	/* Stopped by us: what the client says is only our kill. */
 	if (r->timed_out || r->interrupted) {
 		r->status = r->timed_out ? EXIT_TIMEOUT : 128 + r->interrupted;
-		r->oom_killed = oom_killed(c);
+		r->oom_killed = oom_killed(c, 0);
 		return;
 	}
 	if (r->truncated) {	/* we killed it: status as a shell says */
@@ -703,7 +722,7 @@ decode(struct container *c, int ws, struct result *r, struct stream *err,
 	if (code > 128 && code < 128 + 65)
 		r->signal = code - 128;
 	r->cpu_exceeded = r->signal == SIGXCPU;
-	r->oom_killed = oom_killed(c);
+	r->oom_killed = oom_killed(c, r->signal == SIGKILL);
 }
 
 /*
