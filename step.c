@@ -526,9 +526,11 @@ read_input(char *buf, size_t size, short revents)
 
 	if (isatty(0) && tcgetpgrp(0) != getpgrp())
 		return 0;
-	if (fstat(0, &st) == 0 && S_ISSOCK(st.st_mode))
+	if (fstat(0, &st) < 0)
+		return read(0, buf, size);
+	if (S_ISSOCK(st.st_mode))
 		return recv(0, buf, size, MSG_DONTWAIT);
-	if (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	if (S_ISFIFO(st.st_mode) &&
 	    !(revents & POLLHUP) && ioctl(0, FIONREAD, &avail) == 0 &&
 	    avail == 0) {
 		errno = EAGAIN;
