@@ -6,14 +6,14 @@ include config.mk
 
 SRC = sbx.c job.c policy.c rundir.c shadow.c backend_cli.c relay.c result.c \
 	changes.c apply.c diff.c session.c step.c gc.c dockerapi.c sig.c json.c \
-	util.c audit.c
+	util.c audit.c pool.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 	tests/build.sh tests/system.sh tests/guard.sh tests/value.sh \
 	tests/rootless.sh tests/integration.sh tests/transparency.sh tests/hostile.sh \
-	tests/changes.sh tests/session.sh tests/supervise.sh tests/package.sh \
-	tests/sanitize.sh tests/fuzz.sh
+	tests/changes.sh tests/session.sh tests/pool.sh tests/supervise.sh \
+	tests/package.sh tests/sanitize.sh tests/fuzz.sh
 
 all: sbx sbx-supervise
 

@@ -225,6 +225,8 @@ backend_argv(const struct job *jb)
 	add(&a, "--label=sbx.run=%s", jb->lay.dir);
 	if (jb->session)
 		add(&a, "--label=sbx.session=%s", jb->session);
+	if (jb->pool)
+		add(&a, "--label=sbx.pool=%s", jb->pool);
 	add_isolation(&a, jb);
 	add_limits(&a, &jb->pol);
 	add_mounts(&a, jb);

@@ -32,7 +32,7 @@ ours(const char *dir, const char *name)
 
 	return *dir == '/' && (strncmp(base + 1, RUNDIR_PREFIX,
 	    strlen(RUNDIR_PREFIX)) == 0 || strncmp(base + 1, SESSION_PREFIX,
-	    strlen(SESSION_PREFIX)) == 0) &&
+	    strlen(SESSION_PREFIX)) == 0 || pool_slot(dir)) &&
 	    read_mark(dir, "container", buf, sizeof(buf), &st) > 0 &&
 	    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
 	    strcmp(buf, name) == 0;
@@ -126,6 +126,7 @@ gc(const char *runtime)
 	if (status == 0) {
 		rundir_each(rundir_name, gc_dir);
 		session_gc();
+		pool_gc();
 	}
 	return status;
 }

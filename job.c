@@ -191,7 +191,8 @@ job_common(const struct config *cfg, struct job *jb, const char *ext,
 	    jb->lang->image;
 	jb->ctr.lay = &jb->lay;
 	policy_check(cfg, &jb->pol, jb->image);
-	check_tmpdir(jb->dir);
+	if (jb->dir)
+		check_tmpdir(jb->dir);
 	pick_runtime(jb, dryrun);
 	if (strcmp(jb->pol.user, "auto") == 0) {
 		auto_user(jb);
@@ -244,12 +245,13 @@ job_run(const struct config *cfg, struct job *jb, const char *dir,
 	name_container(jb);
 }
 
-/* A session's, before sbx start makes it. */
+/* A session's, before sbx start makes it; a pool's has no tree (dir). */
 void
 job_session(const struct config *cfg, struct job *jb, const char *dir,
     const char *ext, int dryrun)
 {
-	set_dir(jb, dir);
+	if (dir)
+		set_dir(jb, dir);
 	job_common(cfg, jb, ext ? ext : "py", "-e", dryrun);
 }
 

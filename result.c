@@ -41,6 +41,10 @@ event_start(const struct job *jb)
 	jb_str(&j, "dir", jb->dir);
 	jb_int(&j, "uid", (long long)jb->uid);
 	jb_int(&j, "gid", (long long)jb->gid);
+	if (jb->pool) {		/* sbx -P: in a container of it, or cold */
+		jb_str(&j, "pool", jb->pool);
+		jb_bool(&j, "pooled", jb->pooled);
+	}
 	policy_json(&j, &jb->pol);
 	jb_emit(&j);
 }

@@ -151,8 +151,10 @@ rundir_make(struct layout *l)
 int
 rundir_reserved(const char *name)
 {
+	/* and a session's or a pool's: a pooled run stages there too */
 	return strcmp(name, "out") == 0 || strcmp(name, NAME_INIT) == 0 ||
-	    strcmp(name, NAME_GUARD) == 0;
+	    strcmp(name, NAME_GUARD) == 0 || strcmp(name, "steps") == 0 ||
+	    strcmp(name, "ctl") == 0 || strcmp(name, NAME_SUPERVISE) == 0;
 }
 
 /* A file of a run's directory, created with its text; or die. */
@@ -192,15 +194,36 @@ user_dir(const struct job *jb, const char *path)
 
 /*
  * ws/, the shadow copy of the tree that the container sees at
- * /workspace; with workspace none, an empty directory of its user's.
+ * /workspace; with workspace none, or for a pool's container until a
+ * run claims it, an empty directory of its user's.
  */
 void
 make_shadow(struct job *jb)
 {
-	if (jb->pol.workspace == WS_NONE)
+	if (jb->pol.workspace == WS_NONE || jb->dir == NULL)
 		user_dir(jb, jb->lay.ws);
 	else
 		shadow_copy(jb->dir, &jb->lay, &jb->pol, jb->uid, jb->gid);
+}
+
+/* Does the script go to /sbx, the workspace not holding it? */
+static int
+script_in_sbx(const struct job *jb)
+{
+	return jb->pol.workspace == WS_NONE || strcmp(jb->script, "-") == 0;
+}
+
+/*
+ * A pool's container, claimed by a run: what make_shadow() and stage()
+ * give a cold run, into the directories it has mounted already.
+ */
+void
+stage_claimed(struct job *jb)
+{
+	if (jb->pol.workspace != WS_NONE)
+		shadow_copy(jb->dir, &jb->lay, &jb->pol, jb->uid, jb->gid);
+	if (script_in_sbx(jb))
+		stage_script(jb);
 }
 
 /*
@@ -289,8 +312,7 @@ stage(struct job *jb)
 
 	if (mkdir(jb->lay.sbx, 0755) < 0)
 		die("mkdir %s:", jb->lay.sbx);
-	if (jb->script && (jb->pol.workspace == WS_NONE ||
-	    strcmp(jb->script, "-") == 0))
+	if (jb->script && script_in_sbx(jb))
 		stage_script(jb);
 	if (!jb->session) {	/* a session's pid 1 is a copy in /sbx */
 		init = smprintf("%s/" NAME_INIT, jb->lay.sbx);

@@ -25,7 +25,11 @@ struct opts {
 	size_t noverride;
 	char opt[32];			/* the option of each override */
 	const char *runtime;		/* -r, for gc and -L */
+	const char *pool;		/* -P */
+	const char *timeout;		/* -T, for -P */
+	long size;			/* sbx pool start -n */
 	int runopts;			/* an option only a run takes */
+	int made;			/* an option a pool's containers fix */
 	int dryrun, keep, list, langs, diff;
 	char *script;
 	char **args;
@@ -48,8 +52,14 @@ usage(int status)
 	    "       %s stop id\n       %s ls\n"
 	    "       %s diff [-j] target [pattern ...]\n"
 	    "       %s apply [-n] target [pattern ...]\n"
+	    "       %s -P pool [-ku] [-c config] [-d dir] [-e ext] [-T timeout] "
+	    "script\n           [arg ...]\n"
+	    "       %s pool start name [-D] [-c config] [-e ext] [-i image] "
+	    "[-m memory]\n           [-n size] [-p cpus] [-r runtime] "
+	    "[-T timeout] [-t template] [-w mode]\n"
+	    "       %s pool ls\n       %s pool stop name\n"
 	    "       %s [-r runtime] gc\n", argv0, argv0, argv0, argv0, argv0,
-	    argv0, argv0, argv0);
+	    argv0, argv0, argv0, argv0, argv0, argv0, argv0);
 	exit(status);
 }
 
@@ -69,8 +79,11 @@ override(struct opts *o, int c, const char *key, const char *val)
 	o->override[o->noverride++][1] = val;
 }
 
+/* What the options are parsed for: a run, sbx start, sbx pool start. */
+enum { FOR_RUN, FOR_START, FOR_POOL };
+
 static void
-parse_args(int argc, char *argv[], struct opts *o, int need_script)
+parse_args(int argc, char *argv[], struct opts *o, int what)
 {
 	int c;
 
@@ -78,11 +91,15 @@ parse_args(int argc, char *argv[], struct opts *o, int need_script)
 	optind = 1;
 	o->tmpl = "default";
 	o->dir = ".";
+	o->size = 2;
 	/* "+": the script and its arguments are not ours to permute. */
-	while ((c = getopt_long(argc, argv, "+c:Dd:e:hi:kLlm:np:r:T:t:uVw:",
+	while ((c = getopt_long(argc, argv, what == FOR_POOL ?
+	    "+c:De:hi:m:n:p:r:T:t:w:" : "+c:Dd:e:hi:kLlm:nP:p:r:T:t:uVw:",
 	    longopts, NULL)) != -1) {
 		/* "gc" with any of these is a script's name, not ours. */
-		o->runopts |= strchr("DdeikmnpTtuw", c) != NULL;
+		o->runopts |= strchr("DdeikmnPpTtuw", c) != NULL;
+		if (strchr("Dimnprtw", c) != NULL && !o->made)
+			o->made = c;
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'D': o->dryrun = 1; break;
@@ -95,13 +112,28 @@ parse_args(int argc, char *argv[], struct opts *o, int need_script)
 		case 'L': o->langs = 1; break;
 		case 'l': o->list = 1; break;
 		case 'm': override(o, c, "memory", optarg); break;
-		case 'n': override(o, c, "network", "true"); break;
+		case 'n':
+			if (what != FOR_POOL) {
+				override(o, c, "network", "true");
+				break;
+			}
+			o->size = strspn(optarg, "0123456789") ==
+			    strlen(optarg) && strlen(optarg) < 4 ?
+			    atol(optarg) : 0;
+			if (o->size < 1 || o->size > POOL_MAX)
+				die("-n %s: not a pool size from 1 to %d",
+				    optarg, POOL_MAX);
+			break;
+		case 'P': o->pool = optarg; break;
 		case 'p': override(o, c, "cpus", optarg); break;
 		case 'r':
 			o->runtime = optarg;
 			override(o, c, "runtime", optarg);
 			break;
-		case 'T': override(o, c, "timeout", optarg); break;
+		case 'T':
+			o->timeout = optarg;
+			override(o, c, "timeout", optarg);
+			break;
 		case 't': o->tmpl = optarg; break;
 		case 'u': o->diff = 1; break;
 		case 'V':
@@ -112,9 +144,12 @@ parse_args(int argc, char *argv[], struct opts *o, int need_script)
 			usage(EXIT_FAIL);
 		}
 	}
-	if ((o->list || o->langs) && need_script)
+	if ((o->list || o->langs) && what == FOR_RUN)
 		return;
-	if (!need_script) {
+	if (o->pool && o->made)
+		die("-%c: a pool's containers are made already: give it to "
+		    "sbx pool start", o->made);
+	if (what != FOR_RUN) {
 		if (optind < argc || o->keep || o->diff || o->list || o->langs)
 			usage(EXIT_FAIL);
 		return;
@@ -194,6 +229,55 @@ run(const struct config *cfg, struct job *jb)
 }
 
 /*
+ * sbx -P pool: the run, in a container of the pool that nobody used,
+ * as one step of its supervisor (step.c), with what a run's start and
+ * result say; then that container ends, and a new one is started for
+ * the pool in the background.  No ready container: a cold run.
+ */
+static int
+pooled(const struct config *cfg, struct job *jb, const char *conf)
+{
+	struct result r;
+	struct step sp;
+	char *id = NULL;
+	int audit, lock;
+
+	if ((lock = pool_claim(jb, &sp)) < 0) {
+		r.status = run(cfg, jb);
+		pool_done(jb, -1, conf);
+		return r.status;
+	}
+	audit = audit_open(system_value(cfg, "audit_log"));
+	job_cleanup(jb);
+	stage_claimed(jb);
+	if (audit >= 0)
+		id = backend_image_id(&jb->ctr, jb->image);
+	event_start(jb);
+	audit_write(audit, jb, NULL, id);
+	memset(&r, 0, sizeof(r));
+	r.exit_code = -1;	/* until the supervisor says otherwise */
+	step_write(&sp, jb, NULL, jb->pol.timeout);
+	step_send(&sp, &jb->lay);
+	step_wait(&jb->ctr, &sp, jb->pol.timeout, jb->pol.max_output, &r);
+	step_close(&sp, &jb->lay);
+	/* Used once: its supervisor ends, and --rm takes the container. */
+	if (channel_stop(&jb->lay) == 0)
+		jb->ctr.started = 0;
+	read_out(jb, &r);
+	if (jb->pol.workspace == WS_RW && !sbx_signalled())
+		report_changes(jb, &r);
+	if (jb->keep)
+		pool_keep(jb);
+	event_result(jb, &r);
+	audit_write(audit, jb, &r, id);
+	job_end(jb);
+	pool_done(jb, lock, conf);
+	free(r.value);
+	free(id);
+	return r.status;
+}
+
+/*
  * sbx [options] script [arg ...], and the forms that share its options:
  * -l, -L, and "[-r runtime] gc", sbx gc as sbx(1) has always spelt it.
  */
@@ -205,7 +289,7 @@ cmd_run(int argc, char *argv[])
 	struct job jb;
 	int status;
 
-	parse_args(argc, argv, &o, 1);
+	parse_args(argc, argv, &o, FOR_RUN);
 	config_find(&cfg, o.config);
 	memset(&jb, 0, sizeof(jb));
 	if (o.list) {
@@ -216,6 +300,13 @@ cmd_run(int argc, char *argv[])
 	} else if (strcmp(o.script, "gc") == 0 && *o.args == NULL &&
 	    !o.runopts) {
 		status = gc(o.runtime);
+	} else if (o.pool) {
+		pool_job(&cfg, &jb, o.pool, o.timeout);
+		job_run(&cfg, &jb, o.dir, o.script, o.ext, 0);
+		jb.args = o.args;
+		jb.keep = o.keep;
+		jb.diff = o.diff;
+		status = pooled(&cfg, &jb, o.config);
 	} else {
 		make_policy(&cfg, &o, &jb.pol);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, o.dryrun);
@@ -243,7 +334,7 @@ cmd_start(int argc, char *argv[])
 	struct job jb;
 	int status = 0;
 
-	parse_args(argc, argv, &o, 0);
+	parse_args(argc, argv, &o, FOR_START);
 	config_find(&cfg, o.config);
 	memset(&jb, 0, sizeof(jb));
 	make_policy(&cfg, &o, &jb.pol);
@@ -260,6 +351,52 @@ cmd_start(int argc, char *argv[])
 	job_free(&jb);
 	config_free(&cfg);
 	return status;
+}
+
+/* sbx pool start NAME [options]: sbx start's options, -n its size. */
+static int
+cmd_pool_start(int argc, char *argv[])
+{
+	struct opts o;
+	struct config cfg;
+	struct job jb;
+	int status = 0;
+
+	if (argc < 2)
+		return EXIT_USAGE;
+	if (!pool_name_ok(argv[1]))
+		die("%s: not a pool name (1 to 32 letters, digits, '_', '-' "
+		    "or '.', a letter or digit first)", argv[1]);
+	parse_args(argc - 1, argv + 1, &o, FOR_POOL);
+	config_find(&cfg, o.config);
+	memset(&jb, 0, sizeof(jb));
+	make_policy(&cfg, &o, &jb.pol);
+	jb.pool = argv[1];
+	job_session(&cfg, &jb, NULL, o.ext, o.dryrun);
+	if (o.dryrun) {
+		jb.session = "XXXXXXXXXXXX";
+		snprintf(jb.ctr.name, sizeof(jb.ctr.name), "sbx-pool-%s-%s",
+		    jb.pool, jb.session);
+		status = dry_run(&jb, smprintf("%s/" POOL_PREFIX "%s/%s",
+		    tmpdir(), jb.pool, jb.session));
+		jb.session = NULL;
+	} else {
+		status = pool_start(&cfg, &jb, o.ext, o.size);
+	}
+	job_free(&jb);
+	config_free(&cfg);
+	return status;
+}
+
+/* sbx pool start|ls|stop|fill */
+static int
+cmd_pool(int argc, char *argv[])
+{
+	if (argc < 2)
+		return EXIT_USAGE;
+	if (strcmp(argv[1], "start") == 0)
+		return cmd_pool_start(argc - 1, argv + 1);
+	return pool_command(argc - 1, argv + 1);	/* pool.c */
 }
 
 /* sbx gc; with more words, "gc" is a script's name, as it always was. */
@@ -305,6 +442,7 @@ static const struct {
 	{ "exec", cmd_exec },		/* session.c */
 	{ "gc", cmd_gc },
 	{ "ls", cmd_ls },		/* session.c */
+	{ "pool", cmd_pool },
 	{ "start", cmd_start },
 	{ "stop", cmd_stop },		/* session.c */
 };

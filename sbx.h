@@ -140,6 +140,8 @@ struct job {
 	const struct lang *lang;
 	const char *image;
 	const char *session;	/* a session's id, or NULL */
+	const char *pool;	/* -P, or the pool a slot is of */
+	int pooled;		/* runs in a pool's container */
 	int guard;		/* run .py through the import guard */
 	uid_t uid;		/* container user */
 	gid_t gid;
@@ -248,6 +250,7 @@ void rundir_marks(const struct layout *l, const char *name);
 void make_shadow(struct job *jb);
 void stage(struct job *jb);
 void stage_script(struct job *jb);
+void stage_claimed(struct job *jb);
 int rundir_remove(const char *dir);
 void rundir_keep(const struct layout *l, int mark);
 void rundir_each(int (*match)(const char *name),
@@ -261,6 +264,17 @@ void read_out(const struct job *jb, struct result *r);
 void report_changes(const struct job *jb, struct result *r);
 
 /* session.c */
+struct state {			/* a state file, "key value" lines */
+	char *path;
+	char *text;		/* NUL-terminated */
+};
+void state_read(struct state *st, const struct layout *l);
+char *state_find(const struct state *st, const char *key, int need);
+char *state_get(const struct state *st, const char *key);
+long state_num(const struct state *st, const char *key);
+void state_policy(const struct state *st, struct policy *p);
+void state_free(struct state *st);
+void session_boot(const struct config *cfg, struct job *jb, char *dir);
 int session_id_ok(const char *id);
 char *session_dir(const char *id);	/* caller frees */
 char *session_find(const char *id);	/* ours, or die; caller frees */
@@ -295,6 +309,22 @@ void step_send(struct step *sp, const struct layout *l);
 void step_wait(const struct container *c, struct step *sp, long timeout,
     long long max_output, struct result *r);
 void step_close(struct step *sp, const struct layout *l);
+int channel_stop(const struct layout *l);
+
+/* pool.c */
+#define POOL_PREFIX "sbx-pool."		/* TMPDIR/sbx-pool.NAME */
+#define POOL_MAX 64			/* containers in one pool */
+int pool_name_ok(const char *name);
+int pool_start(const struct config *cfg, struct job *jb, const char *ext,
+    long size);
+void pool_job(const struct config *cfg, struct job *jb, const char *name,
+    const char *timeout);
+int pool_claim(struct job *jb, struct step *sp);
+void pool_keep(struct job *jb);
+void pool_done(struct job *jb, int lock, const char *conf);
+int pool_slot(const char *dir);
+int pool_command(int argc, char *argv[]);
+void pool_gc(void);
 
 /* gc.c */
 int gc(const char *runtime);

@@ -91,37 +91,36 @@ session_lock(const char *dir, int nowait)
 static void
 state_write(const struct job *jb, const char *config, const char *image_id)
 {
-	const char *path = jb->lay.state;
+	char *path = smprintf("%s.new", jb->lay.state);
 	FILE *f;
 	size_t i;
 
+	/* Whole or not at all: a pool's claimer takes a slot by it. */
 	if ((f = fopen(path, "wx")) == NULL)
 		die("create %s:", path);
 	fprintf(f, "id %s\nruntime %s\nname %s\ntemplate %s\nimage %s\n"
 	    "dir %s\nworkspace %s\ntimeout %ld\nmax_output %lld\nmax_bytes %lld\n"
 	    "idle_timeout %ld\nmax_lifetime %ld\nstarted %lld\n"
 	    "uid %ld\ngid %ld\nconfig %s\nimports ", jb->session, jb->ctr.runtime,
-	    jb->ctr.name, jb->pol.name, jb->image, jb->dir,
+	    jb->ctr.name, jb->pol.name, jb->image, jb->dir ? jb->dir : "",
 	    workspace_name(jb->pol.workspace), jb->pol.timeout,
 	    jb->pol.max_output, jb->pol.max_bytes, jb->pol.idle_timeout, jb->pol.max_lifetime,
 	    (long long)time(NULL), (long)jb->uid, (long)jb->gid, config);
+	if (jb->pool)
+		fprintf(f, "pool %s\n", jb->pool);
 	for (i = 0; jb->pol.imports[i]; i++)
 		fprintf(f, "%s%s", i ? "," : "", jb->pol.imports[i]);
 	fprintf(f, "\n");
 	if (image_id)
 		fprintf(f, "image_id %s\n", image_id);
 	policy_write(f, "policy ", &jb->pol);
-	if (fclose(f) == EOF)
+	if (fclose(f) == EOF || rename(path, jb->lay.state) < 0)
 		die("write %s:", path);
+	free(path);
 }
 
 /* The state file, read once: what start recorded, "key value" lines. */
-struct state {
-	char *path;
-	char *text;		/* NUL-terminated */
-};
-
-static void
+void
 state_read(struct state *st, const struct layout *l)
 {
 	struct stat sb;
@@ -140,7 +139,7 @@ state_read(struct state *st, const struct layout *l)
 	close(fd);
 }
 
-static void
+void
 state_free(struct state *st)
 {
 	free(st->path);
@@ -148,7 +147,7 @@ state_free(struct state *st)
 }
 
 /* One value, or NULL if need is 0; caller frees. */
-static char *
+char *
 state_find(const struct state *st, const char *key, int need)
 {
 	size_t kl = strlen(key), len;
@@ -164,13 +163,13 @@ state_find(const struct state *st, const char *key, int need)
 	return NULL;
 }
 
-static char *
+char *
 state_get(const struct state *st, const char *key)
 {
 	return state_find(st, key, 1);
 }
 
-static long
+long
 state_num(const struct state *st, const char *key)
 {
 	char *v = state_get(st, key);
@@ -181,7 +180,7 @@ state_num(const struct state *st, const char *key)
 }
 
 /* The policy the session started with, as state_write wrote it. */
-static void
+void
 state_policy(const struct state *st, struct policy *p)
 {
 	const char *e;
@@ -254,25 +253,19 @@ event_session(const char *event, const char *dir, int running)
 }
 
 /*
- * sbx start: the policy, the shadow and the container of a run, with
- * the supervisor in place of the script, and sbx/ beside the shadow
- * holding the supervisor, the guard and the steps.  Prints the session
- * event.
+ * The container of a session or of a pool's slot, in its directory dir
+ * (made already, and l's from here on): the policy, the shadow (a
+ * slot's is empty until claimed) and the container of a run, with the
+ * supervisor in place of the script, and sbx/ beside the shadow holding
+ * the supervisor, the guard and the steps.  The state file, written
+ * last, says it is ready.
  */
-int
-session_start(const struct config *cfg, struct job *jb)
+void
+session_boot(const struct config *cfg, struct job *jb, char *dir)
 {
-	char id[IDLEN + 1], **argv, *image_id = NULL, *dir;
+	char **argv, *image_id = NULL;
 	int rsp;
 
-	random_hex(id, IDLEN / 2);
-	jb->session = id;
-	snprintf(jb->ctr.name, sizeof(jb->ctr.name), "sbx-session-%s", id);
-	dir = session_dir(id);
-	if (mkdir(dir, 0700) < 0) {
-		free(dir);
-		die("mkdir %s/" SESSION_PREFIX "%s:", tmpdir(), id);
-	}
 	layout_set(&jb->lay, dir);
 	job_cleanup(jb);
 	rundir_marks(&jb->lay, jb->ctr.name);
@@ -292,10 +285,27 @@ session_start(const struct config *cfg, struct job *jb)
 		image_id = backend_image_id(&jb->ctr, jb->image);
 	state_write(jb, cfg->path, image_id);
 	free(image_id);
-	event_session("session", jb->lay.dir, -1);
 	jb->ctr.started = 0;	/* it is the session's now, not ours */
 	job_cleanup(NULL);
 	strv_free(argv);
+}
+
+/* sbx start: a session's container; prints the session event. */
+int
+session_start(const struct config *cfg, struct job *jb)
+{
+	char id[IDLEN + 1], *dir;
+
+	random_hex(id, IDLEN / 2);
+	jb->session = id;
+	snprintf(jb->ctr.name, sizeof(jb->ctr.name), "sbx-session-%s", id);
+	dir = session_dir(id);
+	if (mkdir(dir, 0700) < 0) {
+		free(dir);
+		die("mkdir %s/" SESSION_PREFIX "%s:", tmpdir(), id);
+	}
+	session_boot(cfg, jb, dir);
+	event_session("session", jb->lay.dir, -1);
 	jb->session = NULL;
 	return 0;
 }

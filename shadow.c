@@ -26,6 +26,7 @@ static struct {
 	mode_t extra;		/* bits a non-root owner must grant */
 	int chown;
 	int record;		/* rw: keep a manifest of the original */
+	int into;		/* ws/ is there already: a pool's */
 	struct entries man;
 } cs;
 
@@ -186,7 +187,9 @@ copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
 	if (depth > MAXDEPTH)
 		die("%s/%s: deeper than %d directories", cs.dir, rel,
 		    MAXDEPTH);
-	if (mkdir(dst, 0700) < 0)
+	/* A pool's container has ws/ mounted: the copy goes into it. */
+	if (mkdir(dst, 0700) < 0 && !(depth == 0 && errno == EEXIST &&
+	    cs.into))
 		die("mkdir %s:", dst);
 	cs.dirs = erealloc(cs.dirs, (cs.ndirs + 1) * sizeof(*cs.dirs));
 	cs.dirs[cs.ndirs].path = estrdup(dst);
@@ -231,6 +234,8 @@ shadow_copy(const char *dir, const struct layout *l, const struct policy *p,
 	cs.p = p;
 	cs.chown = geteuid() == 0;
 	cs.record = p->workspace == WS_RW;
+	cs.into = lstat(l->ws, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_uid == geteuid() || st.st_uid == uid);
 	if (!cs.chown)	/* the copy sits in our private 0700 rundir */
 		cs.extra = p->workspace == WS_RW ? 0066 : 0044;
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |

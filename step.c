@@ -266,31 +266,45 @@ next_step(const struct layout *l)
 }
 
 /*
- * Step N's request: the timeout and argv, each NUL-terminated, and the
- * script under STEP_SCRIPTS, where no name of it can be one of the
- * protocol's.  The interpreter comes from the configuration, the guard
- * from the session's template.
+ * Step n's directory, and its script under STEP_SCRIPTS, where no name
+ * of it can be one of the protocol's; a pooled run's script is where a
+ * cold run's is.
  */
 static void
-write_req(struct job *jb, long n, const char *base, long timeout)
+stage_step(struct job *jb, long n, const char *base)
 {
-	struct jbuf b = { NULL, 0, 0, 0 };
-	char *dir, *p, *list, num[32];
-	size_t i;
-	int fd;
+	char *dir, *p;
 
 	p = step_path(jb->lay.sbx, STEP_SCRIPTS, n);
 	*strrchr(p, '/') = '\0';
 	if (mkdir(p, 0755) < 0)
 		die("mkdir %s:", p);
 	p[strlen(p)] = '/';
-	if (mkdir(p, 0755) < 0)
+	if (!jb->pooled && mkdir(p, 0755) < 0)
 		die("mkdir %s:", p);
 	free(p);
+	if (jb->pooled)
+		return;
 	dir = step_path(CTR_SBX, STEP_SCRIPTS, n);
 	jb->script_ctr = smprintf("%s/%s", dir, base);
 	free(dir);
 	stage_script(jb);
+}
+
+/*
+ * Step N's request: the timeout and argv, each NUL-terminated.  The
+ * interpreter comes from the configuration, the guard from the
+ * session's template.
+ */
+static void
+write_req(struct job *jb, long n, const char *base, long timeout)
+{
+	struct jbuf b = { NULL, 0, 0, 0 };
+	char *p, *list, num[32];
+	size_t i;
+	int fd;
+
+	stage_step(jb, n, base);
 	snprintf(num, sizeof(num), "%ld", timeout);
 	jb_put(&b, num, strlen(num) + 1);
 	for (i = 0; jb->lang->command[i]; i++)
@@ -369,6 +383,23 @@ step_send(struct step *sp, const struct layout *l)
 	snprintf(arg, sizeof(arg), "%ld %s", sp->n, sp->nonce);
 	if (say(sp, REQ_RUN, arg) < 0)
 		die("the session's supervisor does not take steps");
+}
+
+/*
+ * Asks an idle supervisor to exit, and so its container to end: a pool's
+ * is used once.  -1 if it could not be asked.
+ */
+int
+channel_stop(const struct layout *l)
+{
+	struct step sp;
+	int r;
+
+	if ((sp.req = open_fifo(l->req, O_WRONLY)) < 0)
+		return -1;
+	r = say(&sp, REQ_STOP, "");
+	close(sp.req);
+	return r;
 }
 
 /* The step is over: its files go, the channel closes. */

@@ -23,7 +23,7 @@ done
 # SYNOPSIS and usage() name the same options with the same arguments.
 syn=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh/p' man/sbx.1 | grep -o 'Fl [A-Za-z]* Ar [a-z]*' |
     sed 's/Fl \([A-Za-z]*\) Ar \(.*\)/-\1 \2/' | sort | tr '\n' ' ')
-use=$("$SBX" -h 2>&1 | grep -o '\[-[A-Za-z] [a-z]*\]' | tr -d '[]' | sort |
+use=$("$SBX" -h 2>&1 | grep -o -- '-[A-Za-z] [a-z][a-z]*' | sort |
     tr '\n' ' ')
 is "SYNOPSIS matches usage()" "$syn" "$use"
 

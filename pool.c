@@ -1,0 +1,740 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sbx.h"
+
+/*
+ * Pools: containers started ahead, each idle under its supervisor with
+ * an empty workspace, each used by one run (sbx -P) and then ended.
+ *
+ * TMPDIR/sbx-pool.NAME holds the pool's state (what sbx pool start
+ * was given, and its template as the configuration said then) and one
+ * slot directory per container, TMPDIR/sbx-pool.NAME/ID, laid out as a
+ * session's (session_boot() makes it).  A slot is ready once its state
+ * file is there.  A run claims one by taking its lock (flock, never
+ * waiting) and then creating "claimed" in it; a slot that has that file
+ * is never claimed again, even if its claimer was killed, and whoever
+ * finds it so, unlocked, removes it.  Filling (sbx pool start, and sbx
+ * pool fill, which a run starts in the background) holds the pool's
+ * own lock: a slot without state under that lock was abandoned.
+ */
+
+#define CLAIMED "claimed"
+
+/* What a pool's state says, read once. */
+struct pool {
+	char *name;
+	char *dir;
+	struct state st;
+	long size;
+};
+
+int
+pool_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= 32 && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n &&
+	    strchr("_-.", *name) == NULL;
+}
+
+/* Is dir a slot's: TMPDIR/sbx-pool.NAME/ID?  For sbx gc. */
+int
+pool_slot(const char *dir)
+{
+	const char *id = strrchr(dir, '/'), *up;
+
+	if (id == NULL || id == dir || !session_id_ok(id + 1))
+		return 0;
+	for (up = id - 1; up > dir && *up != '/'; up--)
+		;
+	return strncmp(up + 1, POOL_PREFIX, strlen(POOL_PREFIX)) == 0;
+}
+
+/*
+ * A directory's lock, as session_lock() takes it, but -1 if another
+ * holds it and -2 if the directory is gone: a pool's slots come and go.
+ */
+static int
+lock_dir(const char *dir, int nowait)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -2;
+	while (flock(fd, LOCK_EX | (nowait ? LOCK_NB : 0)) < 0) {
+		if (errno != EINTR || sbx_signalled()) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* The pool's state, if it has one yet: 0 if not. */
+static int
+pool_read(struct pool *p)
+{
+	struct layout l;
+	int have;
+
+	layout_set(&l, estrdup(p->dir));
+	if ((have = access(l.state, F_OK) == 0)) {
+		state_read(&p->st, &l);
+		p->size = state_num(&p->st, "size");
+	}
+	layout_free(&l);
+	return have;
+}
+
+/*
+ * The pool called name, its state read; 0 if there is none.  Like a
+ * session's, its directory must be ours and private.
+ */
+static int
+pool_open(struct pool *p, const char *name)
+{
+	struct stat sb;
+
+	memset(p, 0, sizeof(*p));
+	if (!pool_name_ok(name))
+		die("%s: not a pool name", name);
+	p->name = estrdup(name);
+	p->dir = smprintf("%s/" POOL_PREFIX "%s", tmpdir(), name);
+	if (lstat(p->dir, &sb) < 0)
+		return 0;
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 077) != 0)
+		die("%s: not a pool directory of this user", p->dir);
+	return pool_read(p);
+}
+
+static void
+pool_close(struct pool *p)
+{
+	free(p->name);
+	free(p->dir);
+	if (p->st.text)
+		state_free(&p->st);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The lines of text that start with prefix, in order; caller frees. */
+static char *
+lines_of(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix), len, at = 0;
+	char *s = emalloc(strlen(text) + 1);
+	const char *p;
+
+	for (p = text; *p; p += len + (p[len] == '\n')) {
+		len = strcspn(p, "\n");
+		if (strncmp(p, prefix, n) == 0) {
+			memcpy(s + at, p, len);
+			s[at + len] = '\n';
+			at += len + 1;
+		}
+	}
+	s[at] = '\0';
+	return s;
+}
+
+/* policy_write()'s lines of p, as a string; caller frees. */
+static char *
+policy_text(const struct policy *p)
+{
+	char *s = NULL;
+	size_t len;
+	FILE *f;
+
+	if ((f = open_memstream(&s, &len)) == NULL)
+		die("open_memstream:");
+	policy_write(f, "tmpl ", p);
+	if (fclose(f) == EOF)
+		die("open_memstream:");
+	return s;
+}
+
+/*
+ * Dies unless the pool's template is, in cfg, what it was when the pool
+ * started: a pool is never served stale.  Its image too, as the
+ * language's section names it now.
+ */
+static void
+pool_fresh(const struct config *cfg, const struct pool *p)
+{
+	struct policy now;
+	char *tmpl, *was, *is;
+
+	tmpl = state_get(&p->st, "template");
+	if (!policy_resolve(cfg, tmpl, &now))
+		die("pool %s: template '%s' is no longer in %s; sbx pool "
+		    "stop %s", p->name, tmpl, cfg->path, p->name);
+	is = policy_text(&now);
+	was = lines_of(p->st.text, "tmpl ");
+	if (strcmp(is, was) != 0)
+		die("pool %s: template '%s' in %s changed since the pool "
+		    "started; sbx pool stop %s, and start it again", p->name,
+		    tmpl, cfg->path, p->name);
+	policy_free(&now);
+	free(is);
+	free(was);
+	free(tmpl);
+}
+
+/* The pool's policy, as sbx pool start resolved it. */
+static void
+pool_policy(const struct pool *p, struct policy *pol)
+{
+	const char *e;
+	char *rt = state_get(&p->st, "runtime");
+
+	memset(pol, 0, sizeof(*pol));
+	pol->name = state_get(&p->st, "template");
+	pol->imports = ecalloc(1, sizeof(char *));
+	state_policy(&p->st, pol);
+	/* auto was resolved once, for all of its containers */
+	if ((e = policy_set(pol, "runtime", rt)) != NULL)
+		die("%s: %s", p->st.path, e);
+	free(rt);
+}
+
+/*
+ * The pool's state file, whole or not at all: what sbx pool start was
+ * given, the policy it resolved, and the template alone as cfg says it,
+ * for pool_fresh().
+ */
+static void
+pool_write(const struct config *cfg, const struct job *jb, const char *dir,
+    const char *ext, long size)
+{
+	char *path = smprintf("%s/state.new", dir), *to, *tmpl;
+	struct policy t;
+	FILE *f;
+
+	if (!policy_resolve(cfg, jb->pol.name, &t))
+		die("%s: no template", jb->pol.name);
+	tmpl = policy_text(&t);
+	policy_free(&t);
+	if ((f = fopen(path, "wx")) == NULL)
+		die("create %s:", path);
+	fprintf(f, "name %s\nruntime %s\ntemplate %s\next %s\nimage %s\n"
+	    "size %ld\nconfig %s\ncreated %lld\n%s", jb->pool,
+	    jb->ctr.runtime, jb->pol.name, ext, jb->image, size, cfg->path,
+	    (long long)time(NULL), tmpl);
+	policy_write(f, "policy ", &jb->pol);
+	if (fclose(f) == EOF)
+		die("write %s:", path);
+	to = smprintf("%s/state", dir);
+	if (rename(path, to) < 0)
+		die("rename %s:", path);
+	free(tmpl);
+	free(path);
+	free(to);
+}
+
+/* A slot's job: the pool's policy, a user of its own, no tree. */
+static void
+slot_job(const struct config *cfg, const struct pool *p, struct job *jb)
+{
+	char *ext = state_get(&p->st, "ext"), *image;
+
+	memset(jb, 0, sizeof(*jb));
+	pool_policy(p, &jb->pol);
+	jb->pool = p->name;
+	job_session(cfg, jb, NULL, ext, 0);
+	image = state_get(&p->st, "image");
+	if (strcmp(jb->image, image) != 0)
+		die("pool %s: its language's image is %s now, not %s; sbx "
+		    "pool stop %s, and start it again", p->name, jb->image,
+		    image, p->name);
+	free(image);
+	free(ext);
+}
+
+/* One more container for the pool, ready when this returns. */
+static void
+slot_start(const struct config *cfg, const struct pool *p)
+{
+	struct job jb;
+	char id[13], *dir;
+
+	slot_job(cfg, p, &jb);
+	random_hex(id, 6);
+	jb.session = id;
+	snprintf(jb.ctr.name, sizeof(jb.ctr.name), "sbx-pool-%s-%s",
+	    p->name, id);
+	dir = smprintf("%s/%s", p->dir, id);
+	if (mkdir(dir, 0700) < 0)
+		die("mkdir %s:", dir);
+	session_boot(cfg, &jb, dir);
+	jb.session = NULL;
+	job_free(&jb);
+}
+
+/* A slot's container, if it may be there, and its directory. */
+static void
+slot_remove(const struct pool *p, const struct layout *l)
+{
+	struct container c;
+	struct stat st;
+	char *rt = state_get(&p->st, "runtime");
+
+	memset(&c, 0, sizeof(c));
+	c.runtime = strcmp(rt, "docker") == 0 ? "docker" : "podman";
+	if (read_mark(l->dir, "container", c.name, sizeof(c.name), &st) > 0 &&
+	    (c.path = runtime_find(c.runtime)) != NULL)
+		backend_remove(&c);
+	if (rundir_remove(l->dir) < 0)
+		warn("remove %s:", l->dir);
+	free(c.path);
+	free(rt);
+}
+
+/* What a walk of the slots found. */
+struct count {
+	long ready, busy, starting, removed;
+};
+
+/*
+ * Each slot of the pool: a ready one is counted; with sweep (under the
+ * pool's lock), one used, ended or abandoned is removed; without, it
+ * is counted as starting if it has no state yet.  A locked slot is in
+ * use.
+ */
+static void
+slots(const struct pool *p, int sweep, struct count *n)
+{
+	struct dirent *de;
+	struct layout l;
+	char *claimed;
+	DIR *d;
+	int lock, ready;
+
+	memset(n, 0, sizeof(*n));
+	if ((d = opendir(p->dir)) == NULL)
+		die("%s:", p->dir);
+	while ((de = readdir(d)) != NULL) {
+		if (!session_id_ok(de->d_name))
+			continue;
+		layout_set(&l, smprintf("%s/%s", p->dir, de->d_name));
+		if ((lock = lock_dir(l.dir, 1)) == -1)
+			n->busy++;
+		if (lock < 0) {
+			layout_free(&l);
+			continue;
+		}
+		claimed = smprintf("%s/" CLAIMED, l.dir);
+		ready = access(l.state, F_OK) == 0;
+		if (ready && access(claimed, F_OK) < 0 && channel_alive(&l)) {
+			n->ready++;
+		} else if (sweep) {
+			slot_remove(p, &l);
+			n->removed++;
+		} else if (!ready) {
+			n->starting++;
+		}
+		close(lock);
+		free(claimed);
+		layout_free(&l);
+	}
+	closedir(d);
+}
+
+static void
+event_pool(const char *event, const struct pool *p, const struct count *n)
+{
+	static const char *keys[] = { "name", "template", "runtime", "image" };
+	struct jbuf j;
+	char *v;
+	size_t i;
+
+	jb_begin(&j, event);
+	for (i = 0; i < LEN(keys); i++) {
+		jb_str(&j, keys[i], v = state_get(&p->st, keys[i]));
+		free(v);
+	}
+	jb_str(&j, "dir", p->dir);
+	jb_int(&j, "size", p->size);
+	jb_int(&j, "ready", n->ready);
+	jb_int(&j, "in_use", n->busy);
+	jb_int(&j, "starting", n->starting);
+	jb_int(&j, "created", state_num(&p->st, "created"));
+	jb_int(&j, "idle_timeout", state_num(&p->st, "policy idle_timeout"));
+	jb_int(&j, "max_lifetime", state_num(&p->st, "policy max_lifetime"));
+	jb_emit(&j);
+}
+
+/* A pool that sbx pool start could not finish goes, slots and all. */
+static char *opt_pooldir;
+
+static void
+pool_abort(void)
+{
+	if (opt_pooldir)
+		rundir_remove(opt_pooldir);
+}
+
+/*
+ * sbx pool start: the pool's directory and state, then its containers,
+ * one after another, under its lock; prints the pool event.
+ */
+int
+pool_start(const struct config *cfg, struct job *jb, const char *ext,
+    long size)
+{
+	struct count n;
+	struct pool p;
+	long i;
+	int lock;
+
+	if (pool_open(&p, jb->pool))
+		die("pool %s exists (sbx pool stop %s first)", jb->pool,
+		    jb->pool);
+	if (mkdir(p.dir, 0700) < 0)
+		die(errno == EEXIST ? "pool %s is being started or stopped" :
+		    "mkdir %s:", errno == EEXIST ? jb->pool : p.dir);
+	opt_pooldir = p.dir;
+	atexit(pool_abort);
+	if ((lock = lock_dir(p.dir, 0)) < 0)
+		die("lock %s:", p.dir);
+	pool_write(cfg, jb, p.dir, ext ? ext : "py", size);
+	pool_read(&p);
+	for (i = 0; i < size; i++)
+		slot_start(cfg, &p);
+	opt_pooldir = NULL;
+	slots(&p, 0, &n);
+	event_pool("pool", &p, &n);
+	close(lock);
+	pool_close(&p);
+	return 0;
+}
+
+/* The pool of sbx -P, for its claim and its refill. */
+static struct pool cur;
+
+/*
+ * sbx -P name: the job's policy is the pool's, once the configuration
+ * is known to say what it said then; -T may shorten or lengthen it.
+ */
+void
+pool_job(const struct config *cfg, struct job *jb, const char *name,
+    const char *timeout)
+{
+	const char *e;
+
+	if (!pool_open(&cur, name))
+		die("%s: no such pool (sbx pool start %s)", name, name);
+	pool_fresh(cfg, &cur);
+	pool_policy(&cur, &jb->pol);
+	if (timeout && (e = policy_set(&jb->pol, "timeout", timeout)))
+		die("-T: %s", e);
+	jb->pool = cur.name;
+}
+
+/* The claimed slot's user and container, from its state. */
+static int
+slot_take(struct job *jb)
+{
+	struct state st;
+	char *name;
+
+	state_read(&st, &jb->lay);
+	name = state_get(&st, "name");
+	snprintf(jb->ctr.name, sizeof(jb->ctr.name), "%s", name);
+	jb->uid = (uid_t)state_num(&st, "uid");
+	jb->gid = (gid_t)state_num(&st, "gid");
+	free(name);
+	state_free(&st);
+	jb->ctr.started = 1;	/* ours to end, if sbx dies */
+	jb->pooled = 1;
+	return 1;
+}
+
+/*
+ * Claims a ready slot of the pool: its lock, then its "claimed" mark,
+ * made once; then its channel, open in sp.  Returns the lock, held for
+ * the run, with jb's layout, user and container the slot's; or -1 if no
+ * slot is ready.
+ */
+int
+pool_claim(struct job *jb, struct step *sp)
+{
+	struct dirent *de;
+	char *dir, *claimed, *image;
+	DIR *d;
+	int lock, fd;
+
+	image = state_get(&cur.st, "image");
+	if (strcmp(jb->image, image) != 0)
+		die("%s: runs in image %s; pool %s's containers run %s",
+		    jb->script_orig, jb->image, cur.name, image);
+	free(image);
+	if ((d = opendir(cur.dir)) == NULL)
+		die("%s:", cur.dir);
+	while ((de = readdir(d)) != NULL) {
+		if (!session_id_ok(de->d_name))
+			continue;
+		dir = smprintf("%s/%s", cur.dir, de->d_name);
+		if ((lock = lock_dir(dir, 1)) < 0) {
+			free(dir);
+			continue;
+		}
+		layout_set(&jb->lay, dir);
+		claimed = smprintf("%s/" CLAIMED, dir);
+		fd = access(jb->lay.state, F_OK) < 0 ? -1 : open(claimed,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		free(claimed);
+		if (fd >= 0) {
+			close(fd);
+			/* Its supervisor may have ended (idle timeout): then
+			 * it stays claimed, for the next sweep. */
+			if (step_open(sp, &jb->lay) == 0 && slot_take(jb)) {
+				closedir(d);
+				utimensat(AT_FDCWD, cur.st.path, NULL, 0);
+				return lock;
+			}
+		}
+		close(lock);
+		layout_free(&jb->lay);
+	}
+	closedir(d);
+	return -1;
+}
+
+/* -k: the slot's directory becomes a kept run's, out of the pool. */
+void
+pool_keep(struct job *jb)
+{
+	char *to = rundir_pattern();
+
+	rundir_keep(&jb->lay, 1);
+	if (mkdtemp(to) == NULL || rename(jb->lay.dir, to) < 0) {
+		warn("keep %s:", jb->lay.dir);
+		free(to);
+		return;
+	}
+	layout_free(&jb->lay);
+	layout_set(&jb->lay, to);
+}
+
+/*
+ * After sbx -P: the slot's lock goes, and "sbx pool fill" tops the pool
+ * up, detached, its output nowhere and holding none of ours: the caller
+ * never waits for it, not even for the end of a pipe.
+ */
+void
+pool_done(struct job *jb, int lock, const char *conf)
+{
+	char *argv[] = { "sbx", "pool", "fill", NULL, NULL, NULL, NULL };
+	long fd, max;
+	pid_t pid;
+	int i = 3;
+
+	(void)jb;
+	if (lock >= 0)
+		close(lock);
+	if (conf) {
+		argv[i++] = "-c";
+		argv[i++] = (char *)conf;
+	}
+	argv[i] = cur.name;
+	if ((pid = fork()) < 0)
+		return;
+	if (pid == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		if ((fd = open("/dev/null", O_RDWR)) < 0)
+			_exit(EXIT_FAIL);
+		dup2((int)fd, 0);
+		dup2((int)fd, 1);
+		dup2((int)fd, 2);
+		if ((max = sysconf(_SC_OPEN_MAX)) < 0)
+			max = 1024;
+		for (fd = 3; fd < max; fd++)
+			close((int)fd);
+		execv("/proc/self/exe", argv);
+		_exit(EXIT_NOTFOUND);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* sbx pool fill [-c config] name: ended slots go, new ones come. */
+static int
+pool_fill(int argc, char *argv[])
+{
+	struct config cfg;
+	struct count n;
+	struct pool p;
+	const char *conf = NULL;
+	int lock;
+
+	if (argc == 4 && strcmp(argv[1], "-c") == 0)
+		conf = argv[2];
+	else if (argc != 2)
+		return EXIT_USAGE;
+	if (!pool_open(&p, argv[argc - 1]))
+		die("%s: no such pool", argv[argc - 1]);
+	if ((lock = lock_dir(p.dir, 0)) < 0)
+		die("lock %s:", p.dir);
+	/* Stopped while we waited for the lock? */
+	pool_close(&p);
+	if (!pool_open(&p, argv[argc - 1]))
+		return 0;
+	config_find(&cfg, conf);
+	pool_fresh(&cfg, &p);
+	slots(&p, 1, &n);
+	for (; n.ready < p.size; n.ready++)
+		slot_start(&cfg, &p);
+	close(lock);
+	config_free(&cfg);
+	pool_close(&p);
+	return 0;
+}
+
+/* Every slot goes, then the pool: under its lock, a claimer's run ended. */
+static void
+pool_remove(struct pool *p)
+{
+	struct dirent *de;
+	struct layout l;
+	DIR *d;
+	int lock;
+
+	if ((d = opendir(p->dir)) == NULL)
+		die("%s:", p->dir);
+	while ((de = readdir(d)) != NULL) {
+		if (!session_id_ok(de->d_name))
+			continue;
+		layout_set(&l, smprintf("%s/%s", p->dir, de->d_name));
+		slot_remove(p, &l);
+		if ((lock = lock_dir(l.dir, 0)) >= 0) {
+			/* its claimer's run has ended */
+			rundir_remove(l.dir);
+			close(lock);
+		}
+		layout_free(&l);
+	}
+	closedir(d);
+	if (rundir_remove(p->dir) < 0)
+		die("remove %s:", p->dir);
+}
+
+/* sbx pool stop name */
+static int
+pool_stop(int argc, char *argv[])
+{
+	struct count n;
+	struct pool p;
+	int lock;
+
+	if (argc != 2)
+		return EXIT_USAGE;
+	if (!pool_open(&p, argv[1]))
+		die("%s: no such pool", argv[1]);
+	if ((lock = lock_dir(p.dir, 0)) < 0)
+		die("lock %s:", p.dir);
+	slots(&p, 0, &n);
+	if (unlink(p.st.path) < 0)	/* no claim from here on */
+		die("unlink %s:", p.st.path);
+	pool_remove(&p);
+	event_pool("stopped", &p, &n);
+	close(lock);
+	pool_close(&p);
+	return 0;
+}
+
+static int
+pool_dirname(const char *name)
+{
+	return strncmp(name, POOL_PREFIX, strlen(POOL_PREFIX)) == 0 &&
+	    pool_name_ok(name + strlen(POOL_PREFIX));
+}
+
+static void
+list_one(const struct layout *l)
+{
+	struct count n;
+	struct pool p;
+
+	if (pool_open(&p, strrchr(l->dir, '/') + 1 + strlen(POOL_PREFIX))) {
+		slots(&p, 0, &n);
+		event_pool("pool", &p, &n);
+	}
+	pool_close(&p);
+}
+
+/* sbx pool ls|stop|fill: the commands with no run options. */
+int
+pool_command(int argc, char *argv[])
+{
+	if (strcmp(argv[0], "ls") == 0) {
+		if (argc != 1)
+			return EXIT_USAGE;
+		rundir_each(pool_dirname, list_one);
+		return 0;
+	}
+	if (strcmp(argv[0], "stop") == 0)
+		return pool_stop(argc, argv);
+	if (strcmp(argv[0], "fill") == 0)
+		return pool_fill(argc, argv);
+	return EXIT_USAGE;
+}
+
+/*
+ * sbx gc: a pool nobody claimed from for its idle_timeout goes whole
+ * (its containers' supervisors have ended by then); of any other, what
+ * a killed claimer or filler left.  A pool being filled is left alone.
+ */
+static void
+gc_one(const struct layout *l)
+{
+	const char *name = strrchr(l->dir, '/') + 1 + strlen(POOL_PREFIX);
+	struct count n;
+	struct pool p;
+	struct stat st;
+	int lock;
+
+	if ((lock = lock_dir(l->dir, 1)) < 0)
+		return;
+	if (!pool_open(&p, name)) {
+		/* a start killed before its state was written */
+		if (lstat(l->dir, &st) == 0 &&
+		    st.st_mtime + 2 * READY_WAIT < time(NULL)) {
+			/* no state, no slot: they come after it */
+			if (rundir_remove(l->dir) == 0)
+				event_gc("pool", NULL, l->dir, "abandoned");
+		}
+	} else if (stat(p.st.path, &st) == 0 && st.st_mtime +
+	    state_num(&p.st, "policy idle_timeout") < time(NULL)) {
+		unlink(p.st.path);
+		pool_remove(&p);
+		event_gc("pool", NULL, l->dir, "idle");
+	} else {
+		slots(&p, 1, &n);
+	}
+	close(lock);
+	pool_close(&p);
+}
+
+void
+pool_gc(void)
+{
+	rundir_each(pool_dirname, gc_one);
+}
