@@ -32,6 +32,7 @@
  */
 
 #define CLAIMED "claimed"
+#define DONE "done"		/* its run is over, its container ending */
 
 /* What a pool's state says, read once. */
 struct pool {
@@ -286,7 +287,10 @@ slot_start(const struct config *cfg, const struct pool *p)
 	job_free(&jb);
 }
 
-/* A slot's container, if it may be there, and its directory. */
+/*
+ * A slot's container, if it may be there (not if its run said it is
+ * ending: see pool_leave()), and its directory.
+ */
 static void
 slot_remove(const struct pool *p, const struct layout *l)
 {
@@ -296,7 +300,8 @@ slot_remove(const struct pool *p, const struct layout *l)
 
 	memset(&c, 0, sizeof(c));
 	c.runtime = strcmp(rt, "docker") == 0 ? "docker" : "podman";
-	if (read_mark(l->dir, "container", c.name, sizeof(c.name), &st) > 0 &&
+	if (read_mark(l->dir, DONE, c.name, sizeof(c.name), &st) < 0 &&
+	    read_mark(l->dir, "container", c.name, sizeof(c.name), &st) > 0 &&
 	    (c.path = runtime_find(c.runtime)) != NULL)
 		backend_remove(&c);
 	if (rundir_remove(l->dir) < 0)
@@ -530,6 +535,24 @@ pool_keep(struct job *jb)
 	}
 	layout_free(&jb->lay);
 	layout_set(&jb->lay, to);
+}
+
+/*
+ * A pooled run whose supervisor was told to exit: its container ends by
+ * itself (--rm), and the refill removes its directory, so that the
+ * caller does not wait for either.
+ */
+void
+pool_leave(struct job *jb)
+{
+	char *path = smprintf("%s/" DONE, jb->lay.dir);
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) >= 0)
+		close(fd);
+	free(path);
+	job_cleanup(NULL);
 }
 
 /*

@@ -270,7 +270,10 @@ pooled(const struct config *cfg, struct job *jb, const char *conf)
 		pool_keep(jb);
 	event_result(jb, &r);
 	audit_write(audit, jb, &r, id);
-	job_end(jb);
+	if (jb->ctr.started || jb->keep)
+		job_end(jb);
+	else
+		pool_leave(jb);	/* the refill removes its directory */
 	pool_done(jb, lock, conf);
 	free(r.value);
 	free(id);

@@ -321,6 +321,7 @@ void pool_job(const struct config *cfg, struct job *jb, const char *name,
     const char *timeout);
 int pool_claim(struct job *jb, struct step *sp);
 void pool_keep(struct job *jb);
+void pool_leave(struct job *jb);
 void pool_done(struct job *jb, int lock, const char *conf);
 int pool_slot(const char *dir);
 int pool_command(int argc, char *argv[]);

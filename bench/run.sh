@@ -63,7 +63,19 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 	    "$rt" "$r" "$f" "$s" "$(ratio "$s" "$r")" "$(ratio "$s" "$f")"
 done
 
-# Warm against cold: the same script, in a session and in a fresh run.
+# ready_wait POOL: until the pool is full again, untimed: the refill of
+# one pooled run must not land on the next timed command.
+ready_wait() {
+	j=0
+	while [ "$(TMPDIR=$t/tmp ./sbx pool ls | jq -r "select(.name == \"$1\") |
+	    .ready == .size")" != true ] && [ $j -lt 200 ]; do
+		sleep 0.05
+		j=$((j + 1))
+	done
+}
+
+# Warm against cold: the same script, in a session, in a pool's
+# container and in a fresh run.
 printf 'import sys\nprint(sys.version_info[0])\n' >"$t/src/hello.py"
 export SBX_SUPERVISE="${SBX_SUPERVISE:-$(pwd)/sbx-supervise}"
 make -s sbx-supervise
@@ -71,7 +83,8 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 	id=$(TMPDIR=$t/tmp ./sbx start -r "$rt" -w none -d "$t/src" |
 	    jq -r .id)
 	name=sbx-session-$id
-	rm -f "$t/cold" "$t/warm" "$t/exec"
+	TMPDIR=$t/tmp ./sbx pool start bench -r "$rt" -w none -n 2 >/dev/null
+	rm -f "$t/cold" "$t/warm" "$t/exec" "$t/pooled"
 	i=0
 	while [ $i -lt "$n" ]; do
 		time_cmd "$t/cold" env TMPDIR="$t/tmp" ./sbx -r "$rt" -w none \
@@ -79,12 +92,49 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 		time_cmd "$t/warm" env TMPDIR="$t/tmp" ./sbx exec "$id" \
 		    "$t/src/hello.py"
 		time_cmd "$t/exec" "$rt" exec "$name" python3 -c 'print(3)'
+		time_cmd "$t/pooled" env TMPDIR="$t/tmp" ./sbx -P bench \
+		    -d "$t/src" hello.py
+		ready_wait bench
 		i=$((i + 1))
 	done
 	TMPDIR=$t/tmp ./sbx stop "$id" >/dev/null
 	c=$(median "$t/cold") w=$(median "$t/warm") e=$(median "$t/exec")
+	p=$(median "$t/pooled")
 	printf '%-7s cold run %7s ms  warm exec %7s ms  %s exec %7s ms  cold/warm %s\n' \
 	    "$rt" "$c" "$w" "$rt" "$e" "$(ratio "$c" "$w")"
+	printf '%-7s pooled run %5s ms  pooled/warm %s  cold/pooled %s\n' \
+	    "$rt" "$p" "$(ratio "$p" "$w")" "$(ratio "$c" "$p")"
+	# Sustained: 4 claimers, 4n runs in all, against a pool of 4; the
+	# same runs cold.  Runs a second, and how many found a container.
+	TMPDIR=$t/tmp ./sbx pool stop bench >/dev/null
+	TMPDIR=$t/tmp ./sbx pool start bench -r "$rt" -w none -n 4 >/dev/null
+	for how in pooled cold; do
+		a=$(ms)
+		for k in 1 2 3 4; do
+			(
+				j=0
+				while [ $j -lt "$n" ]; do
+					if [ $how = pooled ]; then
+						TMPDIR=$t/tmp ./sbx -P bench \
+						    -d "$t/src" hello.py
+					else
+						TMPDIR=$t/tmp ./sbx -r "$rt" \
+						    -w none -d "$t/src" hello.py
+					fi
+					j=$((j + 1))
+				done
+			) >"$t/through.$how.$k" 2>&1 &
+		done
+		wait
+		ms_all=$(( ($(ms) - a) / 1000000 ))
+		got=$(cat "$t"/through.$how.* | grep -c '"pooled":true' || true)
+		printf '%-7s 4 claimers %-6s %3d runs in %6d ms: %5.1f runs/s, %d in a pool container\n' \
+		    "$rt" "$how" $((4 * n)) "$ms_all" \
+		    "$(awk -v r=$((4 * n)) -v m="$ms_all" 'BEGIN { print r * 1000 / m }')" \
+		    "$got"
+		ready_wait bench
+	done
+	TMPDIR=$t/tmp ./sbx pool stop bench >/dev/null
 done
 
 # 10 000 files of 1 KiB in 100 directories.

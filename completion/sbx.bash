@@ -20,10 +20,18 @@ _sbx_sessions()
 	    sed -n 's/^{"event":"session","id":"\([0-9a-f]*\)".*/\1/p'
 }
 
+_sbx_pools()
+{
+	sbx pool ls 2>/dev/null |
+	    sed -n 's/^{"event":"pool","name":"\([^"]*\)".*/\1/p'
+}
+
 # The value of an option that takes one; returns 1 if prev takes none.
 _sbx_optarg()
 {
 	case $prev in
+	-P)
+		COMPREPLY=($(compgen -W "$(_sbx_pools)" -- "$cur")) ;;
 	-t)
 		COMPREPLY=($(compgen -W "$(_sbx_templates)" -- "$cur")) ;;
 	-r)
@@ -36,6 +44,9 @@ _sbx_optarg()
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
 	-e|-i|-m|-p|-T)
 		;;
+	-n)
+		# the size of a pool; a run's -n takes no value
+		[[ ${COMP_WORDS[1]} == pool ]] || return 1 ;;
 	*)
 		return 1 ;;
 	esac
@@ -94,6 +105,25 @@ _sbx_command()
 	esac
 }
 
+# sbx pool start NAME [options], sbx pool ls, sbx pool stop NAME
+_sbx_pool()
+{
+	if ((COMP_CWORD == 2)); then
+		COMPREPLY=($(compgen -W "start ls stop" -- "$cur"))
+		return
+	fi
+	case ${COMP_WORDS[2]} in
+	start)
+		((COMP_CWORD == 3)) && return	# a new name
+		_sbx_optarg && return
+		[[ $cur == -* ]] &&
+		    COMPREPLY=($(compgen -W "-c -D -e -i -m -n -p -r -T -t -w" -- "$cur")) ;;
+	stop)
+		((COMP_CWORD == 3)) &&
+		    COMPREPLY=($(compgen -W "$(_sbx_pools)" -- "$cur")) ;;
+	esac
+}
+
 _sbx()
 {
 	local cur prev i
@@ -106,13 +136,16 @@ _sbx()
 		start|exec|stop|ls|diff|apply)
 			_sbx_command "${COMP_WORDS[1]}"
 			return ;;
+		pool)
+			_sbx_pool
+			return ;;
 		esac
 	fi
 	_sbx_optarg && return
 	# After the script, the words are its own arguments.
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-[cdeimprTtw]) ((i++)) ;;
+		-[cdeimPprTtw]) ((i++)) ;;
 		--) ((i++)); break ;;
 		-*) ;;
 		*) break ;;
@@ -121,10 +154,10 @@ _sbx()
 	if ((i < COMP_CWORD)); then
 		COMPREPLY=($(compgen -f -- "$cur"))
 	elif [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -p -r -T -t -u -V -w --diff" -- "$cur"))
+		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -P -p -r -T -t -u -V -w --diff" -- "$cur"))
 	elif ((COMP_CWORD == 1)); then
 		# A command, or a script's name.
-		COMPREPLY=($(compgen -W "start exec stop ls diff apply gc" -- "$cur")
+		COMPREPLY=($(compgen -W "start exec stop ls diff apply pool gc" -- "$cur")
 		    $(compgen -f -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "gc" -- "$cur") $(compgen -f -- "$cur"))

@@ -148,6 +148,32 @@ fails "apply: a tree that is no kept run" "not a kept sbx run" apply "$t/src"
 fails "diff: a missing path" "No such file" diff "$t/nothere"
 fails "diff: an unknown session" "no such session" diff 0123456789ab
 
+# Pools: names, sizes, the options a pooled run may not change.
+fails "-P: an unknown pool" "nopool: no such pool" -P nopool -d "$t/src" ok.py
+fails "-P: a malformed name" "not a pool name" -P ../x -d "$t/src" ok.py
+fails "-P with -m" "-m: a pool's containers are made" -P p -m 64m ok.py
+fails "-P with -t" "-t: a pool's containers are made" -P p -t secure ok.py
+fails "pool start: a malformed name" "not a pool name" pool start .x
+fails "pool start: a name too long" "not a pool name" pool start \
+    abcdefghijabcdefghijabcdefghijabc
+fails "pool start -n 0" "not a pool size" pool start p -n 0
+fails "pool start -n 65" "not a pool size" pool start p -n 65
+fails "pool start -n x" "not a pool size" pool start p -n x
+fails "pool start: an unknown template" "unknown template" pool start p \
+    -t nope
+fails "pool stop: an unknown pool" "no such pool" pool stop nopool
+for args in "pool" "pool frob" "pool start p ok.py" "pool ls x" \
+    "pool stop" "pool start"; do
+	"$SBX" $args >"$t/out" 2>"$t/err"
+	[ $? -eq 125 ] && [ ! -s "$t/out" ] && grep -q '^usage: sbx' "$t/err" &&
+	    [ -z "$(ls -A "$TMPDIR")" ] &&
+	    ok "usage for: $args" || notok "usage for: $args"
+done
+printf 'echo 1\n' >"$t/src/steps"
+fails "steps, a name a pool's /sbx holds, with -w none" "name reserved" \
+    -w none -e sh -d "$t/src" steps
+rm "$t/src/steps"
+
 # Config lookup, in layers: the built-in copy (no system file here), the
 # user's file (XDG, else ~/.config), then -c or else $SBX_CONFIG; never
 # the cwd or dir.

@@ -25,13 +25,18 @@ podman-web|-r podman -t web hello.py
 docker-loose|-r docker -c tests/golden.ini -t loose hello.py
 podman-session|start -r podman -w rw -e sh
 docker-session|start -r docker -t secure
+podman-pool|pool -r podman -e sh -w rw
+docker-pool|pool -r docker -t secure
 '
 echo "$cases" | while IFS='|' read -r name args; do
 	[ -n "$name" ] || continue
 	want=tests/golden/$name.argv
-	cmd=
-	case $args in start\ *) cmd=start args=${args#start } ;; esac
-	got=$(eval "TMPDIR=/golden-tmp \"\$SBX\" $cmd -D -c tests/golden.ini -d \"\$src\" $args" |
+	cmd= dir='-d "$src"'
+	case $args in
+	start\ *) cmd=start args=${args#start } ;;
+	pool\ *) cmd="pool start gold" args=${args#pool } dir= ;;
+	esac
+	got=$(eval "TMPDIR=/golden-tmp \"\$SBX\" $cmd -D -c tests/golden.ini $dir $args" |
 	    jq -r '.argv[] | @json' |
 	    sed -e 's/sbx-[0-9]*-[0-9a-f]\{12\}/sbx-NAME/' \
 	        -e 's/sbx\.owner=[0-9a-f-]*:[0-9]*:[0-9]*:[0-9]*/sbx.owner=OWNER/' \
