@@ -12,7 +12,8 @@ LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 	tests/build.sh tests/system.sh tests/guard.sh tests/value.sh \
 	tests/rootless.sh tests/integration.sh tests/transparency.sh tests/hostile.sh \
-	tests/changes.sh tests/session.sh tests/pool.sh tests/supervise.sh \
+	tests/changes.sh tests/session.sh tests/repl.sh tests/pool.sh \
+	tests/supervise.sh \
 	tests/package.sh tests/sanitize.sh tests/fuzz.sh
 
 all: sbx sbx-supervise

@@ -15,6 +15,9 @@
 # A policy guard, not a sandbox: the container is the security boundary.
 #
 # argv: template, the template's modules joined by commas, script, args.
+# Or "--repl", template, modules (none: no guard): the interpreter of a
+# repl session, which runs each step's script in the namespace of the
+# steps before it (see serve(), and proto.h).
 # Nothing here may import what plain python has not loaded at startup:
 # builtins, sys and os only.
 import builtins
@@ -34,6 +37,7 @@ string struct sys textwrap time traceback typing unicodedata warnings
 """.split())
 
 REFUSED = "/sbx/out/refused"
+REQ, RSP = 3, 4		# a repl's pipes from and to the supervisor
 # The guard's frames under the script's, as the recursion limit counts
 # them: this module, main and (before 3.12) exec; tests/transparency.sh.
 FRAMES = 3 if sys.version_info < (3, 12) else 2
@@ -41,12 +45,23 @@ GUARD = __file__
 
 
 def main():
+    repl = sys.argv[1] == "--repl"
+    if repl:
+        del sys.argv[1]
+        sys.argv.append("")	# no script yet
     template, listed, script = sys.argv[1:4]
     allowed = BASE | frozenset(m for m in listed.split(",") if m)
     here = os.path.dirname(script)
     roots = ("/workspace/", here + "/")
     real_import = builtins.__import__
     wrapped = []
+
+    def place(path):
+        # The script whose imports are judged, and its directory.
+        nonlocal script, here, roots
+        script = path
+        here = os.path.dirname(script)
+        roots = ("/workspace/", here + "/")
 
     def local(top):
         # The script's own modules, beside it; what the import then
@@ -202,8 +217,6 @@ def main():
                 todo += list(x.exceptions)
         sys.__excepthook__(t, e, strip(tb))
 
-    with open(script, "rb") as f:
-        source = f.read()
     # __main__'s names as plain python makes them, in its order.
     mod = type(sys)("__main__")
     mod.__loader__ = type(__loader__)("__main__", script)
@@ -219,16 +232,108 @@ def main():
     sys.path[0] = here
     sys.excepthook = excepthook
     # The guard's frames under the script's (this module, main, and
-    # exec) count against the recursion limit: raise it by as many, so
-    # the script recurses as deep as under plain python, and show the
-    # script the numbers it would see there.
+    # exec; serve and step too for a repl) count against the recursion
+    # limit: raise it by as many, so the script recurses as deep as
+    # under plain python, and show the script the numbers it would see
+    # there.
+    frames = FRAMES + 2 * repl
     getlimit, setlimit = sys.getrecursionlimit, sys.setrecursionlimit
-    sys.getrecursionlimit = lambda: getlimit() - FRAMES
-    sys.setrecursionlimit = lambda n: setlimit(n + FRAMES)
-    setlimit(getlimit() + FRAMES)
-    builtins.__import__ = guarded_import
-    wrap_import_module()
+    sys.getrecursionlimit = lambda: getlimit() - frames
+    sys.setrecursionlimit = lambda n: setlimit(n + frames)
+    setlimit(getlimit() + frames)
+    if listed or not repl:
+        builtins.__import__ = guarded_import
+        wrap_import_module()
+    if repl:
+        serve(mod, place)
+        return
+    with open(script, "rb") as f:
+        source = f.read()
     exec(compile(source, script, "exec", dont_inherit=True), mod.__dict__)
+
+
+def exit_code(e):
+    # What python's own exit makes of a SystemExit.
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code & 0xff
+    try:
+        print(e.code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+def fifo(path, flags):
+    # One of step n's FIFOs in /sbx/ctl, as the supervisor opens a
+    # step's: its input /dev/null if the host made none.
+    if flags == os.O_RDONLY and not os.path.lexists(path):
+        return os.open("/dev/null", os.O_RDONLY)
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW)
+    if os.fstat(fd).st_mode & 0o170000 != 0o010000:
+        raise OSError(path + ": not a FIFO")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def step(mod, place, n):
+    # Step n: its request file's script and arguments, its FIFOs on
+    # 0, 1 and 2, its code in the namespace of the steps before it.
+    # Returns its exit status.
+    with open("/sbx/steps/%d/req" % n, "rb") as f:
+        argv = [os.fsdecode(a) for a in f.read().split(b"\0")[1:-1]]
+    at = argv.index(GUARD)
+    script, args = argv[at + 4], argv[at + 5:]
+    ends = [fifo("/sbx/ctl/%d.in" % n, os.O_RDONLY),
+            fifo("/sbx/ctl/%d.out" % n, os.O_WRONLY),
+            fifo("/sbx/ctl/%d.err" % n, os.O_WRONLY)]
+    for i, fd in enumerate(ends):
+        os.dup2(fd, i)
+        os.close(fd)
+    sys.stdin = open(0, "r", encoding=sys.__stdin__.encoding,
+                     errors=sys.__stdin__.errors, closefd=False)
+    place(script)
+    mod.__file__ = script
+    sys.argv = [script] + args
+    sys.path[0] = os.path.dirname(script)
+    code = 0
+    try:
+        with open(script, "rb") as f:
+            source = f.read()
+        exec(compile(source, script, "exec", dont_inherit=True),
+             mod.__dict__)
+    except SystemExit as e:
+        code = exit_code(e)
+    except BaseException as e:
+        sys.excepthook(type(e), e, e.__traceback__)
+        code = 1
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except Exception:
+            pass
+    # The FIFOs close: the host reads to their end.
+    null = os.open("/dev/null", os.O_RDWR)
+    for i in range(3):
+        os.dup2(null, i)
+    os.close(null)
+    return code
+
+
+def serve(mod, place):
+    # A repl session's steps, one after another, for as long as the
+    # supervisor keeps us: "N\n" in, "N CODE\n" out once it is done.
+    buf = b""
+    while True:
+        data = os.read(REQ, 64)
+        if not data:
+            os._exit(0)
+        buf += data
+        while b"\n" in buf:
+            line, _, buf = buf.partition(b"\n")
+            n = int(line)
+            os.write(RSP, b"%d %d\n" % (n, step(mod, place, n)))
 
 
 main()

@@ -82,6 +82,7 @@ static const struct key keys[] = {
 	{ "oci_runtime", K_PROG, P(oci_runtime), 0, 0, C_NONE },
 	{ "pids", K_LONG, P(pids), 1, 4194304, C_MAX },
 	{ "read_only", K_BOOL, P(read_only), 0, 0, C_ON },
+	{ "repl", K_BOOL, P(repl), 0, 0, C_NONE },
 	{ "runtime", K_RUNTIME, P(runtime), 0, 0, C_NONE },
 	{ "timeout", K_DUR, P(timeout), 1, MAXDURATION, C_MAX },
 	{ "tmpfs_size", K_SIZE, P(tmpfs), 4096, MAXSIZE, C_MAX },
@@ -1110,6 +1111,7 @@ policy_json(struct jbuf *j, const struct policy *p)
 	jb_int(j, "max_bytes", p->max_bytes);
 	jb_int(j, "idle_timeout", p->idle_timeout);
 	jb_int(j, "max_lifetime", p->max_lifetime);
+	jb_bool(j, "repl", p->repl);
 	jb_strv(j, "authorized_imports", p->imports);
 	jb_endobj(j);
 }

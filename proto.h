@@ -39,8 +39,17 @@
  * script under STEP_SCRIPTS, opens the FIFOs STEP_OUT and STEP_ERR to
  * read and, for a step with input, STEP_IN to write (without it the
  * step's stdin is /dev/null), and sends "run N NONCE".  The answer is the line
- * "NONCE STATUS VALUE MS OOM".  Every line either side writes starts
+ * "NONCE STATUS VALUE MS OOM LOST".  Every line either side writes starts
  * with a '\n' of its own: a step can leave a partial line in a FIFO.
+ *
+ * A repl step's argv is INTERPRETER... CTR_GUARD REPL_FLAG TEMPLATE LIST
+ * SCRIPT ARG...: the guard, as the session's interpreter, runs it in the
+ * namespace of the steps before it.  The supervisor starts that
+ * interpreter (all of argv up to LIST) once and keeps it across steps,
+ * with REPL_REQ_FD to read "N\n" from and REPL_RSP_FD to answer
+ * "N CODE\n" on once step N's code is done; it reads step N's request
+ * file itself.  LOST is 1 if the step did not run in, or did not leave,
+ * the interpreter of the steps before it.
  *
  * Requests, at most LINE_MAX_REQ bytes with the '\n':
  *	run N NONCE	run step N; when idle only
@@ -49,6 +58,9 @@
  *	stop		exit 0; when idle only
  */
 #define NAME_SUPERVISE	"supervise"	/* under /sbx */
+#define REPL_FLAG	"--repl"
+#define REPL_REQ_FD	3		/* the repl interpreter's */
+#define REPL_RSP_FD	4
 #define CTR_SUPERVISE	CTR_SBX "/" NAME_SUPERVISE
 #define CTR_REQ		"/sbx/ctl/req"
 #define CTR_RSP		"/sbx/ctl/rsp"

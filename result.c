@@ -78,6 +78,8 @@ event_result(const struct job *jb, const struct result *r)
 		jb_int(&j, "interrupted", r->interrupted);
 	else
 		jb_null(&j, "interrupted");
+	if (r->repl)
+		jb_bool(&j, "state_lost", r->state_lost);
 	jb_fixed(&j, "duration", (long long)(r->duration * 1000), 3);
 	jb_int(&j, "stdout_bytes", (long long)r->out_bytes);
 	jb_int(&j, "stderr_bytes", (long long)r->err_bytes);

@@ -319,8 +319,10 @@ stage(struct job *jb)
 		write_mark(init, "");
 		free(init);
 	}
-	/* A session's steps may be Python whatever its first language. */
-	if (jb->guard || (jb->session && jb->pol.imports[0]))
+	/* A session's steps may be Python whatever its first language;
+	 * a repl session's python is the guard's. */
+	if (jb->guard || (jb->session && (jb->pol.imports[0] ||
+	    jb->pol.repl)))
 		stage_guard(jb);
 	stage_out(jb);
 }

@@ -44,9 +44,9 @@ usage(int status)
 	    "[-i image] [-m memory]\n           [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n           script "
 	    "[arg ...]\n"
-	    "       %s start [-Dn] [-c config] [-d dir] [-e ext] [-i image] "
-	    "[-m memory]\n           [-p cpus] [-r runtime] [-T timeout] "
-	    "[-t template] [-w mode]\n"
+	    "       %s start [-Dn] [--repl] [-c config] [-d dir] [-e ext] "
+	    "[-i image]\n           [-m memory] [-p cpus] [-r runtime] "
+	    "[-T timeout] [-t template] [-w mode]\n"
 	    "       %s exec [-c config] [-e ext] [-T timeout] id script "
 	    "[arg ...]\n"
 	    "       %s stop id\n       %s ls\n"
@@ -63,9 +63,12 @@ usage(int status)
 	exit(status);
 }
 
-/* --diff reads better in a script than -u; no other long option. */
+/* --diff reads better in a script than -u; --repl has no letter. */
+#define OPT_REPL 256
+
 static const struct option longopts[] = {
 	{ "diff", no_argument, NULL, 'u' },
+	{ "repl", no_argument, NULL, OPT_REPL },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -97,8 +100,8 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 	    "+c:De:hi:m:n:p:r:T:t:w:" : "+c:Dd:e:hi:kLlm:nP:p:r:T:t:uVw:",
 	    longopts, NULL)) != -1) {
 		/* "gc" with any of these is a script's name, not ours. */
-		o->runopts |= strchr("DdeikmnPpTtuw", c) != NULL;
-		if (strchr("Dimnprtw", c) != NULL && !o->made)
+		o->runopts |= c == OPT_REPL || strchr("DdeikmnPpTtuw", c);
+		if (c != OPT_REPL && strchr("Dimnprtw", c) != NULL && !o->made)
 			o->made = c;
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -125,6 +128,11 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 				    optarg, POOL_MAX);
 			break;
 		case 'P': o->pool = optarg; break;
+		case OPT_REPL:
+			if (what != FOR_START)
+				die("--repl: for sbx start only");
+			override(o, 'R', "repl", "true");
+			break;
 		case 'p': override(o, c, "cpus", optarg); break;
 		case 'r':
 			o->runtime = optarg;

@@ -66,6 +66,7 @@ struct policy {
 	long idle_timeout;	/* a session's, seconds */
 	long max_lifetime;	/* a session's, seconds */
 	long cpu_time;		/* RLIMIT_CPU seconds, 0 for none */
+	int repl;		/* a session's .py steps share one python */
 	int network;
 	enum workspace workspace;
 	int read_only;		/* root file system */
@@ -212,6 +213,8 @@ struct result {
 	const char *value_error;	/* why it was refused */
 	int interrupted;	/* signal that sbx received, 0 if none */
 	const char *error;	/* sbx or runtime failure, NULL if none */
+	int repl;		/* a step in a repl session's python */
+	int state_lost;		/* it did not run in, or leave, its state */
 	int changed;		/* the counts below are known */
 	size_t changes[3];	/* added, modified, deleted */
 	double duration;
@@ -310,6 +313,7 @@ void step_wait(const struct container *c, struct step *sp, long timeout,
     long long max_output, struct result *r);
 void step_close(struct step *sp, const struct layout *l);
 int channel_stop(const struct layout *l);
+int step_repl(const struct job *jb);
 
 /* pool.c */
 #define POOL_PREFIX "sbx-pool."		/* TMPDIR/sbx-pool.NAME */

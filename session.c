@@ -366,6 +366,7 @@ step_run(struct job *jb, const char *base, long timeout, int audit,
 
 	memset(&r, 0, sizeof(r));
 	r.exit_code = -1;	/* until the supervisor says otherwise */
+	r.repl = step_repl(jb);
 	if (step_open(&sp, &jb->lay) < 0)
 		die("session %s is not running (ended, or stopped)",
 		    jb->session);

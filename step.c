@@ -310,9 +310,11 @@ write_req(struct job *jb, long n, const char *base, long timeout)
 	for (i = 0; jb->lang->command[i]; i++)
 		jb_put(&b, jb->lang->command[i],
 		    strlen(jb->lang->command[i]) + 1);
-	if (jb->guard) {
+	if (jb->guard || step_repl(jb)) {
 		list = strv_join(jb->pol.imports, ",");
 		jb_put(&b, CTR_GUARD, sizeof(CTR_GUARD));
+		if (step_repl(jb))
+			jb_put(&b, REPL_FLAG, sizeof(REPL_FLAG));
 		jb_put(&b, jb->pol.name, strlen(jb->pol.name) + 1);
 		jb_put(&b, list, strlen(list) + 1);
 		free(list);
@@ -353,6 +355,13 @@ open_outputs(const struct job *jb, struct step *sp)
 	free(out);
 	free(err);
 	free(in);
+}
+
+/* Does the step run in the session's one python (repl = yes)? */
+int
+step_repl(const struct job *jb)
+{
+	return jb->pol.repl && jb->session && strcmp(jb->lang->ext, "py") == 0;
 }
 
 /* The next step, its script base (a name), written and its output open. */
@@ -423,13 +432,14 @@ step_status(const struct step *sp, char *line, struct result *r)
 {
 	char nonce[40], what[16];
 	long v, ms;
-	int oom = 0;
+	int oom = 0, lost = 0;
 
-	if (sscanf(line, "%39s %15s %ld %ld %d", nonce, what, &v, &ms,
-	    &oom) < 4 || strcmp(nonce, sp->nonce) != 0)
+	if (sscanf(line, "%39s %15s %ld %ld %d %d", nonce, what, &v, &ms,
+	    &oom, &lost) < 4 || strcmp(nonce, sp->nonce) != 0)
 		return 0;	/* stale, or written by the step itself */
 	r->exit_code = -1;
 	r->oom_killed = oom == 1;
+	r->state_lost = lost == 1;
 	if (strcmp(what, ST_EXIT) == 0 && v >= 0 && v < 256) {
 		r->exit_code = (int)v;
 		r->status = (int)v;

@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -72,13 +73,31 @@ static const char *result_name[] = {
 
 /* The running step; pid 0 when idle.  Times in ms, monotonic. */
 struct step {
-	pid_t pid;		/* its main process */
+	long long n;
+	pid_t pid;		/* its main process, or the repl's */
+	int repl;		/* runs in the repl interpreter */
+	int done, code;		/* the interpreter said the step is over */
+	int lost;		/* it found no interpreter of before */
 	int reaped;		/* pid has ended, with status */
 	int status;
 	int killed;		/* a matching "kill" line came */
 	long long start, end, deadline;
 	long long oom;		/* the cgroup's OOM kills before it, or -1 */
 	char nonce[NONCE_LEN + 1];
+};
+
+/*
+ * A repl session's interpreter (see proto.h), alive across steps; its
+ * command, to tell when a step asks for another.
+ */
+struct kernel {
+	pid_t pid;		/* 0: none */
+	int to, from;		/* our ends of its pipes */
+	int ever;		/* one was started before */
+	char cmd[FILE_MAX];
+	size_t cmdlen;
+	char line[64];		/* of its answer, so far */
+	size_t len;
 };
 
 struct sup {
@@ -89,6 +108,7 @@ struct sup {
 	size_t len;
 	int skip;		/* in a line too long: drop up to its '\n' */
 	struct step st;
+	struct kernel k;
 };
 
 /*
@@ -219,8 +239,8 @@ respond_step(struct sup *s, enum result r, int value, long long ms)
 	int n, oom;
 
 	oom = s->st.oom >= 0 && oom_kills() > s->st.oom;
-	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld %d\n", s->st.nonce,
-	    result_name[r], value, ms, oom);
+	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld %d %d\n", s->st.nonce,
+	    result_name[r], value, ms, oom, s->st.lost);
 	respond(s, buf, (size_t)n);
 }
 
@@ -257,6 +277,84 @@ kill_all(void)
 	fputs("sbx-supervise: processes survive kill(-1)\n", stderr);
 }
 
+/* The repl interpreter is dead (killed, or reaped): its pipes go. */
+static void
+kernel_gone(struct sup *s)
+{
+	if (s->k.to > 0)
+		close(s->k.to);
+	if (s->k.from > 0)
+		close(s->k.from);
+	s->k.pid = 0;
+	s->k.to = s->k.from = -1;
+	s->k.len = 0;
+}
+
+/* Is pid a zombie, or gone?  Its state in /proc/PID/stat, after "(comm)". */
+static int
+dead(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	return (p = strrchr(buf, ')')) == NULL || p[1] != ' ' ||
+	    p[2] == 'Z' || p[2] == 'X';
+}
+
+/*
+ * As kill_all(), but the repl interpreter lives on: every other process
+ * is killed by its pid from /proc, round after round, until none but
+ * zombies its parent has not reaped are left.  The interpreter's own
+ * children are killed too; a thread of it is part of it.
+ */
+static void
+kill_others(struct sup *s)
+{
+	struct dirent *de;
+	int i, left, status;
+	pid_t pid;
+	DIR *d;
+
+	if (s->k.pid == 0 || (d = opendir("/proc")) == NULL) {
+		kill_all();
+		kernel_gone(s);
+		return;
+	}
+	closedir(d);
+	for (i = 0; i < KILL_ROUNDS; i++) {
+		left = 0;
+		if ((d = opendir("/proc")) == NULL)
+			break;
+		while ((de = readdir(d)) != NULL) {
+			if (strspn(de->d_name, "0123456789") !=
+			    strlen(de->d_name) ||
+			    (pid = (pid_t)atol(de->d_name)) <= 1 ||
+			    pid == s->k.pid || dead(pid))
+				continue;
+			kill(pid, SIGKILL);
+			left++;
+		}
+		closedir(d);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == s->k.pid)
+				kernel_gone(s);
+		if (left == 0 || s->k.pid == 0)
+			break;
+		nap_ms(1);
+	}
+	if (s->k.pid == 0)
+		kill_all();
+}
+
 /*
  * Drops whatever is in the request FIFO.  Called when a step has ended
  * and all its processes are dead: what it wrote there, such as a "stop"
@@ -275,12 +373,28 @@ drain(struct sup *s)
 	s->skip = 0;
 }
 
+/*
+ * The step is over: whatever it left is killed, the repl interpreter
+ * too unless it said the step is done (a step that timed out, was
+ * killed or crashed it ends it: its state is lost).
+ */
 static void
 finish(struct sup *s, enum result r, int value)
 {
 	long long end = s->st.reaped ? s->st.end : now_ms();
 
-	kill_all();
+	if (s->st.repl && !s->st.done) {
+		kill_all();
+		kernel_gone(s);
+		s->st.lost = 1;
+	} else {
+		kill_others(s);
+		if (s->st.repl && s->k.pid == 0)
+			s->st.lost = 1;
+	}
+	/* Said once: the next step's fresh interpreter is no news. */
+	if (s->st.repl && s->st.lost)
+		s->k.ever = 0;
 	drain(s);
 	respond_step(s, r, value, end - s->st.start);
 	memset(&s->st, 0, sizeof(s->st));
@@ -446,16 +560,149 @@ restore_limits(void)
 			die("a step changed our resource limits; ending");
 }
 
+/*
+ * Where argv is a repl step's: the index of its CTR_GUARD REPL_FLAG,
+ * with TEMPLATE, LIST and SCRIPT after it; else -1.
+ */
+static int
+repl_at(char **argv)
+{
+	int i;
+
+	for (i = 1; argv[i] && argv[i + 1]; i++)
+		if (strcmp(argv[i], CTR_GUARD) == 0 &&
+		    strcmp(argv[i + 1], REPL_FLAG) == 0)
+			return argv[i + 2] && argv[i + 3] && argv[i + 4] ? i :
+			    -1;
+	return -1;
+}
+
+/* The repl interpreter's command, argv[0] to LIST, NUL-separated. */
+static size_t
+repl_cmd(char **argv, int at, char *buf)
+{
+	size_t len = 0, n;
+	int i;
+
+	for (i = 0; i <= at + 3; i++) {
+		n = strlen(argv[i]) + 1;
+		memcpy(buf + len, argv[i], n);
+		len += n;
+	}
+	return len;
+}
+
+/* The repl interpreter's process, after fork: a step's, with pipes. */
+NORETURN static void
+kernel_child(int to[2], int from[2], char **argv, int at)
+{
+	ssize_t w;
+	long max;
+	int fd, sig;
+
+	setsid();
+	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY)) != -1) {
+		w = write(fd, "1000", 4);
+		(void)w;
+		close(fd);
+	}
+	if (dup2(to[0], REPL_REQ_FD) == -1 ||
+	    dup2(from[1], REPL_RSP_FD) == -1 ||
+	    open_on(0, "/dev/null", O_RDONLY) == -1 ||
+	    open_on(1, "/dev/null", O_WRONLY) == -1 ||
+	    open_on(2, "/dev/null", O_WRONLY) == -1 ||
+	    chdir(CTR_WORKSPACE) == -1)
+		_exit(EXIT_FAIL);
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0)
+		max = 1024;
+	for (fd = REPL_RSP_FD + 1; fd < max; fd++)
+		close(fd);
+	argv[at + 4] = NULL;
+	execvp(argv[0], argv);
+	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+}
+
+/*
+ * The interpreter for a repl step of argv: the one alive if it has the
+ * same command, else a new one (which loses what the last had).  0, or
+ * -1 if none can be started.
+ */
+static int
+kernel_for(struct sup *s, char **argv, int at)
+{
+	static char cmd[FILE_MAX];
+	sigset_t none;
+	size_t len = repl_cmd(argv, at, cmd);
+	int to[2], from[2];
+	pid_t pid;
+
+	if (s->k.pid && (len != s->k.cmdlen || memcmp(cmd, s->k.cmd, len))) {
+		kill_all();
+		kernel_gone(s);
+	}
+	if (s->k.pid)
+		return 0;
+	s->st.lost = s->k.ever;
+	if (pipe(to) == -1)
+		return -1;
+	if (pipe(from) == -1) {
+		close(to[0]);
+		close(to[1]);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		kernel_child(to, from, argv, at);
+	}
+	close(to[0]);
+	close(from[1]);
+	fcntl(to[1], F_SETFD, FD_CLOEXEC);
+	fcntl(from[0], F_SETFD, FD_CLOEXEC);
+	fcntl(to[1], F_SETFL, O_NONBLOCK);
+	fcntl(from[0], F_SETFL, O_NONBLOCK);
+	s->k.pid = pid;
+	s->k.to = to[1];
+	s->k.from = from[0];
+	s->k.ever = 1;
+	s->k.len = 0;
+	memcpy(s->k.cmd, cmd, len);
+	s->k.cmdlen = len;
+	return 0;
+}
+
+/* Step n to the repl interpreter: "N\n", one write far below PIPE_BUF. */
+static int
+kernel_send(struct sup *s, long long n)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%lld\n", n);
+
+	return write(s->k.to, buf, (size_t)len) == len ? 0 : -1;
+}
+
 static void
 start(struct sup *s, long long n, const char *nonce)
 {
 	long long timeout;
 	pid_t pid;
+	int at;
 
 	memcpy(s->st.nonce, nonce, NONCE_LEN + 1);
+	s->st.n = n;
 	s->last = now_ms();
-	/* Nothing from before may see this step, not even a survivor. */
-	kill_all();
+	/* Nothing from before may see this step, not even a survivor;
+	 * but for a repl session's interpreter. */
+	kill_others(s);
 	restore_limits();
 	s->st.oom = oom_kills();
 	if (load(n, &timeout) == -1) {
@@ -463,14 +710,53 @@ start(struct sup *s, long long n, const char *nonce)
 		return;
 	}
 	s->st.start = now_ms();
-	if ((pid = fork()) == -1) {
+	if ((at = repl_at(reqargv)) >= 0) {
+		s->st.repl = 1;
+		if (kernel_for(s, reqargv, at) == -1 ||
+		    kernel_send(s, n) == -1) {
+			respond_step(s, R_ERROR, EXIT_FAIL, 0);
+			memset(&s->st, 0, sizeof(s->st));
+			return;
+		}
+		pid = s->k.pid;
+	} else if ((pid = fork()) == -1) {
 		respond_step(s, R_ERROR, EXIT_FAIL, 0);
 		return;
-	}
-	if (pid == 0)
+	} else if (pid == 0) {
 		child(n, reqargv);
+	}
 	s->st.pid = pid;
 	s->st.deadline = s->st.start + timeout * 1000;
+}
+
+/* The repl interpreter's "N CODE\n" for the step running, if it came. */
+static void
+kernel_read(struct sup *s)
+{
+	long long n;
+	ssize_t r;
+	char *nl;
+	int code;
+
+	r = read(s->k.from, s->k.line + s->k.len,
+	    sizeof(s->k.line) - 1 - s->k.len);
+	if (r <= 0)
+		return;
+	s->k.len += (size_t)r;
+	s->k.line[s->k.len] = '\0';
+	while ((nl = strchr(s->k.line, '\n')) != NULL) {
+		*nl = '\0';
+		if (sscanf(s->k.line, "%lld %d", &n, &code) == 2 &&
+		    s->st.repl && n == s->st.n && code >= 0 && code < 256) {
+			s->st.done = 1;
+			s->st.code = code;
+		}
+		memmove(s->k.line, nl + 1, s->k.len - (size_t)(nl + 1 -
+		    s->k.line) + 1);
+		s->k.len = strlen(s->k.line);
+	}
+	if (s->k.len == sizeof(s->k.line) - 1)
+		s->k.len = 0;	/* no line that long is ours */
 }
 
 /* "run N NONCE" */
@@ -537,12 +823,15 @@ reap(struct sup *s)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (s->st.pid != 0 && pid == s->st.pid && !s->st.reaped) {
 			s->st.reaped = 1;
 			s->st.status = status;
 			s->st.end = now_ms();
 		}
+		if (s->k.pid != 0 && pid == s->k.pid)
+			kernel_gone(s);
+	}
 }
 
 /* Ends the step if it is over, for whichever reason came first. */
@@ -554,7 +843,11 @@ check_step(struct sup *s)
 
 	if (s->st.pid == 0)
 		return;
-	if (s->st.reaped && WIFSIGNALED(status))
+	if (s->st.repl && s->st.done && !s->st.reaped) {
+		s->st.end = now_ms();
+		s->st.reaped = 1;	/* for finish()'s end */
+		finish(s, R_EXIT, s->st.code);
+	} else if (s->st.reaped && WIFSIGNALED(status))
 		finish(s, R_SIGNAL, WTERMSIG(status));
 	else if (s->st.reaped)
 		finish(s, R_EXIT, WEXITSTATUS(status));
@@ -606,8 +899,14 @@ wait_input(struct sup *s)
 	ts.tv_nsec = ms % 1000 * 1000000;
 	FD_ZERO(&rfds);
 	FD_SET(s->req, &rfds);
-	if (pselect(s->req + 1, &rfds, NULL, NULL, &ts, &s->waitmask) > 0 &&
-	    (n = read(s->req, buf, sizeof(buf))) > 0)
+	if (s->k.pid != 0)
+		FD_SET(s->k.from, &rfds);
+	if (pselect((s->k.pid && s->k.from > s->req ? s->k.from : s->req) + 1,
+	    &rfds, NULL, NULL, &ts, &s->waitmask) <= 0)
+		return;
+	if (s->k.pid != 0 && FD_ISSET(s->k.from, &rfds))
+		kernel_read(s);
+	if (FD_ISSET(s->req, &rfds) && (n = read(s->req, buf, sizeof(buf))) > 0)
 		feed(s, buf, (size_t)n);
 }
 

@@ -74,7 +74,7 @@ _sbx_command()
 	if [[ $cur == -* ]]; then
 		case $cmd in
 		start)
-			COMPREPLY=($(compgen -W "-c -D -d -e -i -m -n -p -r -T -t -w" -- "$cur")) ;;
+			COMPREPLY=($(compgen -W "-c -D -d -e -i -m -n -p -r -T -t -w --repl" -- "$cur")) ;;
 		exec)
 			COMPREPLY=($(compgen -W "-c -e -T" -- "$cur")) ;;
 		diff)

@@ -162,6 +162,8 @@ fails "pool start -n x" "not a pool size" pool start p -n x
 fails "pool start: an unknown template" "unknown template" pool start p \
     -t nope
 fails "pool stop: an unknown pool" "no such pool" pool stop nopool
+fails "--repl on a run" "--repl: for sbx start only" --repl -d "$t/src" ok.py
+fails "--repl on a pool" "--repl: for sbx start only" pool start p --repl
 for args in "pool" "pool frob" "pool start p ok.py" "pool ls x" \
     "pool stop" "pool start"; do
 	"$SBX" $args >"$t/out" 2>"$t/err"

@@ -1,0 +1,175 @@
+#!/bin/sh
+# Repl sessions on podman and docker: .py steps share one interpreter,
+# so names persist; each step still has its own output, status,
+# traceback, stdin, timeout and import guard, exactly as a step of a
+# plain session; a step that times out, is OOM-killed or crashes loses
+# the state, says so once, and the next starts afresh.
+set -u
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "$0")/lib/harness.sh"
+runtimes_of "$@"
+conf=$root/tests/test.ini
+export SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
+ids=
+ON_EXIT='for i in $ids; do "$SBX" stop "$i" >/dev/null 2>&1; done'
+suite_base repl
+t=$BASE
+private_tmpdir
+mkdir "$t/src" "$t/s"
+show() {
+	diag "$(tail -n 6 "$t/out" | cut -c1-300)"
+	diag "$(tail -n 3 "$t/err" | cut -c1-300)"
+}
+res() { jq -c "select(.event == \"result\") | $1" "$t/out"; }
+data() { jq -j "select(.event == \"$1\") | .data" "$t/out"; }
+step() { printf '%s\n' "$2" >"$t/s/$1"; }
+# The events of a step, less what differs between two sessions.
+same() {
+	jq -c 'del(.t, .duration, .session, .name, .step, .state_lost,
+	    .script)' "$1" | sed 's|/sbx/steps/[0-9]*/s/|/sbx/steps/N/s/|g' | sort
+}
+
+step set.py 'x = 41
+import sys
+print("set", sys.argv[1:])'
+step inc.py 'x += 1
+print("x is", x)'
+step fail.py 'import json
+def f():
+    raise ValueError("boom")
+print("before")
+f()'
+step quit.py 'import sys
+print("bye", file=sys.stderr)
+sys.exit("a message")'
+step code.py 'raise SystemExit(7)'
+step echo.py 'import sys
+data = sys.stdin.read()
+print(data.upper(), end="")
+print(len(data), file=sys.stderr)'
+step deep.py 'import sys
+def f(n):
+    return f(n + 1) if n < sys.getrecursionlimit() - 20 else n
+print(f(0), sys.getrecursionlimit())'
+step sleep.py 'import time
+print("begin", flush=True)
+time.sleep(30)'
+step oom.py 'a = bytearray(400 * 1024 * 1024)
+print(len(a))'
+step crash.py 'import os
+os._exit(9)'
+step socket.py 'import socket'
+step bg.py 'import subprocess
+p = subprocess.Popen(["sleep", "1000"])
+kept = "still here"'
+step ps.sh 'for p in /proc/[0-9]*; do tr "\0" " " <$p/cmdline 2>/dev/null; echo; done | grep -c "^sleep 1000"'
+step kept.py 'print(kept)'
+step shell.sh 'echo from sh'
+step kill.sh 'for p in /proc/[0-9]*; do case $(tr "\0" " " <$p/cmdline 2>/dev/null) in *--repl*) kill -9 ${p#/proc/} ;; esac; done; echo killed'
+
+for RT in $runtimes; do
+	ex() { timeout 120 "$SBX" exec -c "$conf" "$@" >"$t/out" \
+	    2>"$t/err" </dev/null; }
+	begin() {
+		timeout 120 "$SBX" start -c "$conf" -r "$RT" -d "$t/src" \
+		    "$@" >"$t/out" 2>"$t/err" </dev/null
+		id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+		ids="$ids $id"
+	}
+	begin -t test --repl -m 256m
+	r=$id
+	begin -t test -m 256m
+	plain=$id
+	[ ${#r} = 12 ] && [ ${#plain} = 12 ]
+	say $? "a repl session and a plain one start"
+
+	ex "$r" "$t/s/set.py" a b
+	ex "$r" "$t/s/inc.py"
+	[ $? = 0 ] && [ "$(data stdout)" = "x is 42" ] &&
+	    [ "$(res .state_lost)" = false ]
+	say $? "a name set in one step is there in the next"
+	ex "$r" "$t/s/inc.py"
+	[ "$(data stdout)" = "x is 43" ]
+	say $? "and keeps what each step does to it"
+
+	# Each of these, step for step, as a plain session's step.
+	for s in fail.py quit.py code.py deep.py; do
+		ex "$r" "$t/s/$s"
+		rc=$?
+		cp "$t/out" "$t/repl.out"
+		ex "$plain" "$t/s/$s"
+		[ $rc = $? ] && [ "$(same "$t/repl.out")" = "$(same "$t/out")" ]
+		say $? "$s: output, traceback and status as a plain step's" ||
+		    diag "$(diff "$t/repl.out" "$t/out")"
+	done
+	printf 'some input\n' | timeout 60 "$SBX" exec -c "$conf" "$r" \
+	    "$t/s/echo.py" >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(data stdout)" = "SOME INPUT" ] &&
+	    [ "$(data stderr)" = 11 ]
+	say $? "a repl step reads its own stdin"
+	ex "$r" "$t/s/echo.py"
+	[ $? = 0 ] && [ "$(data stderr)" = 0 ]
+	say $? "and the next step's stdin is its own (empty)"
+	ex "$r" "$t/s/inc.py"
+	[ "$(data stdout)" = "x is 44" ]
+	say $? "failures, exits and input leave the state alone"
+
+	# test has no authorized_imports: no guard, the import works.
+	ex "$r" "$t/s/socket.py"
+	[ $? = 0 ] && [ "$(res .import_refused)" = null ]
+	say $? "no guard where the template has none"
+
+	ex "$r" "$t/s/bg.py"
+	ex "$r" "$t/s/ps.sh"
+	[ "$(data stdout)" = 0 ]
+	say $? "a step's child processes do not outlive it"
+	ex "$r" "$t/s/kept.py"
+	[ "$(data stdout)" = "still here" ]
+	say $? "the interpreter does, across a shell step"
+	ex "$r" "$t/s/shell.sh"
+	[ $? = 0 ] && [ "$(data stdout)" = "from sh" ] &&
+	    [ "$(res .state_lost)" = null ]
+	say $? "a non-Python step runs as in any session, no state_lost"
+
+	ex -T 1 "$r" "$t/s/sleep.py"
+	[ $? = 124 ] && [ "$(res '[.timed_out, .state_lost]')" = '[true,true]' ]
+	say $? "a step that times out loses the state, and says so"
+	ex "$r" "$t/s/inc.py"
+	[ $? = 1 ] && grep -q "NameError: name 'x' is not defined" "$t/out" &&
+	    [ "$(res .state_lost)" = false ]
+	say $? "the next starts afresh, and does not say it again"
+	ex "$r" "$t/s/set.py"
+	ex "$r" "$t/s/oom.py"
+	[ "$(res '[.oom_killed, .state_lost]')" = '[true,true]' ]
+	say $? "OOM: reported, and the state is lost"
+	ex "$r" "$t/s/set.py"
+	ex "$r" "$t/s/crash.py"
+	[ $? = 9 ] && [ "$(res .state_lost)" = true ]
+	say $? "a step that ends the interpreter: its status, state lost"
+	ex "$r" "$t/s/set.py"
+	ex "$r" "$t/s/kill.sh"
+	ex "$r" "$t/s/inc.py"
+	[ $? = 1 ] && [ "$(res .state_lost)" = true ]
+	say $? "an interpreter killed between steps: the next step says so"
+
+	begin -t repl
+	ex "$id" "$t/s/set.py"
+	ex "$id" "$t/s/inc.py"
+	[ "$(data stdout)" = "x is 42" ]
+	say $? "the template key repl = true"
+	begin -t replguard
+	ex "$id" "$t/s/set.py"
+	ex "$id" "$t/s/socket.py"
+	[ $? = 1 ] && [ "$(res .import_refused)" = '"socket"' ] &&
+	    grep -q "ModuleNotFoundError: import of 'socket' refused" "$t/out"
+	say $? "the import guard judges each repl step"
+	ex "$id" "$t/s/inc.py"
+	[ "$(data stdout)" = "x is 42" ]
+	say $? "and a refused import leaves the state alone"
+	begin -t test
+	ex "$id" "$t/s/set.py"
+	ex "$id" "$t/s/inc.py"
+	[ $? = 1 ] && [ "$(res .state_lost)" = null ]
+	say $? "without it, each step is a python of its own"
+done
+exit $FAILED
