@@ -225,7 +225,7 @@ backend_argv(const struct job *jb)
 	add(&a, "--label=sbx.run=%s", jb->lay.dir);
 	if (jb->session)
 		add(&a, "--label=sbx.session=%s", jb->session);
-	if (jb->pool)
+	if (jb->pool && jb->session)	/* a pool's, not a cold -P run's */
 		add(&a, "--label=sbx.pool=%s", jb->pool);
 	add_isolation(&a, jb);
 	add_limits(&a, &jb->pol);

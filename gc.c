@@ -126,7 +126,7 @@ gc(const char *runtime)
 	if (status == 0) {
 		rundir_each(rundir_name, gc_dir);
 		session_gc();
-		pool_gc();
+		pool_gc(runtime);
 	}
 	return status;
 }

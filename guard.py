@@ -291,6 +291,7 @@ def step(mod, place, n):
     for i, fd in enumerate(ends):
         os.dup2(fd, i)
         os.close(fd)
+    os.write(RSP, b"%d in\n" % n)	# the host may end our stdin now
     sys.stdin = open(0, "r", encoding=sys.__stdin__.encoding,
                      errors=sys.__stdin__.errors, closefd=False)
     place(script)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sbx.h"
+#include "proto.h"
 
 /*
  * Pools: containers started ahead, each idle under its supervisor with
@@ -33,6 +34,7 @@
 
 #define CLAIMED "claimed"
 #define DONE "done"		/* its run is over, its container ending */
+#define LIFE_MARGIN 10	/* s of its lifetime a slot keeps past a run's timeout */
 
 /* What a pool's state says, read once. */
 struct pool {
@@ -68,10 +70,13 @@ pool_slot(const char *dir)
 /*
  * A directory's lock, as session_lock() takes it, but -1 if another
  * holds it and -2 if the directory is gone: a pool's slots come and go.
+ * A directory removed, and maybe made again, while we waited is gone:
+ * the lock must be of what the path names now.
  */
 static int
 lock_dir(const char *dir, int nowait)
 {
+	struct stat a, b;
 	int fd;
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -82,6 +87,11 @@ lock_dir(const char *dir, int nowait)
 			close(fd);
 			return -1;
 		}
+	}
+	if (fstat(fd, &a) < 0 || lstat(dir, &b) < 0 || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev) {
+		close(fd);
+		return -2;
 	}
 	return fd;
 }
@@ -179,9 +189,15 @@ static void
 pool_fresh(const struct config *cfg, const struct pool *p)
 {
 	struct policy now;
-	char *tmpl, *was, *is;
+	char *tmpl, *was, *is, *conf;
 
 	tmpl = state_get(&p->st, "template");
+	conf = state_get(&p->st, "config");
+	if (strcmp(conf, cfg->path) != 0)
+		die("pool %s was started with the configuration %s, and "
+		    "this reads %s (give -c %s?)", p->name, conf, cfg->path,
+		    conf);
+	free(conf);
 	if (!policy_resolve(cfg, tmpl, &now))
 		die("pool %s: template '%s' is no longer in %s; sbx pool "
 		    "stop %s", p->name, tmpl, cfg->path, p->name);
@@ -287,12 +303,9 @@ slot_start(const struct config *cfg, const struct pool *p)
 	job_free(&jb);
 }
 
-/*
- * A slot's container, if it may be there (not if its run said it is
- * ending: see pool_leave()), and its directory.
- */
+/* The slot's container, unless its run said it is ending (pool_leave). */
 static void
-slot_remove(const struct pool *p, const struct layout *l)
+slot_kill(const struct pool *p, const struct layout *l, const char *why)
 {
 	struct container c;
 	struct stat st;
@@ -302,12 +315,40 @@ slot_remove(const struct pool *p, const struct layout *l)
 	c.runtime = strcmp(rt, "docker") == 0 ? "docker" : "podman";
 	if (read_mark(l->dir, DONE, c.name, sizeof(c.name), &st) < 0 &&
 	    read_mark(l->dir, "container", c.name, sizeof(c.name), &st) > 0 &&
-	    (c.path = runtime_find(c.runtime)) != NULL)
-		backend_remove(&c);
-	if (rundir_remove(l->dir) < 0)
-		warn("remove %s:", l->dir);
+	    (c.path = runtime_find(c.runtime)) != NULL &&
+	    backend_remove(&c) == 0 && why)
+		event_gc("container", c.runtime, c.name, why);
 	free(c.path);
 	free(rt);
+}
+
+/* A slot's container, if it may be there, and its directory. */
+static void
+slot_remove(const struct pool *p, const struct layout *l, const char *why)
+{
+	slot_kill(p, l, why);
+	if (rundir_remove(l->dir) < 0)
+		warn("remove %s:", l->dir);
+}
+
+/*
+ * Can a slot serve a run of timeout seconds?  Its supervisor ends at
+ * its max_lifetime, counted from its start: a run must end before.
+ * (Its idle clock is reset by the claim: see step_open().)
+ */
+static int
+slot_fresh(const struct layout *l, long timeout)
+{
+	struct state st;
+	int fresh;
+
+	if (access(l->state, F_OK) < 0)
+		return 0;
+	state_read(&st, l);
+	fresh = state_num(&st, "started") + state_num(&st, "max_lifetime") >
+	    (long long)time(NULL) + timeout + LIFE_MARGIN;
+	state_free(&st);
+	return fresh;
 }
 
 /* What a walk of the slots found. */
@@ -317,9 +358,9 @@ struct count {
 
 /*
  * Each slot of the pool: a ready one is counted; with sweep (under the
- * pool's lock), one used, ended or abandoned is removed; without, it
- * is counted as starting if it has no state yet.  A locked slot is in
- * use.
+ * pool's lock), one used, ended, too old for a run or abandoned is
+ * removed; without, it is counted as starting if it has no state yet.
+ * A locked slot is in use.
  */
 static void
 slots(const struct pool *p, int sweep, struct count *n)
@@ -328,11 +369,13 @@ slots(const struct pool *p, int sweep, struct count *n)
 	struct layout l;
 	char *claimed;
 	DIR *d;
-	int lock, ready;
+	int lock, ready, used;
 
 	memset(n, 0, sizeof(*n));
-	if ((d = opendir(p->dir)) == NULL)
-		die("%s:", p->dir);
+	if ((d = opendir(p->dir)) == NULL) {
+		warn("%s:", p->dir);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (!session_id_ok(de->d_name))
 			continue;
@@ -345,10 +388,12 @@ slots(const struct pool *p, int sweep, struct count *n)
 		}
 		claimed = smprintf("%s/" CLAIMED, l.dir);
 		ready = access(l.state, F_OK) == 0;
-		if (ready && access(claimed, F_OK) < 0 && channel_alive(&l)) {
+		used = access(claimed, F_OK) == 0;
+		if (ready && !used && channel_alive(&l) &&
+		    slot_fresh(&l, state_num(&p->st, "policy timeout"))) {
 			n->ready++;
 		} else if (sweep) {
-			slot_remove(p, &l);
+			slot_remove(p, &l, used ? "claimer gone" : NULL);
 			n->removed++;
 		} else if (!ready) {
 			n->starting++;
@@ -384,14 +429,49 @@ event_pool(const char *event, const struct pool *p, const struct count *n)
 	jb_emit(&j);
 }
 
+/*
+ * Every slot goes, then the pool.  A slot's container first, and its
+ * directory once its claimer, if any, has seen its run end and let go:
+ * its shadow is its claimer's until then.  Never dies: it also runs
+ * from pool_abort(), at exit.
+ */
+static void
+pool_remove(struct pool *p)
+{
+	struct dirent *de;
+	struct layout l;
+	DIR *d;
+	int lock;
+
+	if ((d = opendir(p->dir)) == NULL) {
+		warn("%s:", p->dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!session_id_ok(de->d_name))
+			continue;
+		layout_set(&l, smprintf("%s/%s", p->dir, de->d_name));
+		slot_kill(p, &l, NULL);
+		if ((lock = lock_dir(l.dir, 0)) >= 0) {
+			if (rundir_remove(l.dir) < 0)
+				warn("remove %s:", l.dir);
+			close(lock);
+		}
+		layout_free(&l);
+	}
+	closedir(d);
+	if (rundir_remove(p->dir) < 0)
+		warn("remove %s:", p->dir);
+}
+
 /* A pool that sbx pool start could not finish goes, slots and all. */
-static char *opt_pooldir;
+static struct pool *opt_pool;
 
 static void
 pool_abort(void)
 {
-	if (opt_pooldir)
-		rundir_remove(opt_pooldir);
+	if (opt_pool)
+		pool_remove(opt_pool);
 }
 
 /*
@@ -410,10 +490,15 @@ pool_start(const struct config *cfg, struct job *jb, const char *ext,
 	if (pool_open(&p, jb->pool))
 		die("pool %s exists (sbx pool stop %s first)", jb->pool,
 		    jb->pool);
+	if (jb->pol.max_lifetime <= jb->pol.timeout + LIFE_MARGIN)
+		die("pool %s: max_lifetime %ld s: its containers would end "
+		    "before a run of timeout %ld s (and %d s to spare)",
+		    jb->pool, jb->pol.max_lifetime, jb->pol.timeout,
+		    LIFE_MARGIN);
 	if (mkdir(p.dir, 0700) < 0)
 		die(errno == EEXIST ? "pool %s is being started or stopped" :
 		    "mkdir %s:", errno == EEXIST ? jb->pool : p.dir);
-	opt_pooldir = p.dir;
+	opt_pool = &p;
 	atexit(pool_abort);
 	if ((lock = lock_dir(p.dir, 0)) < 0)
 		die("lock %s:", p.dir);
@@ -421,7 +506,7 @@ pool_start(const struct config *cfg, struct job *jb, const char *ext,
 	pool_read(&p);
 	for (i = 0; i < size; i++)
 		slot_start(cfg, &p);
-	opt_pooldir = NULL;
+	opt_pool = NULL;
 	slots(&p, 0, &n);
 	event_pool("pool", &p, &n);
 	close(lock);
@@ -429,8 +514,9 @@ pool_start(const struct config *cfg, struct job *jb, const char *ext,
 	return 0;
 }
 
-/* The pool of sbx -P, for its claim and its refill. */
+/* The pool of sbx -P, for its claim and its refill, and the -c given. */
 static struct pool cur;
+static const char *cur_conf;
 
 /*
  * sbx -P name: the job's policy is the pool's, once the configuration
@@ -438,10 +524,11 @@ static struct pool cur;
  */
 void
 pool_job(const struct config *cfg, struct job *jb, const char *name,
-    const char *timeout)
+    const char *timeout, const char *conf)
 {
 	const char *e;
 
+	cur_conf = conf;
 	if (!pool_open(&cur, name))
 		die("%s: no such pool (sbx pool start %s)", name, name);
 	pool_fresh(cfg, &cur);
@@ -476,6 +563,42 @@ slot_take(struct job *jb)
  * the run, with jb's layout, user and container the slot's; or -1 if no
  * slot is ready.
  */
+/*
+ * Can the run be a step at all?  Its argv must fit a request file, and
+ * with workspace none its script goes to /sbx, where a slot has names
+ * of its own.  If not, it runs cold.
+ */
+static int
+claimable(const struct job *jb)
+{
+	const char *base = strrchr(jb->script_ctr, '/') + 1;
+	size_t len = strlen(jb->script_ctr) + 256 + strlen(jb->pol.name);
+	char **v;
+
+	for (v = jb->lang->command; *v; v++)
+		len += strlen(*v) + 1;
+	for (v = jb->args; *v; v++)
+		len += strlen(*v) + 1;
+	for (v = jb->pol.imports; *v; v++)
+		len += strlen(*v) + 1;
+	return len < FILE_MAX && !(jb->pol.workspace == WS_NONE &&
+	    (strcmp(base, "steps") == 0 || strcmp(base, "ctl") == 0 ||
+	    strcmp(base, NAME_SUPERVISE) == 0));
+}
+
+/* A claimer that dies still has the pool refilled (see pool_done). */
+static void
+refill_at_exit(void)
+{
+	pool_done(-1);
+}
+
+/*
+ * Claims a ready slot of the pool, one whose lifetime outlasts the run:
+ * its lock, then its "claimed" mark, made once; then its channel, open
+ * in sp.  Returns the lock, held for the run, with jb's layout, user and
+ * container the slot's; or -1 if no slot is ready.
+ */
 int
 pool_claim(struct job *jb, struct step *sp)
 {
@@ -489,8 +612,9 @@ pool_claim(struct job *jb, struct step *sp)
 		die("%s: runs in image %s; pool %s's containers run %s",
 		    jb->script_orig, jb->image, cur.name, image);
 	free(image);
-	if ((d = opendir(cur.dir)) == NULL)
-		die("%s:", cur.dir);
+	atexit(refill_at_exit);
+	if (!claimable(jb) || (d = opendir(cur.dir)) == NULL)
+		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (!session_id_ok(de->d_name))
 			continue;
@@ -501,7 +625,7 @@ pool_claim(struct job *jb, struct step *sp)
 		}
 		layout_set(&jb->lay, dir);
 		claimed = smprintf("%s/" CLAIMED, dir);
-		fd = access(jb->lay.state, F_OK) < 0 ? -1 : open(claimed,
+		fd = !slot_fresh(&jb->lay, jb->pol.timeout) ? -1 : open(claimed,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		free(claimed);
 		if (fd >= 0) {
@@ -561,19 +685,21 @@ pool_leave(struct job *jb)
  * never waits for it, not even for the end of a pipe.
  */
 void
-pool_done(struct job *jb, int lock, const char *conf)
+pool_done(int lock)
 {
 	char *argv[] = { "sbx", "pool", "fill", NULL, NULL, NULL, NULL };
+	static int done;
 	long fd, max;
 	pid_t pid;
 	int i = 3;
 
-	(void)jb;
 	if (lock >= 0)
 		close(lock);
-	if (conf) {
+	if (cur.name == NULL || done++)
+		return;
+	if (cur_conf) {
 		argv[i++] = "-c";
-		argv[i++] = (char *)conf;
+		argv[i++] = (char *)cur_conf;
 	}
 	argv[i] = cur.name;
 	if ((pid = fork()) < 0)
@@ -631,34 +757,6 @@ pool_fill(int argc, char *argv[])
 	return 0;
 }
 
-/* Every slot goes, then the pool: under its lock, a claimer's run ended. */
-static void
-pool_remove(struct pool *p)
-{
-	struct dirent *de;
-	struct layout l;
-	DIR *d;
-	int lock;
-
-	if ((d = opendir(p->dir)) == NULL)
-		die("%s:", p->dir);
-	while ((de = readdir(d)) != NULL) {
-		if (!session_id_ok(de->d_name))
-			continue;
-		layout_set(&l, smprintf("%s/%s", p->dir, de->d_name));
-		slot_remove(p, &l);
-		if ((lock = lock_dir(l.dir, 0)) >= 0) {
-			/* its claimer's run has ended */
-			rundir_remove(l.dir);
-			close(lock);
-		}
-		layout_free(&l);
-	}
-	closedir(d);
-	if (rundir_remove(p->dir) < 0)
-		die("remove %s:", p->dir);
-}
-
 /* sbx pool stop name */
 static int
 pool_stop(int argc, char *argv[])
@@ -669,10 +767,12 @@ pool_stop(int argc, char *argv[])
 
 	if (argc != 2)
 		return EXIT_USAGE;
+	if (!pool_open(&p, argv[1]) || (lock = lock_dir(p.dir, 0)) < 0)
+		die("%s: no such pool", argv[1]);
+	/* What is there once we hold it: a stop may have come first. */
+	pool_close(&p);
 	if (!pool_open(&p, argv[1]))
 		die("%s: no such pool", argv[1]);
-	if ((lock = lock_dir(p.dir, 0)) < 0)
-		die("lock %s:", p.dir);
 	slots(&p, 0, &n);
 	if (unlink(p.st.path) < 0)	/* no claim from here on */
 		die("unlink %s:", p.st.path);
@@ -721,10 +821,14 @@ pool_command(int argc, char *argv[])
 }
 
 /*
- * sbx gc: a pool nobody claimed from for its idle_timeout goes whole
- * (its containers' supervisors have ended by then); of any other, what
- * a killed claimer or filler left.  A pool being filled is left alone.
+ * sbx gc: a pool nobody claimed from for its idle_timeout, and with no
+ * run in one of its containers, goes whole (its containers' supervisors
+ * have ended by then); of any other, what a killed claimer or filler
+ * left.  A pool being filled is left alone, and with -r, a pool of
+ * another runtime.
  */
+static const char *gc_runtime;
+
 static void
 gc_one(const struct layout *l)
 {
@@ -732,11 +836,22 @@ gc_one(const struct layout *l)
 	struct count n;
 	struct pool p;
 	struct stat st;
-	int lock;
+	char *rt;
+	int lock, other;
 
 	if ((lock = lock_dir(l->dir, 1)) < 0)
 		return;
-	if (!pool_open(&p, name)) {
+	if (pool_open(&p, name) && gc_runtime) {
+		rt = state_get(&p.st, "runtime");
+		other = strcmp(rt, gc_runtime) != 0;
+		free(rt);
+		if (other) {
+			close(lock);
+			pool_close(&p);
+			return;
+		}
+	}
+	if (p.st.text == NULL) {
 		/* a start killed before its state was written */
 		if (lstat(l->dir, &st) == 0 &&
 		    st.st_mtime + 2 * READY_WAIT < time(NULL)) {
@@ -744,7 +859,8 @@ gc_one(const struct layout *l)
 			if (rundir_remove(l->dir) == 0)
 				event_gc("pool", NULL, l->dir, "abandoned");
 		}
-	} else if (stat(p.st.path, &st) == 0 && st.st_mtime +
+	} else if ((slots(&p, 0, &n), n.busy == 0) &&
+	    stat(p.st.path, &st) == 0 && st.st_mtime +
 	    state_num(&p.st, "policy idle_timeout") < time(NULL)) {
 		unlink(p.st.path);
 		pool_remove(&p);
@@ -757,7 +873,8 @@ gc_one(const struct layout *l)
 }
 
 void
-pool_gc(void)
+pool_gc(const char *runtime)
 {
+	gc_runtime = runtime;
 	rundir_each(pool_dirname, gc_one);
 }

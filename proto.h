@@ -46,15 +46,20 @@
  * SCRIPT ARG...: the guard, as the session's interpreter, runs it in the
  * namespace of the steps before it.  The supervisor starts that
  * interpreter (all of argv up to LIST) once and keeps it across steps,
- * with REPL_REQ_FD to read "N\n" from and REPL_RSP_FD to answer
- * "N CODE\n" on once step N's code is done; it reads step N's request
- * file itself.  LOST is 1 if the step did not run in, or did not leave,
+ * with REPL_REQ_FD to read "N\n" from and REPL_RSP_FD to say "N in\n"
+ * on once it has step N's FIFOs open and "N CODE\n" once its code is
+ * done; it reads step N's request file itself.
+ *
+ * Before the status, the supervisor says "open NONCE" once the step's
+ * stdin is open on its side: only then may the host close its writer of
+ * STEP_IN (a FIFO opened with no writer never reports POLLHUP).  LOST is 1 if the step did not run in, or did not leave,
  * the interpreter of the steps before it.
  *
  * Requests, at most LINE_MAX_REQ bytes with the '\n':
  *	run N NONCE	run step N; when idle only
  *	kill NONCE	end the running step if it has that nonce
- *	ping		answer "pong"; when idle only
+ *	ping		answer "pong", and count as a step for IDLE;
+ *			when idle only
  *	stop		exit 0; when idle only
  */
 #define NAME_SUPERVISE	"supervise"	/* under /sbx */
@@ -76,6 +81,8 @@
 #define REQ_STOP	"stop"
 #define SAY_READY	"ready"
 #define SAY_PONG	"pong"
+#define SAY_OPEN	"open"		/* NONCE */
+#define REPL_OPEN	"in"
 
 /* STATUS VALUE in an answer; OOM is 1 if the OOM killer struck. */
 #define ST_EXIT		"exit"		/* CODE */

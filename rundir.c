@@ -151,10 +151,8 @@ rundir_make(struct layout *l)
 int
 rundir_reserved(const char *name)
 {
-	/* and a session's or a pool's: a pooled run stages there too */
 	return strcmp(name, "out") == 0 || strcmp(name, NAME_INIT) == 0 ||
-	    strcmp(name, NAME_GUARD) == 0 || strcmp(name, "steps") == 0 ||
-	    strcmp(name, "ctl") == 0 || strcmp(name, NAME_SUPERVISE) == 0;
+	    strcmp(name, NAME_GUARD) == 0;
 }
 
 /* A file of a run's directory, created with its text; or die. */

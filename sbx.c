@@ -243,7 +243,7 @@ run(const struct config *cfg, struct job *jb)
  * the pool in the background.  No ready container: a cold run.
  */
 static int
-pooled(const struct config *cfg, struct job *jb, const char *conf)
+pooled(const struct config *cfg, struct job *jb)
 {
 	struct result r;
 	struct step sp;
@@ -252,7 +252,7 @@ pooled(const struct config *cfg, struct job *jb, const char *conf)
 
 	if ((lock = pool_claim(jb, &sp)) < 0) {
 		r.status = run(cfg, jb);
-		pool_done(jb, -1, conf);
+		pool_done(-1);
 		return r.status;
 	}
 	audit = audit_open(system_value(cfg, "audit_log"));
@@ -282,7 +282,7 @@ pooled(const struct config *cfg, struct job *jb, const char *conf)
 		job_end(jb);
 	else
 		pool_leave(jb);	/* the refill removes its directory */
-	pool_done(jb, lock, conf);
+	pool_done(lock);
 	free(r.value);
 	free(id);
 	return r.status;
@@ -312,12 +312,12 @@ cmd_run(int argc, char *argv[])
 	    !o.runopts) {
 		status = gc(o.runtime);
 	} else if (o.pool) {
-		pool_job(&cfg, &jb, o.pool, o.timeout);
+		pool_job(&cfg, &jb, o.pool, o.timeout, o.config);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, 0);
 		jb.args = o.args;
 		jb.keep = o.keep;
 		jb.diff = o.diff;
-		status = pooled(&cfg, &jb, o.config);
+		status = pooled(&cfg, &jb);
 	} else {
 		make_policy(&cfg, &o, &jb.pol);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, o.dryrun);
@@ -371,18 +371,20 @@ cmd_pool_start(int argc, char *argv[])
 	struct opts o;
 	struct config cfg;
 	struct job jb;
+	const char *name;
 	int status = 0;
 
 	if (argc < 2)
 		return EXIT_USAGE;
-	if (!pool_name_ok(argv[1]))
+	if (!pool_name_ok(name = argv[1]))
 		die("%s: not a pool name (1 to 32 letters, digits, '_', '-' "
-		    "or '.', a letter or digit first)", argv[1]);
+		    "or '.', a letter or digit first)", name);
+	argv[1] = (char *)argv0;	/* what getopt's messages name */
 	parse_args(argc - 1, argv + 1, &o, FOR_POOL);
 	config_find(&cfg, o.config);
 	memset(&jb, 0, sizeof(jb));
 	make_policy(&cfg, &o, &jb.pol);
-	jb.pool = argv[1];
+	jb.pool = name;
 	job_session(&cfg, &jb, NULL, o.ext, o.dryrun);
 	if (o.dryrun) {
 		jb.session = "XXXXXXXXXXXX";

@@ -296,6 +296,8 @@ struct step {
 	int out, err;		/* the step's output */
 	int in;			/* its input, -1 once closed */
 	int keep;		/* its input's reader that holds what is written */
+	int opened;		/* the step has its stdin open: "open" came */
+	int eof;		/* our stdin ended before that */
 	char nonce[33];		/* in the status that is ours: NONCE_LEN */
 	char line[256];		/* of rsp, so far */
 	size_t len;
@@ -322,14 +324,14 @@ int pool_name_ok(const char *name);
 int pool_start(const struct config *cfg, struct job *jb, const char *ext,
     long size);
 void pool_job(const struct config *cfg, struct job *jb, const char *name,
-    const char *timeout);
+    const char *timeout, const char *conf);
 int pool_claim(struct job *jb, struct step *sp);
 void pool_keep(struct job *jb);
 void pool_leave(struct job *jb);
-void pool_done(struct job *jb, int lock, const char *conf);
+void pool_done(int lock);
 int pool_slot(const char *dir);
 int pool_command(int argc, char *argv[]);
-void pool_gc(void);
+void pool_gc(const char *runtime);
 
 /* gc.c */
 int gc(const char *runtime);

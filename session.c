@@ -277,9 +277,12 @@ session_boot(const struct config *cfg, struct job *jb, char *dir)
 	if (backend_detach(&jb->ctr, argv) != 0)
 		die("%s: the session's container did not start",
 		    jb->ctr.runtime);
-	if (!channel_ready(&jb->lay, rsp))
+	if (!channel_ready(&jb->lay, rsp)) {
+		if (sbx_signalled())
+			die("interrupted");
 		die("%s: the session's supervisor did not start within %d s",
 		    jb->ctr.runtime, READY_WAIT);
+	}
 	/* Asked once here, so that an audited step pays no CLI call. */
 	if (system_value(cfg, "audit_log"))
 		image_id = backend_image_id(&jb->ctr, jb->image);

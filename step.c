@@ -243,6 +243,9 @@ step_open(struct step *sp, const struct layout *l)
 	if ((sp->rsp = open_fifo(l->rsp, O_RDONLY)) < 0)
 		die("open %s:", l->rsp);
 	end_orphan(l, sp);
+	/* The idle clock starts again: a pool's claim is a step to come.
+	 * The "pong" is dropped with the rest in step_send(). */
+	say(sp, REQ_PING, "");
 	return 0;
 }
 
@@ -470,6 +473,21 @@ step_status(const struct step *sp, char *line, struct result *r)
 	return 1;
 }
 
+static void pump_end(struct step *sp);
+
+/* "open NONCE": the step's stdin is open, ours may end (see proto.h). */
+static int
+step_opened(struct step *sp, const char *line)
+{
+	if (strncmp(line, SAY_OPEN " ", strlen(SAY_OPEN) + 1) != 0 ||
+	    strcmp(line + strlen(SAY_OPEN) + 1, sp->nonce) != 0)
+		return 0;
+	sp->opened = 1;
+	if (sp->eof && sp->in >= 0)
+		pump_end(sp);
+	return 1;
+}
+
 /*
  * Reads the supervisor's lines: 1 once our step's status came, -1 if
  * the supervisor is gone, 0 otherwise.  Lines are bounded; a longer one
@@ -491,7 +509,8 @@ read_rsp(struct step *sp, struct result *r)
 	sp->line[sp->len] = '\0';
 	while ((nl = memchr(sp->line, '\n', sp->len)) != NULL) {
 		*nl = '\0';
-		if (!sp->junk && step_status(sp, sp->line, r))
+		if (!sp->junk && !step_opened(sp, sp->line) &&
+		    step_status(sp, sp->line, r))
 			return 1;
 		sp->junk = 0;
 		len = (size_t)(nl + 1 - sp->line);
@@ -594,7 +613,10 @@ pump(struct step *sp, struct pump *p, const struct pollfd *pfd)
 			p->len = (size_t)n;
 			p->off = 0;
 		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-			pump_end(sp);	/* EOF, for the step too */
+			/* EOF, for the step too, once it has its end open */
+			sp->eof = 1;
+			if (sp->opened)
+				pump_end(sp);
 		}
 	}
 	if (pfd[1].fd >= 0 && pfd[1].revents) {
@@ -652,7 +674,7 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 			backend_remove(c);
 			break;
 		}
-		pfd[3].fd = sp->in >= 0 && in.len == 0 ? 0 : -1;
+		pfd[3].fd = sp->in >= 0 && in.len == 0 && !sp->eof ? 0 : -1;
 		pfd[4].fd = sp->in >= 0 && in.len > 0 ? sp->in : -1;
 		if (poll(pfd, 5, streams_due(s, 2)) <= 0)
 			continue;

@@ -493,7 +493,7 @@ open_fifo(int to, long long n, const char *name, int flags)
 	return fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
 }
 
-/* The step's process, after fork: only what exec needs. */
+/* The step's process, after fork, its stdin open: only what exec needs. */
 NORETURN static void
 child(long long n, char **argv)
 {
@@ -509,8 +509,7 @@ child(long long n, char **argv)
 		(void)w;
 		close(fd);
 	}
-	if (open_fifo(0, n, CTR_CTL "/" STEP_IN, O_RDONLY) == -1 ||
-	    open_fifo(1, n, CTR_CTL "/" STEP_OUT, O_WRONLY) == -1 ||
+	if (open_fifo(1, n, CTR_CTL "/" STEP_OUT, O_WRONLY) == -1 ||
 	    open_fifo(2, n, CTR_CTL "/" STEP_ERR, O_WRONLY) == -1 ||
 	    chdir(CTR_WORKSPACE) == -1)
 		_exit(EXIT_FAIL);
@@ -523,7 +522,25 @@ child(long long n, char **argv)
 	for (fd = 3; fd < max; fd++)
 		close(fd);
 	execvp(argv[0], argv);
+	/* As a run's init says it: the step's stderr is the host's. */
+	fprintf(stderr, INIT_SAYS "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+}
+
+/*
+ * The step's stdin is open: the host may close its end once its own
+ * input ends.  Not before: a reader that opens a FIFO with no writer
+ * left would never see POLLHUP, and a step that polls its stdin (node,
+ * select, a shell's read) would wait for an end that never comes.
+ */
+static void
+respond_open(struct sup *s)
+{
+	char buf[64];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "\n" SAY_OPEN " %s\n", s->st.nonce);
+	respond(s, buf, (size_t)n);
 }
 
 /*
@@ -695,7 +712,7 @@ start(struct sup *s, long long n, const char *nonce)
 {
 	long long timeout;
 	pid_t pid;
-	int at;
+	int at, null = -1;
 
 	memcpy(s->st.nonce, nonce, NONCE_LEN + 1);
 	s->st.n = n;
@@ -719,11 +736,24 @@ start(struct sup *s, long long n, const char *nonce)
 			return;
 		}
 		pid = s->k.pid;
-	} else if ((pid = fork()) == -1) {
-		respond_step(s, R_ERROR, EXIT_FAIL, 0);
-		return;
-	} else if (pid == 0) {
-		child(n, reqargv);
+	} else {
+		/* The step's stdin is opened here, on our fd 0 for the
+		 * child to inherit, while the host's writer is open (see
+		 * respond_open); our own /dev/null waits in null. */
+		if ((null = fcntl(0, F_DUPFD_CLOEXEC, 3)) == -1 ||
+		    open_fifo(0, n, CTR_CTL "/" STEP_IN, O_RDONLY) == -1 ||
+		    (pid = fork()) == -1) {
+			if (null != -1 && dup2(null, 0) != -1)
+				close(null);
+			respond_step(s, R_ERROR, EXIT_FAIL, 0);
+			memset(&s->st, 0, sizeof(s->st));
+			return;
+		}
+		if (pid == 0)
+			child(n, reqargv);
+		dup2(null, 0);
+		close(null);
+		respond_open(s);
 	}
 	s->st.pid = pid;
 	s->st.deadline = s->st.start + timeout * 1000;
@@ -750,6 +780,11 @@ kernel_read(struct sup *s)
 		    s->st.repl && n == s->st.n && code >= 0 && code < 256) {
 			s->st.done = 1;
 			s->st.code = code;
+		} else if (sscanf(s->k.line, "%lld", &n) == 1 &&
+		    s->st.repl && n == s->st.n &&
+		    strcmp(strchr(s->k.line, ' ') ? strchr(s->k.line, ' ') :
+		    "", " " REPL_OPEN) == 0) {
+			respond_open(s);
 		}
 		memmove(s->k.line, nl + 1, s->k.len - (size_t)(nl + 1 -
 		    s->k.line) + 1);
@@ -786,6 +821,7 @@ handle(struct sup *s, const char *l)
 		    strcmp(l + strlen(REQ_KILL), s->st.nonce) == 0)
 			s->st.killed = 1;
 	} else if (strcmp(l, REQ_PING) == 0) {
+		s->last = now_ms();	/* a step is coming: see step_open */
 		respond(s, "\n" SAY_PONG "\n", sizeof(SAY_PONG) + 1);
 	} else if (strcmp(l, REQ_STOP) == 0) {
 		exit(0);

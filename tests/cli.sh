@@ -171,10 +171,6 @@ for args in "pool" "pool frob" "pool start p ok.py" "pool ls x" \
 	    [ -z "$(ls -A "$TMPDIR")" ] &&
 	    ok "usage for: $args" || notok "usage for: $args"
 done
-printf 'echo 1\n' >"$t/src/steps"
-fails "steps, a name a pool's /sbx holds, with -w none" "name reserved" \
-    -w none -e sh -d "$t/src" steps
-rm "$t/src/steps"
 
 # Config lookup, in layers: the built-in copy (no system file here), the
 # user's file (XDG, else ~/.config), then -c or else $SBX_CONFIG; never

@@ -68,10 +68,15 @@ gone() {
 	done
 	[ -z "$("$RT" ps -a -q --filter "name=^$1\$")" ]
 }
-# The events of a run, less what differs between any two runs.
+# A run's events, less what differs between any two runs: its start
+# and result, and its stdout and stderr each whole (how a stream comes
+# in events, and in which order the two, is the kernel's to say).
 same() {
-	jq -c 'del(.t, .name, .uid, .gid, .pool, .pooled, .duration)' "$1" |
-	    sort	# stdout and stderr may come in either order
+	jq -c 'select(.event == "start" or .event == "result") |
+	    del(.name, .uid, .gid, .pool, .pooled, .duration)' "$1"
+	jq -j 'select(.event == "stdout") | .data' "$1"
+	echo "[stderr]"
+	jq -j 'select(.event == "stderr") | .data' "$1"
 }
 
 script fail.py 'import sys, json
@@ -81,12 +86,21 @@ raise ValueError("boom")'
 script ok.sh 'echo fine'
 script mark.sh 'ls /tmp/marker 2>/dev/null; echo x >/tmp/marker; cat /proc/1/cmdline | tr "\0" " "'
 script cat.sh 'cat; echo "[end]"'
+script read.sh 'cat; read x; echo "r=$?"'
 script write.sh 'echo made >made.txt; echo changed >data.txt'
 script sleep.sh 'echo begin; sleep 30'
 script flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
 script oom.sh 'a=$(head -c 400000000 /dev/zero | tr "\\0" x); echo ${#a}'
 script value.sh 'echo "{\"n\": 1}" >"$SBX_RESULT"'
 script who.sh 'i=0; while [ $i -lt 200 ]; do echo "$1"; i=$((i+1)); done'
+script six.sh 'sleep 6; echo slept'
+mkdir "$t/many"
+i=0
+while [ $i -lt 1100 ]; do
+	: >"$t/many/f$i"
+	i=$((i + 1))
+done
+echo 'echo never' >"$t/many/run.sh"
 
 for RT in $runtimes; do
 	pool py -t test -n 1
@@ -136,6 +150,13 @@ for RT in $runtimes; do
 	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
 	    "$t/out")" = "line one${nl}line two${nl}[end]" ]
 	say $? "stdin passes through to a pooled run"
+	# A reader that polls for the end: the host's writer must outlive
+	# the step's open, or poll never says POLLHUP.
+	printf a | timeout 20 "$SBX" -c "$conf" -P p -d "$t/src" read.sh \
+	    >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "ar=1" ]
+	say $? "a stdin that ends at once: EOF, even for a read that polls"
 	P p value.sh
 	[ $? = 0 ] && [ "$(res .value)" = '{"n":1}' ]
 	say $? "\$SBX_RESULT of a pooled run"
@@ -240,6 +261,63 @@ for RT in $runtimes; do
 	    [ ! -e "$TMPDIR/sbx-pool.w" ] &&
 	    [ -z "$("$RT" ps -a -q --filter label=sbx.pool=w)" ]
 	say $? "pool stop: every container and directory gone"
+
+	# A run that dies before its script (more than max_files): the
+	# container it claimed is gone, and the pool is filled again.
+	pool f -e sh -t test -n 1
+	timeout 60 "$SBX" -c "$conf" -P f -d "$t/many" run.sh >"$t/out" \
+	    2>"$t/err" </dev/null
+	[ $? = 125 ] && grep -q "max_files" "$t/err" && wait_ready f 1 &&
+	    [ "$("$RT" ps -q --filter label=sbx.pool=f | wc -l)" = 1 ]
+	say $? "a claimer that fails early: its container gone, the pool refilled"
+	"$SBX" pool stop f >/dev/null
+
+	# gc leaves a pool alone while a run is in one of its containers,
+	# however long ago the pool was last claimed from.
+	pool g -e sh -t poolidle -n 1
+	timeout 60 "$SBX" -c "$conf" -P g -d "$t/src" six.sh >"$t/c/six" \
+	    2>&1 </dev/null &
+	six=$!
+	sleep 4.5
+	"$SBX" gc >"$t/out" 2>"$t/err"
+	wait $six
+	rc=$?
+	[ $rc = 0 ] && grep -q '"data":"slept' "$t/c/six" &&
+	    ! grep -q '"kind":"pool"' "$t/out"
+	say $? "gc does not end a pool while a run is in it"
+	"$SBX" pool stop g >/dev/null
+
+	# A container whose max_lifetime would end before the run: not used.
+	pool l -e sh -t poolshort -n 1
+	[ $? = 125 ] && grep -q "max_lifetime" "$t/err" &&
+	    [ ! -e "$TMPDIR/sbx-pool.l" ]
+	say $? "a pool whose containers would not outlive a run is refused"
+	pool l -e sh -t poollife -n 1
+	P l ok.sh
+	[ $? = 0 ] && [ "$(start_ev .pooled)" = true ] && wait_ready l 1
+	say $? "a young container serves a run"
+	sleep 6
+	P l ok.sh
+	[ $? = 0 ] && [ "$(start_ev .pooled)" = false ] && wait_ready l 1
+	say $? "one too old for the run's timeout does not, and is replaced"
+	"$SBX" pool stop l >/dev/null
+
+	# pool start interrupted: what it started goes with it.
+	timeout 120 "$SBX" pool start s -c "$conf" -r "$RT" -e sh -t test \
+	    -n 4 >"$t/out" 2>"$t/err" </dev/null &
+	st=$!
+	i=0
+	until ls "$TMPDIR"/sbx-pool.s/*/state >/dev/null 2>&1 ||
+	    [ $i -gt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -TERM $st
+	wait $st
+	rc=$?
+	[ $rc != 0 ] && [ ! -e "$TMPDIR/sbx-pool.s" ] &&
+	    [ -z "$("$RT" ps -a -q --filter label=sbx.pool=s)" ]
+	say $? "an interrupted pool start leaves no container or directory"
 
 	# Idle: the brief template's 2 s; gc removes the pool.
 	pool i -e sh -t brief -n 1

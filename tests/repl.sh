@@ -58,7 +58,7 @@ step oom.py 'a = bytearray(400 * 1024 * 1024)
 print(len(a))'
 step crash.py 'import os
 os._exit(9)'
-step socket.py 'import socket'
+step nosock.py 'import socket'
 step bg.py 'import subprocess
 p = subprocess.Popen(["sleep", "1000"])
 kept = "still here"'
@@ -115,7 +115,7 @@ for RT in $runtimes; do
 	say $? "failures, exits and input leave the state alone"
 
 	# test has no authorized_imports: no guard, the import works.
-	ex "$r" "$t/s/socket.py"
+	ex "$r" "$t/s/nosock.py"
 	[ $? = 0 ] && [ "$(res .import_refused)" = null ]
 	say $? "no guard where the template has none"
 
@@ -159,7 +159,7 @@ for RT in $runtimes; do
 	say $? "the template key repl = true"
 	begin -t replguard
 	ex "$id" "$t/s/set.py"
-	ex "$id" "$t/s/socket.py"
+	ex "$id" "$t/s/nosock.py"
 	[ $? = 1 ] && [ "$(res .import_refused)" = '"socket"' ] &&
 	    grep -q "ModuleNotFoundError: import of 'socket' refused" "$t/out"
 	say $? "the import guard judges each repl step"

@@ -46,6 +46,7 @@ step cat.sh 'cat; echo "[end]"'
 step wc.sh 'wc -c'
 step quick.sh 'echo quick'
 step shut.sh 'exec 0<&-; sleep 1; echo closed'
+step pollread.sh 'cat; read x; echo "r=$?"'
 
 for RT in $runtimes; do
 	start() { timeout 120 "$SBX" start -c "$conf" -r "$RT" -e sh \
@@ -102,6 +103,18 @@ for RT in $runtimes; do
 	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
 	    "$t/out")" = "from a file${nl}[end]" ]
 	say $? "a step's stdin from a file: the file, then EOF"
+	# The end of an input that ends before the step opens it: a read
+	# that polls (busybox's, node's) must see it too.
+	printf a | timeout 20 "$SBX" exec -c "$conf" "$id" "$t/steps/pollread.sh" \
+	    >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "ar=1" ]
+	say $? "a stdin that ends at once: EOF, even for a read that polls"
+	timeout 20 "$SBX" exec -c "$conf" "$id" "$t/steps/pollread.sh" \
+	    </dev/null >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "r=1" ]
+	say $? "stdin from /dev/null: EOF for a read that polls"
 	# A step that never reads ends when it ends: sbx does not wait
 	# for its own stdin, which here stays open as long as sleep runs.
 	rm -f "$t/in"
