@@ -351,58 +351,90 @@ slot_fresh(const struct layout *l, long timeout)
 	return fresh;
 }
 
-/* What a walk of the slots found. */
-struct count {
-	long ready, busy, starting, removed;
-};
-
 /*
- * Each slot of the pool: a ready one is counted; with sweep (under the
- * pool's lock), one used, ended, too old for a run or abandoned is
- * removed; without, it is counted as starting if it has no state yet.
- * A locked slot is in use.
+ * fn for each slot directory of the pool, with its layout, until fn
+ * returns nonzero; returns that, or 0.  fn may take the layout's paths
+ * (and leave NULLs).
  */
-static void
-slots(const struct pool *p, int sweep, struct count *n)
+static int
+each_slot(const struct pool *p, int (*fn)(const struct pool *,
+    struct layout *, void *), void *arg)
 {
 	struct dirent *de;
 	struct layout l;
-	char *claimed;
 	DIR *d;
-	int lock, ready, used;
+	int r = 0;
 
-	memset(n, 0, sizeof(*n));
 	if ((d = opendir(p->dir)) == NULL) {
 		warn("%s:", p->dir);
-		return;
+		return 0;
 	}
-	while ((de = readdir(d)) != NULL) {
+	while (r == 0 && (de = readdir(d)) != NULL) {
 		if (!session_id_ok(de->d_name))
 			continue;
 		layout_set(&l, smprintf("%s/%s", p->dir, de->d_name));
-		if ((lock = lock_dir(l.dir, 1)) == -1)
-			n->busy++;
-		if (lock < 0) {
-			layout_free(&l);
-			continue;
-		}
-		claimed = smprintf("%s/" CLAIMED, l.dir);
-		ready = access(l.state, F_OK) == 0;
-		used = access(claimed, F_OK) == 0;
-		if (ready && !used && channel_alive(&l) &&
-		    slot_fresh(&l, state_num(&p->st, "policy timeout"))) {
-			n->ready++;
-		} else if (sweep) {
-			slot_remove(p, &l, used ? "claimer gone" : NULL);
-			n->removed++;
-		} else if (!ready) {
-			n->starting++;
-		}
-		close(lock);
-		free(claimed);
+		r = fn(p, &l, arg);
 		layout_free(&l);
 	}
 	closedir(d);
+	return r;
+}
+
+/* Is the slot ready for a run of timeout seconds?  Under its lock. */
+static int
+slot_ready(const struct layout *l, long timeout)
+{
+	char *claimed = smprintf("%s/" CLAIMED, l->dir);
+	int used = access(claimed, F_OK) == 0;
+
+	free(claimed);
+	return !used && slot_fresh(l, timeout) && channel_alive(l);
+}
+
+/* What a walk of the slots found, and whether it sweeps. */
+struct count {
+	long ready, busy, starting, removed;
+	int sweep;
+};
+
+/*
+ * A slot of the pool: a ready one is counted; when sweeping (under the
+ * pool's lock), one used, ended, too old for a run or abandoned is
+ * removed; else it is counted as starting if it has no state yet.  A
+ * locked slot is in use.
+ */
+static int
+count_one(const struct pool *p, struct layout *l, void *arg)
+{
+	struct count *n = arg;
+	char *claimed;
+	int lock;
+
+	if ((lock = lock_dir(l->dir, 1)) == -1)
+		n->busy++;
+	if (lock < 0)
+		return 0;
+	claimed = smprintf("%s/" CLAIMED, l->dir);
+	if (slot_ready(l, state_num(&p->st, "policy timeout"))) {
+		n->ready++;
+	} else if (n->sweep) {
+		slot_remove(p, l, access(claimed, F_OK) == 0 ?
+		    "claimer gone" : NULL);
+		n->removed++;
+	} else if (access(l->state, F_OK) < 0) {
+		n->starting++;
+	}
+	free(claimed);
+	close(lock);
+	return 0;
+}
+
+static void
+slots(const struct pool *p, int sweep, struct count *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->sweep = sweep;
+	each_slot(p, count_one, n);
 }
 
 static void
@@ -435,31 +467,25 @@ event_pool(const char *event, const struct pool *p, const struct count *n)
  * its shadow is its claimer's until then.  Never dies: it also runs
  * from pool_abort(), at exit.
  */
+static int
+remove_one(const struct pool *p, struct layout *l, void *arg)
+{
+	int lock;
+
+	(void)arg;
+	slot_kill(p, l, NULL);
+	if ((lock = lock_dir(l->dir, 0)) >= 0) {
+		if (rundir_remove(l->dir) < 0)
+			warn("remove %s:", l->dir);
+		close(lock);
+	}
+	return 0;
+}
+
 static void
 pool_remove(struct pool *p)
 {
-	struct dirent *de;
-	struct layout l;
-	DIR *d;
-	int lock;
-
-	if ((d = opendir(p->dir)) == NULL) {
-		warn("%s:", p->dir);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!session_id_ok(de->d_name))
-			continue;
-		layout_set(&l, smprintf("%s/%s", p->dir, de->d_name));
-		slot_kill(p, &l, NULL);
-		if ((lock = lock_dir(l.dir, 0)) >= 0) {
-			if (rundir_remove(l.dir) < 0)
-				warn("remove %s:", l.dir);
-			close(lock);
-		}
-		layout_free(&l);
-	}
-	closedir(d);
+	each_slot(p, remove_one, NULL);
 	if (rundir_remove(p->dir) < 0)
 		warn("remove %s:", p->dir);
 }
@@ -539,7 +565,7 @@ pool_job(const struct config *cfg, struct job *jb, const char *name,
 }
 
 /* The claimed slot's user and container, from its state. */
-static int
+static void
 slot_take(struct job *jb)
 {
 	struct state st;
@@ -554,7 +580,6 @@ slot_take(struct job *jb)
 	state_free(&st);
 	jb->ctr.started = 1;	/* ours to end, if sbx dies */
 	jb->pooled = 1;
-	return 1;
 }
 
 /*
@@ -599,13 +624,57 @@ refill_at_exit(void)
  * in sp.  Returns the lock, held for the run, with jb's layout, user and
  * container the slot's; or -1 if no slot is ready.
  */
+struct claim {
+	struct job *jb;
+	struct step *sp;
+	int lock;
+};
+
+/*
+ * The slot, if it is ready and no other run claims it first: its lock,
+ * then its "claimed" mark, made once, then its channel.  A slot whose
+ * supervisor has ended (its idle timeout) stays claimed, for the next
+ * sweep.
+ */
+static int
+claim_one(const struct pool *p, struct layout *l, void *arg)
+{
+	struct claim *c = arg;
+	char *claimed;
+	int fd = -1;
+
+	(void)p;
+	if ((c->lock = lock_dir(l->dir, 1)) < 0)
+		return 0;
+	claimed = smprintf("%s/" CLAIMED, l->dir);
+	if (slot_fresh(l, c->jb->pol.timeout))
+		fd = open(claimed, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	free(claimed);
+	if (fd >= 0) {
+		close(fd);
+		if (step_open(c->sp, l) == 0) {
+			c->jb->lay = *l;	/* the run's from here on */
+			memset(l, 0, sizeof(*l));
+			slot_take(c->jb);
+			return 1;
+		}
+	}
+	close(c->lock);
+	return 0;
+}
+
+/*
+ * Claims a ready slot of the pool, one whose lifetime outlasts the run.
+ * Returns its lock, held for the run, with jb's layout, user and
+ * container the slot's and its channel open in sp; or -1 if no slot is
+ * ready.
+ */
 int
 pool_claim(struct job *jb, struct step *sp)
 {
-	struct dirent *de;
-	char *dir, *claimed, *image;
-	DIR *d;
-	int lock, fd;
+	struct claim c;
+	char *image;
 
 	image = state_get(&cur.st, "image");
 	if (strcmp(jb->image, image) != 0)
@@ -613,36 +682,12 @@ pool_claim(struct job *jb, struct step *sp)
 		    jb->script_orig, jb->image, cur.name, image);
 	free(image);
 	atexit(refill_at_exit);
-	if (!claimable(jb) || (d = opendir(cur.dir)) == NULL)
+	c.jb = jb;
+	c.sp = sp;
+	if (!claimable(jb) || !each_slot(&cur, claim_one, &c))
 		return -1;
-	while ((de = readdir(d)) != NULL) {
-		if (!session_id_ok(de->d_name))
-			continue;
-		dir = smprintf("%s/%s", cur.dir, de->d_name);
-		if ((lock = lock_dir(dir, 1)) < 0) {
-			free(dir);
-			continue;
-		}
-		layout_set(&jb->lay, dir);
-		claimed = smprintf("%s/" CLAIMED, dir);
-		fd = !slot_fresh(&jb->lay, jb->pol.timeout) ? -1 : open(claimed,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		free(claimed);
-		if (fd >= 0) {
-			close(fd);
-			/* Its supervisor may have ended (idle timeout): then
-			 * it stays claimed, for the next sweep. */
-			if (step_open(sp, &jb->lay) == 0 && slot_take(jb)) {
-				closedir(d);
-				utimensat(AT_FDCWD, cur.st.path, NULL, 0);
-				return lock;
-			}
-		}
-		close(lock);
-		layout_free(&jb->lay);
-	}
-	closedir(d);
-	return -1;
+	utimensat(AT_FDCWD, cur.st.path, NULL, 0);
+	return c.lock;
 }
 
 /* -k: the slot's directory becomes a kept run's, out of the pool. */

@@ -493,38 +493,59 @@ open_fifo(int to, long long n, const char *name, int flags)
 	return fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
 }
 
-/* The step's process, after fork, its stdin open: only what exec needs. */
-NORETURN static void
-child(long long n, char **argv)
+/*
+ * A step's process, or the repl interpreter's, after fork: a session of
+ * its own, the OOM killer's pick rather than us.
+ */
+static void
+step_begin(void)
 {
-	sigset_t none;
 	ssize_t w;
-	long max;
-	int fd, sig;
+	int fd;
 
 	setsid();
-	/* The step, not us, is what the OOM killer should pick. */
 	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY)) != -1) {
 		w = write(fd, "1000", 4);
 		(void)w;
 		close(fd);
 	}
-	if (open_fifo(1, n, CTR_CTL "/" STEP_OUT, O_WRONLY) == -1 ||
-	    open_fifo(2, n, CTR_CTL "/" STEP_ERR, O_WRONLY) == -1 ||
-	    chdir(CTR_WORKSPACE) == -1)
-		_exit(EXIT_FAIL);
+}
+
+/*
+ * And its end: signals as a new program expects them, no fd of ours
+ * from keep on, and argv.  An exec that fails says so on stderr, as a
+ * run's init does: a step's is the host's.
+ */
+NORETURN static void
+step_exec(char **argv, int keep)
+{
+	sigset_t none;
+	long max;
+	int fd, sig;
+
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((max = sysconf(_SC_OPEN_MAX)) < 0)
 		max = 1024;
-	for (fd = 3; fd < max; fd++)
+	for (fd = keep; fd < max; fd++)
 		close(fd);
 	execvp(argv[0], argv);
-	/* As a run's init says it: the step's stderr is the host's. */
 	fprintf(stderr, INIT_SAYS "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+}
+
+/* The step's process, after fork, its stdin open: only what exec needs. */
+NORETURN static void
+child(long long n, char **argv)
+{
+	step_begin();
+	if (open_fifo(1, n, CTR_CTL "/" STEP_OUT, O_WRONLY) == -1 ||
+	    open_fifo(2, n, CTR_CTL "/" STEP_ERR, O_WRONLY) == -1 ||
+	    chdir(CTR_WORKSPACE) == -1)
+		_exit(EXIT_FAIL);
+	step_exec(argv, 3);
 }
 
 /*
@@ -613,16 +634,7 @@ repl_cmd(char **argv, int at, char *buf)
 NORETURN static void
 kernel_child(int to[2], int from[2], char **argv, int at)
 {
-	ssize_t w;
-	long max;
-	int fd, sig;
-
-	setsid();
-	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY)) != -1) {
-		w = write(fd, "1000", 4);
-		(void)w;
-		close(fd);
-	}
+	step_begin();
 	if (dup2(to[0], REPL_REQ_FD) == -1 ||
 	    dup2(from[1], REPL_RSP_FD) == -1 ||
 	    open_on(0, "/dev/null", O_RDONLY) == -1 ||
@@ -630,15 +642,8 @@ kernel_child(int to[2], int from[2], char **argv, int at)
 	    open_on(2, "/dev/null", O_WRONLY) == -1 ||
 	    chdir(CTR_WORKSPACE) == -1)
 		_exit(EXIT_FAIL);
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	if ((max = sysconf(_SC_OPEN_MAX)) < 0)
-		max = 1024;
-	for (fd = REPL_RSP_FD + 1; fd < max; fd++)
-		close(fd);
 	argv[at + 4] = NULL;
-	execvp(argv[0], argv);
-	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+	step_exec(argv, REPL_RSP_FD + 1);
 }
 
 /*
@@ -650,7 +655,6 @@ static int
 kernel_for(struct sup *s, char **argv, int at)
 {
 	static char cmd[FILE_MAX];
-	sigset_t none;
 	size_t len = repl_cmd(argv, at, cmd);
 	int to[2], from[2];
 	pid_t pid;
@@ -676,11 +680,8 @@ kernel_for(struct sup *s, char **argv, int at)
 		close(from[1]);
 		return -1;
 	}
-	if (pid == 0) {
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+	if (pid == 0)
 		kernel_child(to, from, argv, at);
-	}
 	close(to[0]);
 	close(from[1]);
 	fcntl(to[1], F_SETFD, FD_CLOEXEC);
