@@ -19,8 +19,9 @@
 # repl session, which runs each step's script in the namespace of the
 # steps before it (see serve(), and proto.h).
 # Nothing here may import what plain python has not loaded at startup:
-# builtins, sys and os only.
+# builtins, io, sys and os only.
 import builtins
+import io
 import os
 import sys
 
@@ -38,6 +39,7 @@ string struct sys textwrap time traceback typing unicodedata warnings
 
 REFUSED = "/sbx/out/refused"
 REQ, RSP = 3, 4		# a repl's pipes from and to the supervisor
+STEPS = "/sbx/steps/"	# a repl's scripts, each under its step
 # The guard's frames under the script's, as the recursion limit counts
 # them: this module, main and (before 3.12) exec; tests/transparency.sh.
 FRAMES = 3 if sys.version_info < (3, 12) else 2
@@ -57,11 +59,12 @@ def main():
     wrapped = []
 
     def place(path):
-        # The script whose imports are judged, and its directory.
+        # The script whose imports are judged, and its directory; and
+        # the steps before it, whose functions it may call.
         nonlocal script, here, roots
         script = path
         here = os.path.dirname(script)
-        roots = ("/workspace/", here + "/")
+        roots = ("/workspace/", here + "/", STEPS)
 
     def local(top):
         # The script's own modules, beside it; what the import then
@@ -253,11 +256,12 @@ def main():
 
 
 def exit_code(e):
-    # What python's own exit makes of a SystemExit.
+    # What python's own exit makes of a SystemExit: an int beyond a C
+    # long is -1.
     if e.code is None:
         return 0
     if isinstance(e.code, int):
-        return e.code & 0xff
+        return e.code & 0xff if -2**63 <= e.code < 2**63 else 0xff
     try:
         print(e.code, file=sys.stderr)
     except Exception:
@@ -277,12 +281,39 @@ def fifo(path, flags):
     return fd
 
 
+def stdio(fd, mode, name):
+    # A standard stream as python makes it at startup, under -u.
+    raw = io.FileIO(fd, mode, closefd=False)
+    raw.name = name
+    if mode == "r":
+        return io.TextIOWrapper(io.BufferedReader(raw),
+                                encoding=sys.__stdin__.encoding,
+                                errors=sys.__stdin__.errors, newline="\n")
+    return io.TextIOWrapper(raw, encoding=sys.__stdout__.encoding,
+                            errors=sys.__stdout__.errors if fd == 1 else
+                            "backslashreplace", newline="\n",
+                            write_through=True)
+
+
+def join_threads():
+    # As python's exit does: its threads that are not daemons end first.
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
+    for t in threading.enumerate():
+        if t is not threading.main_thread() and not t.daemon:
+            try:
+                t.join()
+            except Exception:
+                pass
+
+
 def step(mod, place, n):
     # Step n: its request file's script and arguments, its FIFOs on
-    # 0, 1 and 2, its code in the namespace of the steps before it.
-    # Returns its exit status.
-    with open("/sbx/steps/%d/req" % n, "rb") as f:
-        argv = [os.fsdecode(a) for a in f.read().split(b"\0")[1:-1]]
+    # 0, 1 and 2, its code in the namespace of the steps before it, as
+    # python runs a script.  Returns its exit status.
+    with open(STEPS + "%d/req" % n, "rb") as f:
+        argv = [os.fsdecode(a) for a in f.read().split(b"\0")[2:-1]]
     at = argv.index(GUARD)
     script, args = argv[at + 4], argv[at + 5:]
     ends = [fifo("/sbx/ctl/%d.in" % n, os.O_RDONLY),
@@ -292,11 +323,18 @@ def step(mod, place, n):
         os.dup2(fd, i)
         os.close(fd)
     os.write(RSP, b"%d in\n" % n)	# the host may end our stdin now
-    sys.stdin = open(0, "r", encoding=sys.__stdin__.encoding,
-                     errors=sys.__stdin__.errors, closefd=False)
+    sys.stdin = stdio(0, "r", "<stdin>")
+    if sys.stdout.closed:
+        sys.stdout = stdio(1, "w", "<stdout>")
+    if sys.stderr.closed:
+        sys.stderr = stdio(2, "w", "<stderr>")
     place(script)
+    os.chdir("/workspace")
     mod.__file__ = script
+    mod.__loader__ = type(__loader__)("__main__", script)
+    mod.__dict__.pop("__warningregistry__", None)
     sys.argv = [script] + args
+    sys.orig_argv = argv[:at] + sys.argv
     sys.path[0] = os.path.dirname(script)
     code = 0
     try:
@@ -304,8 +342,15 @@ def step(mod, place, n):
             source = f.read()
         exec(compile(source, script, "exec", dont_inherit=True),
              mod.__dict__)
+        join_threads()
     except SystemExit as e:
         code = exit_code(e)
+    except KeyboardInterrupt as e:
+        # Python dies of SIGINT for one: so does this interpreter.
+        sys.excepthook(type(e), e, e.__traceback__)
+        import signal
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
     except BaseException as e:
         sys.excepthook(type(e), e, e.__traceback__)
         code = 1

@@ -35,16 +35,17 @@
  * A session's pid 1, copied into rundir/sbx:
  *	/sbx/supervise IDLE MAX
  * It opens CTR_REQ and CTR_RSP and says "ready".  For step N the host
- * writes STEP_REQ (the timeout, then argv, each NUL-terminated) and the
+ * writes STEP_REQ (the timeout, MODE_STEP or MODE_REPL, then argv, each
+ * NUL-terminated) and the
  * script under STEP_SCRIPTS, opens the FIFOs STEP_OUT and STEP_ERR to
  * read and, for a step with input, STEP_IN to write (without it the
  * step's stdin is /dev/null), and sends "run N NONCE".  The answer is the line
  * "NONCE STATUS VALUE MS OOM LOST".  Every line either side writes starts
  * with a '\n' of its own: a step can leave a partial line in a FIFO.
  *
- * A repl step's argv is INTERPRETER... CTR_GUARD REPL_FLAG TEMPLATE LIST
- * SCRIPT ARG...: the guard, as the session's interpreter, runs it in the
- * namespace of the steps before it.  The supervisor starts that
+ * A repl step's (MODE_REPL) argv is INTERPRETER... CTR_GUARD REPL_FLAG
+ * TEMPLATE LIST SCRIPT ARG...: the guard, as the session's interpreter,
+ * runs it in the namespace of the steps before it.  The supervisor starts that
  * interpreter (all of argv up to LIST) once and keeps it across steps,
  * with REPL_REQ_FD to read "N\n" from and REPL_RSP_FD to say "N in\n"
  * on once it has step N's FIFOs open and "N CODE\n" once its code is
@@ -63,6 +64,8 @@
  *	stop		exit 0; when idle only
  */
 #define NAME_SUPERVISE	"supervise"	/* under /sbx */
+#define MODE_STEP	"step"
+#define MODE_REPL	"repl"
 #define REPL_FLAG	"--repl"
 #define REPL_REQ_FD	3		/* the repl interpreter's */
 #define REPL_RSP_FD	4

@@ -310,6 +310,10 @@ write_req(struct job *jb, long n, const char *base, long timeout)
 	stage_step(jb, n, base);
 	snprintf(num, sizeof(num), "%ld", timeout);
 	jb_put(&b, num, strlen(num) + 1);
+	if (step_repl(jb))
+		jb_put(&b, MODE_REPL, sizeof(MODE_REPL));
+	else
+		jb_put(&b, MODE_STEP, sizeof(MODE_STEP));
 	for (i = 0; jb->lang->command[i]; i++)
 		jb_put(&b, jb->lang->command[i],
 		    strlen(jb->lang->command[i]) + 1);

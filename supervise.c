@@ -78,6 +78,8 @@ struct step {
 	int repl;		/* runs in the repl interpreter */
 	int done, code;		/* the interpreter said the step is over */
 	int lost;		/* it found no interpreter of before */
+	int fifo, pipe;		/* its stdin relayed: from the host, to it */
+	size_t len, off;	/* of inbuf: held, and written of it */
 	int reaped;		/* pid has ended, with status */
 	int status;
 	int killed;		/* a matching "kill" line came */
@@ -290,13 +292,19 @@ kernel_gone(struct sup *s)
 	s->k.len = 0;
 }
 
-/* Is pid a zombie, or gone?  Its state in /proc/PID/stat, after "(comm)". */
+/*
+ * Has pid no thread left that runs?  Gone, or a zombie (its state in
+ * /proc/PID/stat, after "(comm)") with no thread but its leader: a
+ * leader that ended alone is a zombie while its other threads run on.
+ */
 static int
-dead(pid_t pid)
+ended(pid_t pid)
 {
 	char path[64], buf[512], *p;
+	struct dirent *de;
 	ssize_t n;
-	int fd;
+	int fd, tasks = 0;
+	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -306,15 +314,24 @@ dead(pid_t pid)
 	if (n <= 0)
 		return 1;
 	buf[n] = '\0';
-	return (p = strrchr(buf, ')')) == NULL || p[1] != ' ' ||
-	    p[2] == 'Z' || p[2] == 'X';
+	if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != 'Z' &&
+	    p[2] != 'X')
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return 1;
+	while ((de = readdir(d)) != NULL)
+		tasks += de->d_name[0] != '.';
+	closedir(d);
+	return tasks <= 1;
 }
 
 /*
  * As kill_all(), but the repl interpreter lives on: every other process
  * is killed by its pid from /proc, round after round, until none but
  * zombies its parent has not reaped are left.  The interpreter's own
- * children are killed too; a thread of it is part of it.
+ * children are killed too; a thread of it is part of it, and is
+ * stopped with it between steps (see finish).
  */
 static void
 kill_others(struct sup *s)
@@ -338,10 +355,10 @@ kill_others(struct sup *s)
 			if (strspn(de->d_name, "0123456789") !=
 			    strlen(de->d_name) ||
 			    (pid = (pid_t)atol(de->d_name)) <= 1 ||
-			    pid == s->k.pid || dead(pid))
+			    pid == s->k.pid)
 				continue;
 			kill(pid, SIGKILL);
-			left++;
+			left += !ended(pid);
 		}
 		closedir(d);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
@@ -378,6 +395,8 @@ drain(struct sup *s)
  * too unless it said the step is done (a step that timed out, was
  * killed or crashed it ends it: its state is lost).
  */
+static void relay_end(struct sup *s);
+
 static void
 finish(struct sup *s, enum result r, int value)
 {
@@ -395,6 +414,13 @@ finish(struct sup *s, enum result r, int value)
 	/* Said once: the next step's fresh interpreter is no news. */
 	if (s->st.repl && s->st.lost)
 		s->k.ever = 0;
+	/* Between steps the interpreter does nothing: its threads are
+	 * the next Python step's, and the workspace holds still for sbx
+	 * diff and apply, as in any session.  A step may SIGCONT it: it
+	 * is stopped again at that step's end. */
+	if (s->k.pid)
+		kill(s->k.pid, SIGSTOP);
+	relay_end(s);
 	drain(s);
 	respond_step(s, r, value, end - s->st.start);
 	memset(&s->st, 0, sizeof(s->st));
@@ -431,14 +457,14 @@ slurp(const char *path)
 }
 
 /*
- * Reads /sbx/steps/N/req: NUL-terminated fields, the timeout in seconds
- * and then argv, into reqargv.  Returns argc, or -1 if it is not such a
- * file.
+ * Reads /sbx/steps/N/req: NUL-terminated fields, the timeout in seconds,
+ * the mode and then argv, into reqargv.  Returns argc, or -1 if it is
+ * not such a file.
  */
 static int
-load(long long n, long long *timeout)
+load(long long n, long long *timeout, int *repl)
 {
-	char path[64], *p, *end;
+	char path[64], *p, *mode, *end;
 	ssize_t len;
 	int argc = 0;
 
@@ -447,7 +473,11 @@ load(long long n, long long *timeout)
 	    num(reqbuf, strlen(reqbuf), 1, TIMEOUT_MAX, timeout) == -1)
 		return -1;
 	end = reqbuf + len;
-	for (p = reqbuf + strlen(reqbuf) + 1; p < end; p += strlen(p) + 1)
+	if ((mode = reqbuf + strlen(reqbuf) + 1) >= end ||
+	    (strcmp(mode, MODE_STEP) != 0 && strcmp(mode, MODE_REPL) != 0))
+		return -1;
+	*repl = strcmp(mode, MODE_REPL) == 0;
+	for (p = mode + strlen(mode) + 1; p < end; p += strlen(p) + 1)
 		reqargv[argc++] = p;
 	reqargv[argc] = NULL;
 	return argc > 0 ? argc : -1;
@@ -708,12 +738,81 @@ kernel_send(struct sup *s, long long n)
 	return write(s->k.to, buf, (size_t)len) == len ? 0 : -1;
 }
 
+/*
+ * A repl step's interpreter, woken and told of step n; a fresh one if
+ * the one there cannot be told (a step filled its pipe).  0, or -1.
+ */
+static int
+kernel_step(struct sup *s, long long n, int at)
+{
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (kernel_for(s, reqargv, at) == -1)
+			return -1;
+		kill(s->k.pid, SIGCONT);
+		if (kernel_send(s, n) == 0)
+			return 0;
+		kill_all();
+		kernel_gone(s);
+		s->k.ever = 1;	/* so the fresh one says state_lost */
+	}
+	return -1;
+}
+
+/*
+ * A plain step's process, its stdin a pipe that relay() fills from the
+ * FIFO the host writes, which is opened here while the host's writer is
+ * open (see respond_open), or /dev/null if the host made none.
+ */
+static pid_t
+plain_step(struct sup *s, long long n)
+{
+	char path[64];
+	struct stat sb;
+	int p[2], fifo = -1;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), CTR_CTL "/" STEP_IN, n);
+	if (lstat(path, &sb) == 0 && ((fifo = open(path, O_RDONLY |
+	    O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(fifo, &sb) == -1 || !S_ISFIFO(sb.st_mode))) {
+		if (fifo != -1)
+			close(fifo);
+		return -1;
+	}
+	if (fifo == -1 && (fifo = open("/dev/null", O_RDONLY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (pipe(p) == -1) {
+		close(fifo);
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		if (dup2(p[0], 0) == -1)
+			_exit(EXIT_FAIL);
+		child(n, reqargv);
+	}
+	close(p[0]);
+	if (pid == -1) {
+		close(p[1]);
+		close(fifo);
+		return -1;
+	}
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	s->st.fifo = fifo;
+	s->st.pipe = p[1];
+	respond_open(s);
+	return pid;
+}
+
 static void
 start(struct sup *s, long long n, const char *nonce)
 {
 	long long timeout;
 	pid_t pid;
-	int at, null = -1;
+	int at, repl;
 
 	memcpy(s->st.nonce, nonce, NONCE_LEN + 1);
 	s->st.n = n;
@@ -723,38 +822,24 @@ start(struct sup *s, long long n, const char *nonce)
 	kill_others(s);
 	restore_limits();
 	s->st.oom = oom_kills();
-	if (load(n, &timeout) == -1) {
+	if (load(n, &timeout, &repl) == -1 ||
+	    (repl && (at = repl_at(reqargv)) == -1)) {
 		respond_step(s, R_ERROR, EXIT_FAIL, 0);
+		memset(&s->st, 0, sizeof(s->st));
 		return;
 	}
 	s->st.start = now_ms();
-	if ((at = repl_at(reqargv)) >= 0) {
+	if (repl) {
 		s->st.repl = 1;
-		if (kernel_for(s, reqargv, at) == -1 ||
-		    kernel_send(s, n) == -1) {
-			respond_step(s, R_ERROR, EXIT_FAIL, 0);
-			memset(&s->st, 0, sizeof(s->st));
-			return;
-		}
-		pid = s->k.pid;
+		pid = kernel_step(s, n, at) == 0 ? s->k.pid : -1;
 	} else {
-		/* The step's stdin is opened here, on our fd 0 for the
-		 * child to inherit, while the host's writer is open (see
-		 * respond_open); our own /dev/null waits in null. */
-		if ((null = fcntl(0, F_DUPFD_CLOEXEC, 3)) == -1 ||
-		    open_fifo(0, n, CTR_CTL "/" STEP_IN, O_RDONLY) == -1 ||
-		    (pid = fork()) == -1) {
-			if (null != -1 && dup2(null, 0) != -1)
-				close(null);
-			respond_step(s, R_ERROR, EXIT_FAIL, 0);
-			memset(&s->st, 0, sizeof(s->st));
-			return;
-		}
-		if (pid == 0)
-			child(n, reqargv);
-		dup2(null, 0);
-		close(null);
-		respond_open(s);
+		pid = plain_step(s, n);
+	}
+	if (pid == -1) {
+		respond_step(s, R_ERROR, EXIT_FAIL, 0);
+		relay_end(s);
+		memset(&s->st, 0, sizeof(s->st));
+		return;
 	}
 	s->st.pid = pid;
 	s->st.deadline = s->st.start + timeout * 1000;
@@ -771,6 +856,10 @@ kernel_read(struct sup *s)
 
 	r = read(s->k.from, s->k.line + s->k.len,
 	    sizeof(s->k.line) - 1 - s->k.len);
+	if (r == 0) {		/* the step closed it: no answer can come */
+		close(s->k.from);
+		s->k.from = -1;
+	}
 	if (r <= 0)
 		return;
 	s->k.len += (size_t)r;
@@ -916,6 +1005,62 @@ next_deadline(const struct sup *s)
 }
 
 /*
+ * A plain step's stdin is a pipe of ours, not the host's FIFO: a step
+ * may open it again by path (/dev/stdin), which of a FIFO the host has
+ * closed would wait for a writer forever.  We pass on what the FIFO
+ * brings, never blocking: both ends are non-blocking, and a step that
+ * reads nothing only holds its own input back.
+ */
+static char inbuf[65536];
+
+static void
+relay_end(struct sup *s)
+{
+	if (s->st.fifo > 0)
+		close(s->st.fifo);
+	if (s->st.pipe > 0)
+		close(s->st.pipe);
+	s->st.fifo = s->st.pipe = 0;
+	s->st.len = 0;
+}
+
+static void
+relay(struct sup *s, fd_set *r, fd_set *w)
+{
+	ssize_t n;
+
+	if (s->st.fifo > 0 && s->st.len == 0 && FD_ISSET(s->st.fifo, r)) {
+		if ((n = read(s->st.fifo, inbuf, sizeof(inbuf))) > 0) {
+			s->st.len = (size_t)n;
+			s->st.off = 0;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(s->st.fifo);	/* the end of its input */
+			s->st.fifo = 0;
+		}
+	}
+	if (s->st.pipe > 0 && s->st.len > 0 && FD_ISSET(s->st.pipe, w)) {
+		n = write(s->st.pipe, inbuf + s->st.off,
+		    s->st.len - s->st.off);
+		if (n > 0 && (s->st.off += (size_t)n) == s->st.len)
+			s->st.len = 0;
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			relay_end(s);	/* it closed its stdin */
+	}
+	if (s->st.fifo == 0 && s->st.len == 0 && s->st.pipe > 0) {
+		close(s->st.pipe);
+		s->st.pipe = 0;
+	}
+}
+
+static void
+watch(fd_set *set, int fd, int *max)
+{
+	FD_SET(fd, set);
+	if (fd > *max)
+		*max = fd;
+}
+
+/*
  * Sleeps until a request comes, a child ends or the next deadline.
  * SIGCHLD is blocked but here, so one that comes at any other time is
  * pending and ends the next pselect at once: no wakeup is lost.
@@ -926,8 +1071,9 @@ wait_input(struct sup *s)
 	long long ms = next_deadline(s) - now_ms();
 	struct timespec ts;
 	char buf[4096];
-	fd_set rfds;
+	fd_set rfds, wfds;
 	ssize_t n;
+	int max;
 
 	if (ms < 0)
 		ms = 0;
@@ -936,13 +1082,19 @@ wait_input(struct sup *s)
 	ts.tv_nsec = ms % 1000 * 1000000;
 	FD_ZERO(&rfds);
 	FD_SET(s->req, &rfds);
-	if (s->k.pid != 0)
-		FD_SET(s->k.from, &rfds);
-	if (pselect((s->k.pid && s->k.from > s->req ? s->k.from : s->req) + 1,
-	    &rfds, NULL, NULL, &ts, &s->waitmask) <= 0)
+	FD_ZERO(&wfds);
+	max = s->req;
+	if (s->k.pid != 0 && s->k.from >= 0)
+		watch(&rfds, s->k.from, &max);
+	if (s->st.fifo > 0 && s->st.len == 0)
+		watch(&rfds, s->st.fifo, &max);
+	if (s->st.pipe > 0 && s->st.len > 0)
+		watch(&wfds, s->st.pipe, &max);
+	if (pselect(max + 1, &rfds, &wfds, NULL, &ts, &s->waitmask) <= 0)
 		return;
-	if (s->k.pid != 0 && FD_ISSET(s->k.from, &rfds))
+	if (s->k.pid != 0 && s->k.from >= 0 && FD_ISSET(s->k.from, &rfds))
 		kernel_read(s);
+	relay(s, &rfds, &wfds);
 	if (FD_ISSET(s->req, &rfds) && (n = read(s->req, buf, sizeof(buf))) > 0)
 		feed(s, buf, (size_t)n);
 }

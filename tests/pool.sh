@@ -87,6 +87,7 @@ script ok.sh 'echo fine'
 script mark.sh 'ls /tmp/marker 2>/dev/null; echo x >/tmp/marker; cat /proc/1/cmdline | tr "\0" " "'
 script cat.sh 'cat; echo "[end]"'
 script read.sh 'cat; read x; echo "r=$?"'
+script devstdin.sh 'cat /dev/stdin; echo "[end]"'
 script write.sh 'echo made >made.txt; echo changed >data.txt'
 script sleep.sh 'echo begin; sleep 30'
 script flood.sh 'yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
@@ -157,6 +158,11 @@ for RT in $runtimes; do
 	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
 	    "$t/out")" = "ar=1" ]
 	say $? "a stdin that ends at once: EOF, even for a read that polls"
+	printf 'by path\n' | timeout 20 "$SBX" -c "$conf" -P p -d "$t/src" \
+	    devstdin.sh >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "by path${nl}[end]" ]
+	say $? "cat /dev/stdin in a pooled run, as in a cold one"
 	P p value.sh
 	[ $? = 0 ] && [ "$(res .value)" = '{"n":1}' ]
 	say $? "\$SBX_RESULT of a pooled run"

@@ -25,7 +25,7 @@ data() { jq -j "select(.event == \"$1\") | .data" "$t/out"; }
 step() { printf '%s\n' "$2" >"$t/s/$1"; }
 # The events of a step, less what differs between two sessions.
 same() {
-	jq -c 'del(.t, .duration, .session, .name, .step, .state_lost,
+	jq -c 'del(.t, .duration, .session, .name, .step, .state_lost, .stderr_bytes,
 	    .script)' "$1" | sed 's|/sbx/steps/[0-9]*/s/|/sbx/steps/N/s/|g' | sort
 }
 
@@ -65,6 +65,29 @@ kept = "still here"'
 step ps.sh 'for p in /proc/[0-9]*; do tr "\0" " " <$p/cmdline 2>/dev/null; echo; done | grep -c "^sleep 1000"'
 step kept.py 'print(kept)'
 step shell.sh 'echo from sh'
+step ticker.py 'import threading, time
+def tick():
+    n = 0
+    while True:
+        n += 1
+        open("/tmp/ticks", "w").write(str(n))
+        time.sleep(0.1)
+threading.Thread(target=tick, daemon=True).start()
+time.sleep(0.5)'
+step ticks.sh 'a=$(cat /tmp/ticks); sleep 1; b=$(cat /tmp/ticks); [ "$a" = "$b" ] && echo still || echo "moved $a $b"'
+step getter.py 'def get(name):
+    return __import__(name)'
+step useget.py 'print(get("socket").__name__)'
+step nofd.py 'import os
+os.close(4)
+print("closed")'
+step interrupt.py 'raise KeyboardInterrupt'
+step huge.py 'import sys
+sys.exit(2 ** 70)'
+step cd.py 'import os
+print(os.getcwd())
+os.chdir("/tmp")'
+step devstdin.sh 'cat /dev/stdin; echo "[end]"'
 step kill.sh 'for p in /proc/[0-9]*; do case $(tr "\0" " " <$p/cmdline 2>/dev/null) in *--repl*) kill -9 ${p#/proc/} ;; esac; done; echo killed'
 
 for RT in $runtimes; do
@@ -93,7 +116,7 @@ for RT in $runtimes; do
 	say $? "and keeps what each step does to it"
 
 	# Each of these, step for step, as a plain session's step.
-	for s in fail.py quit.py code.py deep.py; do
+	for s in fail.py quit.py code.py deep.py huge.py cd.py cd.py; do
 		ex "$r" "$t/s/$s"
 		rc=$?
 		cp "$t/out" "$t/repl.out"
@@ -113,6 +136,17 @@ for RT in $runtimes; do
 	ex "$r" "$t/s/inc.py"
 	[ "$(data stdout)" = "x is 44" ]
 	say $? "failures, exits and input leave the state alone"
+	# KeyboardInterrupt: python dies of SIGINT, and so does the state.
+	ex "$r" "$t/s/interrupt.py"
+	rc=$?
+	cp "$t/out" "$t/repl.out"
+	ex "$plain" "$t/s/interrupt.py"
+	[ $rc = $? ] && [ $rc = 130 ] &&
+	    [ "$(same "$t/repl.out")" = "$(same "$t/out")" ] &&
+	    [ "$(jq -c 'select(.event == "result") | .state_lost' \
+	    "$t/repl.out")" = true ]
+	say $? "KeyboardInterrupt: as a plain step's, and the state is lost"
+	ex "$r" "$t/s/set.py"
 
 	# test has no authorized_imports: no guard, the import works.
 	ex "$r" "$t/s/nosock.py"
@@ -130,6 +164,24 @@ for RT in $runtimes; do
 	[ $? = 0 ] && [ "$(data stdout)" = "from sh" ] &&
 	    [ "$(res .state_lost)" = null ]
 	say $? "a non-Python step runs as in any session, no state_lost"
+
+	# Between steps the interpreter is stopped: a thread of it does
+	# nothing while a shell step (or sbx diff) looks.
+	ex "$r" "$t/s/ticker.py"
+	ex "$r" "$t/s/ticks.sh"
+	[ "$(data stdout)" = still ]
+	say $? "a repl thread does nothing between Python steps" ||
+	    diag "$(data stdout)"
+	# A shell step may open stdin again by path: it is a pipe.
+	printf 'piped\n' | timeout 60 "$SBX" exec -c "$conf" "$r" \
+	    "$t/s/devstdin.sh" >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(data stdout)" = "piped${nl}[end]" ]
+	say $? "cat /dev/stdin in a step"
+	ex "$r" "$t/s/nofd.py"
+	rc=$?
+	ex "$r" "$t/s/shell.sh"
+	[ $rc != 0 ] && [ "$(data stdout)" = "from sh" ]
+	say $? "a step that closes the interpreter's pipe ends it, nothing hangs"
 
 	ex -T 1 "$r" "$t/s/sleep.py"
 	[ $? = 124 ] && [ "$(res '[.timed_out, .state_lost]')" = '[true,true]' ]
@@ -166,6 +218,10 @@ for RT in $runtimes; do
 	ex "$id" "$t/s/inc.py"
 	[ "$(data stdout)" = "x is 42" ]
 	say $? "and a refused import leaves the state alone"
+	ex "$id" "$t/s/getter.py"
+	ex "$id" "$t/s/useget.py"
+	[ $? = 1 ] && [ "$(res .import_refused)" = '"socket"' ]
+	say $? "a function of an earlier step imports under the guard too"
 	begin -t test
 	ex "$id" "$t/s/set.py"
 	ex "$id" "$t/s/inc.py"
