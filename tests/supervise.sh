@@ -105,9 +105,10 @@ class Rsp:
 
 def answer(line, nonce):
     """STATUS VALUE MS if the line is the answer with our nonce (its
-    last field, OOM, is checked by tests/session.sh)."""
+    last fields, OOM and LOST, are checked by tests/session.sh and
+    tests/repl.sh)."""
     f = line.decode(errors="replace").split(" ")
-    return f[1:4] if len(f) == 5 and f[0] == nonce else None
+    return f[1:4] if len(f) == 6 and f[0] == nonce else None
 
 
 def ready(timeout):
@@ -139,7 +140,7 @@ def prepare(n, timeout, argv, raw, fifos="open", pad=0):
     os.makedirs(d, exist_ok=True)
     if raw != "none":
         data = bytes.fromhex(raw) if raw else \
-            b"".join(s.encode() + b"\0" for s in [timeout] + argv)
+            b"".join(s.encode() + b"\0" for s in [timeout, "step"] + argv)
         data += b"x" * pad + b"\0" if pad else b""
         with open(d + "/req", "wb") as f:
             f.write(data)
@@ -184,6 +185,8 @@ def step(n, timeout, opts, argv):
         if b"\n" in rsp.buf:
             l = rsp.line(end)
             got = answer(l, nonce)
+            if l == b"open " + nonce.encode():
+                continue    # its stdin is open: we have none to end
             if got is None and l:
                 foreign.append(l)
             continue
@@ -413,17 +416,24 @@ case_steps() {
 
 	step 10 raw=none -- /bin/true
 	is "no request file: error 125" "$R" "error 125"
-	step 10 raw=3130007472756500 -- x
+	# "10\0step\0true\0": the timeout, the mode, argv.
+	step 10 raw=31300073746570007472756500 -- x
 	is "a raw request file: exit 0" "$R" "exit 0"
-	step 10 raw=30007472756500 -- x
+	step 10 raw=300073746570007472756500 -- x
 	is "timeout 0: error 125" "$R" "error 125"
 	step 10 raw=3130 -- x
+	is "no mode: error 125" "$R" "error 125"
+	step 10 raw=31300073746570 -- x
+	is "mode not NUL-terminated: error 125" "$R" "error 125"
+	step 10 raw=3130007374657000 -- x
 	is "no argv: error 125" "$R" "error 125"
-	step 10 raw=31300074727565 -- x
+	step 10 raw=31300078007472756500 -- x
+	is "an unknown mode: error 125" "$R" "error 125"
+	step 10 raw=313000737465700074727565 -- x
 	is "argv not NUL-terminated: error 125" "$R" "error 125"
-	step 10 raw=2d31007472756500 -- x
+	step 10 raw=2d310073746570007472756500 -- x
 	is "timeout -1: error 125" "$R" "error 125"
-	step 10 raw=363034383031007472756500 -- x
+	step 10 raw=3630343830310073746570007472756500 -- x
 	is "timeout over a week: error 125" "$R" "error 125"
 	step 10 -- /bin/sh -c 'echo "$0/$1/$2"' a '' 'c d'
 	is "argv with empty and spaced words" "$OUT" "a//c d"
@@ -467,7 +477,9 @@ case_steps() {
 
 	step 10 delay=1 -- /bin/sh -c 'head -c 65536 /dev/zero >/sbx/ctl/rsp; exit 6'
 	is "rsp filled while the host waits 1 s: the answer waits" "$R" "exit 6"
-	step 1 delay=3 grace=3 -- /bin/sh -c 'head -c 65536 /dev/zero >/sbx/ctl/rsp; exit 6'
+	# Full to the byte: 64 KiB less the "\nopen NONCE\n" (39 bytes) that
+	# the supervisor wrote there as the step began.
+	step 1 delay=3 grace=3 -- /bin/sh -c 'head -c 65497 /dev/zero >/sbx/ctl/rsp; exit 6'
 	is "rsp full for 3 s: the answer is dropped after 2 s" "$R" "none -"
 	step 10 -- /bin/sh -c 'echo after'
 	is "rsp full for 3 s: the supervisor goes on" "$OUT" after
