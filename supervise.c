@@ -788,6 +788,7 @@ plain_step(struct sup *s, long long n)
 		close(fifo);
 		return -1;
 	}
+	respond_open(s);	/* before the step can write anything */
 	if ((pid = fork()) == 0) {
 		if (dup2(p[0], 0) == -1)
 			_exit(EXIT_FAIL);
@@ -803,7 +804,6 @@ plain_step(struct sup *s, long long n)
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	s->st.fifo = fifo;
 	s->st.pipe = p[1];
-	respond_open(s);
 	return pid;
 }
 

@@ -477,9 +477,9 @@ case_steps() {
 
 	step 10 delay=1 -- /bin/sh -c 'head -c 65536 /dev/zero >/sbx/ctl/rsp; exit 6'
 	is "rsp filled while the host waits 1 s: the answer waits" "$R" "exit 6"
-	# Full to the byte: 64 KiB less the "\nopen NONCE\n" (39 bytes) that
-	# the supervisor wrote there as the step began.
-	step 1 delay=3 grace=3 -- /bin/sh -c 'head -c 65497 /dev/zero >/sbx/ctl/rsp; exit 6'
+	# Kept full: a writer of more than it holds, blocked there until
+	# the step's end kills it.
+	step 1 delay=3 grace=3 -- /bin/sh -c '(head -c 70000 /dev/zero >/sbx/ctl/rsp &); sleep 0.5; exit 6'
 	is "rsp full for 3 s: the answer is dropped after 2 s" "$R" "none -"
 	step 10 -- /bin/sh -c 'echo after'
 	is "rsp full for 3 s: the supervisor goes on" "$OUT" after
