@@ -251,6 +251,24 @@ for rt in podman docker; do
 	TMPDIR=$t/tmp "$sbx" -r "$rt" gc >/dev/null 2>&1
 done
 rm -f "$t/audit.jsonl" "$t/src/swap.py"
+
+# A pooled run is audited as a cold one: its container's name, the
+# image's id, the hash of the script.
+for rt in podman docker; do
+	rm -f "$t/audit.jsonl"
+	"$sbx" pool start aud -r "$rt" -n 1 >"$t/out" 2>&1 </dev/null
+	"$sbx" -P aud -d "$t/src" ok.py >"$t/out" 2>&1 </dev/null
+	jq -e -s --arg sha "$sha" 'length == 2 and
+	    .[0].phase == "start" and .[1].phase == "end" and
+	    all(.script_sha256 == $sha and (.name | startswith("sbx-pool-aud-"))
+	    and (.image_id | test("^(sha256:)?[0-9a-f]{64}$"))) and
+	    .[1].status == 0' "$t/audit.jsonl" >/dev/null &&
+	    ok "$rt: audit_log: a pooled run, a start and an end line" ||
+	    { notok "$rt: audit_log: a pooled run, a start and an end line"
+	    sed 's/^/# /' "$t/audit.jsonl"; }
+	"$sbx" pool stop aud >/dev/null 2>&1
+done
+rm -f "$t/audit.jsonl"
 mkdir "$t/audit.jsonl"	# unwritable: the run must not start
 "$sbx" -r podman -d "$t/src" ok.py >"$t/out" 2>"$t/err"
 [ $? -eq 125 ] && grep -q "audit_log" "$t/err" &&
