@@ -95,6 +95,7 @@ script oom.sh 'a=$(head -c 400000000 /dev/zero | tr "\\0" x); echo ${#a}'
 script value.sh 'echo "{\"n\": 1}" >"$SBX_RESULT"'
 script who.sh 'i=0; while [ $i -lt 200 ]; do echo "$1"; i=$((i+1)); done'
 script six.sh 'sleep 6; echo slept'
+script spin.sh 'while :; do :; done'
 mkdir "$t/many"
 i=0
 while [ $i -lt 1100 ]; do
@@ -176,6 +177,9 @@ for RT in $runtimes; do
 	P p oom.sh
 	[ "$(res .oom_killed)" = true ]
 	say $? "OOM in a pooled run is reported"
+	P p spin.sh
+	[ $? = 152 ] && [ "$(res '[.cpu_time_exceeded, .signal]')" = '[true,24]' ]
+	say $? "the template's cpu_time stops a pooled run: SIGXCPU"
 	P p -e js ok.sh
 	[ $? = 125 ] && grep -q "pool p's containers run sbx-sh" "$t/err"
 	say $? "a script of another image is refused"
