@@ -201,6 +201,7 @@ static const struct {
 	{ "oci_runtime", PROG, P(oci_runtime) },
 	{ "pids", LONG, P(pids) },
 	{ "read_only", BOOL, P(read_only) },
+	{ "repl", BOOL, P(repl) },
 	{ "runtime", RUNTIME, P(runtime) },
 	{ "timeout", DUR, P(timeout) },
 	{ "tmpfs_size", SIZE, P(tmpfs) },
