@@ -337,6 +337,14 @@ slot_remove(const struct pool *p, const struct layout *l, const char *why)
  * (Its idle clock is reset by the claim: see step_open().)
  */
 static int
+lives_for(const struct state *st, long timeout)
+{
+	return state_num(st, "started") + state_num(st, "max_lifetime") >
+	    (long long)time(NULL) + timeout + LIFE_MARGIN;
+}
+
+/* The same of a slot that may have no state yet. */
+static int
 slot_fresh(const struct layout *l, long timeout)
 {
 	struct state st;
@@ -345,8 +353,7 @@ slot_fresh(const struct layout *l, long timeout)
 	if (access(l->state, F_OK) < 0)
 		return 0;
 	state_read(&st, l);
-	fresh = state_num(&st, "started") + state_num(&st, "max_lifetime") >
-	    (long long)time(NULL) + timeout + LIFE_MARGIN;
+	fresh = lives_for(&st, timeout);
 	state_free(&st);
 	return fresh;
 }
@@ -564,20 +571,16 @@ pool_job(const struct config *cfg, struct job *jb, const char *name,
 	jb->pool = cur.name;
 }
 
-/* The claimed slot's user and container, from its state. */
+/* The claimed slot's user and container, from its state st. */
 static void
-slot_take(struct job *jb)
+slot_take(struct job *jb, const struct state *st)
 {
-	struct state st;
-	char *name;
+	char *name = state_get(st, "name");
 
-	state_read(&st, &jb->lay);
-	name = state_get(&st, "name");
 	snprintf(jb->ctr.name, sizeof(jb->ctr.name), "%s", name);
-	jb->uid = (uid_t)state_num(&st, "uid");
-	jb->gid = (gid_t)state_num(&st, "gid");
+	jb->uid = (uid_t)state_num(st, "uid");
+	jb->gid = (gid_t)state_num(st, "gid");
 	free(name);
-	state_free(&st);
 	jb->ctr.started = 1;	/* ours to end, if sbx dies */
 	jb->pooled = 1;
 }
@@ -628,50 +631,59 @@ struct claim {
 	struct job *jb;
 	struct step *sp;
 	int lock;
+	char *image_id;		/* as the slot's start asked it, or NULL */
 };
 
 /*
  * The slot, if it is ready and no other run claims it first: its lock,
- * then its "claimed" mark, made once, then its channel.  A slot whose
- * supervisor has ended (its idle timeout) stays claimed, for the next
- * sweep.
+ * then its "claimed" mark, made once, then its channel; its state is
+ * read once, for all of it.  A slot whose supervisor has ended (its
+ * idle timeout) stays claimed, for the next sweep.
  */
 static int
 claim_one(const struct pool *p, struct layout *l, void *arg)
 {
 	struct claim *c = arg;
+	struct state st;
 	char *claimed;
-	int fd = -1;
+	int fd = -1, took = 0;
 
 	(void)p;
 	if ((c->lock = lock_dir(l->dir, 1)) < 0)
 		return 0;
+	if (access(l->state, F_OK) < 0) {
+		close(c->lock);
+		return 0;
+	}
+	state_read(&st, l);
 	claimed = smprintf("%s/" CLAIMED, l->dir);
-	if (slot_fresh(l, c->jb->pol.timeout))
+	if (lives_for(&st, c->jb->pol.timeout))
 		fd = open(claimed, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
 	free(claimed);
 	if (fd >= 0) {
 		close(fd);
-		if (step_open(c->sp, l) == 0) {
+		if ((took = step_open(c->sp, l) == 0)) {
 			c->jb->lay = *l;	/* the run's from here on */
 			memset(l, 0, sizeof(*l));
-			slot_take(c->jb);
-			return 1;
+			slot_take(c->jb, &st);
+			c->image_id = state_find(&st, "image_id", 0);
 		}
 	}
-	close(c->lock);
-	return 0;
+	state_free(&st);
+	if (!took)
+		close(c->lock);
+	return took;
 }
 
 /*
  * Claims a ready slot of the pool, one whose lifetime outlasts the run.
  * Returns its lock, held for the run, with jb's layout, user and
- * container the slot's and its channel open in sp; or -1 if no slot is
- * ready.
+ * container the slot's, its channel open in sp and its image's id, if
+ * its start asked (audit_log), in *image_id; or -1 if no slot is ready.
  */
 int
-pool_claim(struct job *jb, struct step *sp)
+pool_claim(struct job *jb, struct step *sp, char **image_id)
 {
 	struct claim c;
 	char *image;
@@ -684,9 +696,11 @@ pool_claim(struct job *jb, struct step *sp)
 	atexit(refill_at_exit);
 	c.jb = jb;
 	c.sp = sp;
+	c.image_id = NULL;
 	if (!claimable(jb) || !each_slot(&cur, claim_one, &c))
 		return -1;
 	utimensat(AT_FDCWD, cur.st.path, NULL, 0);
+	*image_id = c.image_id;
 	return c.lock;
 }
 

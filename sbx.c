@@ -250,7 +250,7 @@ pooled(const struct config *cfg, struct job *jb)
 	char *id = NULL;
 	int audit, lock;
 
-	if ((lock = pool_claim(jb, &sp)) < 0) {
+	if ((lock = pool_claim(jb, &sp, &id)) < 0) {
 		r.status = run(cfg, jb);
 		pool_done(-1);
 		return r.status;
@@ -258,7 +258,9 @@ pooled(const struct config *cfg, struct job *jb)
 	audit = audit_open(system_value(cfg, "audit_log"));
 	job_cleanup(jb);
 	stage_claimed(jb);
-	if (audit >= 0)
+	/* Asked at the slot's start, as for a session's step; again only
+	 * if the audit log came since. */
+	if (audit >= 0 && id == NULL)
 		id = backend_image_id(&jb->ctr, jb->image);
 	event_start(jb);
 	audit_write(audit, jb, NULL, id);

@@ -325,7 +325,7 @@ int pool_start(const struct config *cfg, struct job *jb, const char *ext,
     long size);
 void pool_job(const struct config *cfg, struct job *jb, const char *name,
     const char *timeout, const char *conf);
-int pool_claim(struct job *jb, struct step *sp);
+int pool_claim(struct job *jb, struct step *sp, char **image_id);
 void pool_keep(struct job *jb);
 void pool_leave(struct job *jb);
 void pool_done(int lock);

@@ -106,8 +106,6 @@ state_write(const struct job *jb, const char *config, const char *image_id)
 	    workspace_name(jb->pol.workspace), jb->pol.timeout,
 	    jb->pol.max_output, jb->pol.max_bytes, jb->pol.idle_timeout, jb->pol.max_lifetime,
 	    (long long)time(NULL), (long)jb->uid, (long)jb->gid, config);
-	if (jb->pool)
-		fprintf(f, "pool %s\n", jb->pool);
 	for (i = 0; jb->pol.imports[i]; i++)
 		fprintf(f, "%s%s", i ? "," : "", jb->pol.imports[i]);
 	fprintf(f, "\n");
