@@ -220,6 +220,9 @@ audit_write(int fd, const struct job *jb, const struct result *r,
 		jb_bool(&j, "oom_killed", r->oom_killed);
 		jb_bool(&j, "truncated", r->truncated);
 		jb_fixed(&j, "duration", (long long)(r->duration * 1000), 3);
+		jb_count(&j, "cpu_time", r->cpu_us >= 0 ? r->cpu_us / 1000 :
+		    -1, 3);
+		jb_count(&j, "memory_peak", r->mem_peak, 0);
 		jb_str(&j, "error", r->error);
 	}
 	if (jb_write(&j, fd) < 0)

@@ -168,6 +168,8 @@ add_mounts(struct args *a, const struct job *jb)
 		add(a, "--mount=type=bind,source=%s,target=" CTR_CTL,
 		    jb->lay.ctl);
 	add(a, "--env=SBX_RESULT=" CTR_RESULT);
+	if (!jb->session)	/* the init's, which hides it: see proto.h */
+		add(a, "--env=" ENV_INIT_KEY "=%s", jb->ctr.key);
 	add(a, "--workdir=" CTR_WORKSPACE);
 }
 
@@ -345,12 +347,14 @@ run_quiet(const struct container *c, char *out, size_t outsz, ...)
 /*
  * Kills the container by name: killing the client would leave it.  Not
  * waited for here: docker's kill waits until the container's output is
- * delivered, and only our wait loop reads it.
+ * delivered, and only our wait loop reads it.  Gently (INIT_STOP): its
+ * init kills the run and counts what it used; else with SIGKILL.
  */
 static pid_t
-kill_container(const struct container *c)
+kill_container(const struct container *c, int gently)
 {
-	return start_quiet(c, NULL, "kill", c->name, (char *)NULL);
+	return start_quiet(c, NULL, "kill", gently ? "--signal="
+	    INIT_STOP_NAME : "--signal=SIGKILL", c->name, (char *)NULL);
 }
 
 int
@@ -439,7 +443,8 @@ struct stopper {
 
 /*
  * One step of stopping, once a second: the kill is repeated because a
- * container still being created cannot be killed yet.  A client that
+ * container still being created cannot be killed yet; gently twice, so
+ * that one made late still has its usage counted.  A client that
  * outlives the grace period is killed; cleanup then removes by name.
  */
 static void
@@ -448,7 +453,7 @@ stop_step(const struct container *c, struct stopper *st)
 	if (st->killer > 0 && waitpid(st->killer, NULL, WNOHANG) == 0)
 		;	/* the last kill is still at work */
 	else if (st->step < GRACE)
-		st->killer = kill_container(c);
+		st->killer = kill_container(c, st->step < 2);
 	if (st->step++ >= GRACE)
 		kill(c->client, SIGKILL);
 	alarm(1);
@@ -479,7 +484,7 @@ stop_blocked(void)
 	opt_run.stopping = 1;
 	opt_run.r->timed_out = opt_alarm;
 	opt_alarm = 1;		/* the loop's stop steps follow */
-	opt_run.killer = kill_container(opt_run.c);
+	opt_run.killer = kill_container(opt_run.c, 0);
 	if (opt_run.c->client > 0)
 		kill(opt_run.c->client, SIGKILL);
 }

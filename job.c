@@ -263,6 +263,7 @@ name_container(struct job *jb)
 	random_hex(hex, 6);
 	snprintf(jb->ctr.name, sizeof(jb->ctr.name), "sbx-%ld-%s",
 	    (long)getpid(), hex);
+	random_hex(jb->ctr.key, NONCE_LEN / 2);
 }
 
 /*

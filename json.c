@@ -249,6 +249,18 @@ jb_fixed(struct jbuf *j, const char *k, long long v, int scale)
 	puts_(j, b);
 }
 
+/* A count that may be unknown, v < 0: then null; scale as jb_fixed's. */
+void
+jb_count(struct jbuf *j, const char *k, long long v, int scale)
+{
+	if (v < 0)
+		jb_null(j, k);
+	else if (scale > 0)
+		jb_fixed(j, k, v, scale);
+	else
+		jb_int(j, k, v);
+}
+
 void
 jb_strv(struct jbuf *j, const char *k, char **v)
 {

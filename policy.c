@@ -88,6 +88,8 @@ static const struct key keys[] = {
 	{ "tmpfs_size", K_SIZE, P(tmpfs), 4096, MAXSIZE, C_MAX },
 	{ "user", K_USER, P(user), 0, 0, C_USER },
 	{ "workspace", K_WS, P(workspace), 0, 0, C_WS },
+	{ "workspace_files", K_LONG, P(ws_files), 0, 10000000, C_MAX0 },
+	{ "workspace_size", K_SIZE, P(ws_size), 0, MAXSIZE, C_MAX0 },
 };
 
 /* The limits a template starts from before its file says otherwise. */
@@ -103,6 +105,8 @@ policy_base(struct policy *p)
 	p->idle_timeout = 600;
 	p->max_lifetime = 3600;
 	p->workspace = WS_RO;
+	p->ws_size = 256LL << 20;
+	p->ws_files = 10000;
 	p->read_only = 1;
 	p->user = estrdup("auto");
 	p->tmpfs = 64LL << 20;
@@ -1099,6 +1103,8 @@ policy_json(struct jbuf *j, const struct policy *p)
 	jb_int(j, "cpu_time", p->cpu_time);
 	jb_bool(j, "network", p->network);
 	jb_str(j, "workspace", workspace_name(p->workspace));
+	jb_int(j, "workspace_size", p->ws_size);
+	jb_int(j, "workspace_files", p->ws_files);
 	jb_bool(j, "read_only", p->read_only);
 	jb_str(j, "user", p->user);
 	jb_int(j, "tmpfs_size", p->tmpfs);

@@ -16,6 +16,7 @@
 #define CTR_OUT		"/sbx/out"
 #define OUT_RESULT	"result.json"	/* under /sbx/out: $SBX_RESULT */
 #define OUT_REFUSED	"refused"	/* under /sbx/out: the guard's word */
+#define OUT_USAGE	"usage"		/* under /sbx/out: the init's count */
 #define CTR_RESULT	CTR_OUT "/" OUT_RESULT
 #define NAME_GUARD	"sbx_guard.py"	/* under /sbx */
 #define CTR_GUARD	CTR_SBX "/" NAME_GUARD
@@ -25,11 +26,18 @@
  * A run's pid 1, bind-mounted from the host:
  *	/sbx/init -t SECONDS -- ARGV...
  * Its own failures are one stderr line that starts with INIT_SAYS, and
- * exit status 125: the script never ran.
+ * exit status 125: the script never ran.  Its environment's
+ * ENV_INIT_KEY (NONCE_LEN hex digits, removed before the script runs)
+ * starts the line "KEY CPU_US PEAK" it writes to OUT_USAGE once all of
+ * the run is dead: CPU microseconds, the memory cgroup's peak in bytes
+ * or -1.  INIT_STOP from outside the container ends the run so.
  */
 #define NAME_INIT	"init"		/* under /sbx */
 #define CTR_INIT	CTR_SBX "/" NAME_INIT
 #define INIT_SAYS	"sbx-supervise: "
+#define ENV_INIT_KEY	"SBX_INIT_KEY"
+#define INIT_STOP	SIGUSR2
+#define INIT_STOP_NAME	"SIGUSR2"
 
 /*
  * A session's pid 1, copied into rundir/sbx:
@@ -40,7 +48,9 @@
  * script under STEP_SCRIPTS, opens the FIFOs STEP_OUT and STEP_ERR to
  * read and, for a step with input, STEP_IN to write (without it the
  * step's stdin is /dev/null), and sends "run N NONCE".  The answer is the line
- * "NONCE STATUS VALUE MS OOM LOST".  Every line either side writes starts
+ * "NONCE STATUS VALUE MS OOM LOST CPU_US RSS_KB PEAK": the step's CPU
+ * microseconds, the largest peak resident set of its processes in kB,
+ * the container's memory peak in bytes (-1: unknown).  Every line either side writes starts
  * with a '\n' of its own: a step can leave a partial line in a FIFO.
  *
  * A repl step's (MODE_REPL) argv is INTERPRETER... CTR_GUARD REPL_FLAG

@@ -49,6 +49,15 @@ event_start(const struct job *jb)
 	jb_emit(&j);
 }
 
+/* Nothing known yet: no exit code, no usage. */
+void
+result_init(struct result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->exit_code = -1;
+	r->cpu_us = r->mem_peak = -1;
+}
+
 void
 event_result(const struct job *jb, const struct result *r)
 {
@@ -68,6 +77,7 @@ event_result(const struct job *jb, const struct result *r)
 	jb_bool(&j, "oom_killed", r->oom_killed);
 	jb_bool(&j, "cpu_time_exceeded", r->cpu_exceeded);
 	jb_bool(&j, "truncated", r->truncated);
+	jb_bool(&j, "disk_exceeded", r->disk_full);
 	jb_str(&j, "import_refused", *r->refused ? r->refused : NULL);
 	if (r->value)
 		jb_raw(&j, "value", r->value);
@@ -81,6 +91,8 @@ event_result(const struct job *jb, const struct result *r)
 	if (r->repl)
 		jb_bool(&j, "state_lost", r->state_lost);
 	jb_fixed(&j, "duration", (long long)(r->duration * 1000), 3);
+	jb_count(&j, "cpu_time", r->cpu_us >= 0 ? r->cpu_us / 1000 : -1, 3);
+	jb_count(&j, "memory_peak", r->mem_peak, 0);
 	jb_int(&j, "stdout_bytes", (long long)r->out_bytes);
 	jb_int(&j, "stderr_bytes", (long long)r->err_bytes);
 	jb_str(&j, "error", r->error);
@@ -99,29 +111,41 @@ event_result(const struct job *jb, const struct result *r)
 }
 
 /*
- * What the guard reported, read as the hostile input it is: no link
- * followed, a regular file, a few bytes of a module name or nothing.
+ * A few bytes of a file in /sbx/out, read as the hostile input it is:
+ * no link followed, a regular file.  Its length, or -1.
  */
+static ssize_t
+read_small_out(const struct job *jb, const char *name, char *buf,
+    size_t size)
+{
+	char *path = smprintf("%s/%s", jb->lay.out, name);
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (n = read(fd, buf, size - 1)) >= 0)
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+/* What the guard reported: a few bytes of a module name or nothing. */
 static void
 read_refused(const struct job *jb, struct result *r)
 {
-	char *path, buf[sizeof(r->refused)];
-	struct stat st;
+	char buf[sizeof(r->refused)];
 	ssize_t n;
-	int fd;
 
 	/* Only the guard writes it; any script could, so it counts only
 	 * when the guard ran. */
 	if (!jb->guard)
 		return;
-	path = smprintf("%s/" OUT_REFUSED, jb->lay.out);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
+	if ((n = read_small_out(jb, OUT_REFUSED, buf, sizeof(buf))) > 0) {
 		if (buf[strspn(buf, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")] == '\0') {
 			memcpy(r->refused, buf, (size_t)n + 1);
@@ -131,7 +155,28 @@ read_refused(const struct job *jb, struct result *r)
 			    r->refused, jb->pol.name);
 		}
 	}
-	close(fd);
+}
+
+/*
+ * A run's usage as its init counted it (see proto.h): only a line that
+ * starts with the run's key is the init's; then the file goes, not to
+ * be taken for the script's in a kept run.
+ */
+static void
+read_usage(const struct job *jb, struct result *r)
+{
+	char buf[128], key[40], *path;
+	long long cpu, peak;
+
+	if (read_small_out(jb, OUT_USAGE, buf, sizeof(buf)) > 0 &&
+	    sscanf(buf, "%39s %lld %lld", key, &cpu, &peak) == 3 &&
+	    strcmp(key, jb->ctr.key) == 0 && cpu >= 0) {
+		r->cpu_us = cpu;
+		r->mem_peak = peak >= 0 ? peak : -1;
+	}
+	path = smprintf("%s/" OUT_USAGE, jb->lay.out);
+	unlink(path);
+	free(path);
 }
 
 #define MAXVALUE (1 << 20)
@@ -180,12 +225,19 @@ read_value(const struct job *jb, struct result *r)
 	free(buf);
 }
 
-/* What the script left in /sbx/out: $SBX_RESULT, and the guard's word. */
+/*
+ * What the run left in /sbx/out: $SBX_RESULT, the guard's word, and a
+ * run's usage (a step's comes with its answer); and whether it filled
+ * its workspace.
+ */
 void
 read_out(const struct job *jb, struct result *r)
 {
 	read_refused(jb, r);
 	read_value(jb, r);
+	if (!jb->session && !jb->pooled)
+		read_usage(jb, r);
+	r->disk_full = ws_full(jb);
 }
 
 /* rw: what the script changed in the shadow, against the manifest. */

@@ -1,6 +1,7 @@
 /* See LICENSE file for copyright and license details. */
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -190,18 +191,108 @@ user_dir(const struct job *jb, const char *path)
 		die("chown %s:", path);
 }
 
+static int engine_sees_ours(const char *runtime);
+
+/*
+ * A workspace the script may write (rw, none) with workspace_size or
+ * workspace_files set is a tmpfs of its own, so that no number or size
+ * of files takes more than that from the host; its pages are charged to
+ * the memory cgroup of who writes them, the container's.  Only root may
+ * mount it, and only where the engine sees our mounts: elsewhere the
+ * run is refused, not left without its bound.
+ */
+static int
+ws_bounded(const struct policy *p)
+{
+	return p->workspace != WS_RO && (p->ws_size > 0 || p->ws_files > 0);
+}
+
+/*
+ * Mounted before the copy, big enough for any tree max_files and
+ * max_bytes admit (each file a page at least) and the room after it: a
+ * tmpfs bound can be lowered by a remount, never set where there was
+ * none.  ws_fit() lowers it to the copy and the room.
+ */
+static void
+ws_mount(const struct job *jb)
+{
+	const struct policy *p = &jb->pol;
+	long long page = sysconf(_SC_PAGESIZE), size = 0, files = 0;
+	char *opts;
+
+	if (geteuid() != 0 || !engine_sees_ours(jb->ctr.runtime))
+		die("workspace %s: workspace_size and workspace_files need a "
+		    "tmpfs that sbx mounts, as root, where the engine sees "
+		    "it; set both to 0 for no bound",
+		    workspace_name(p->workspace));
+	if (p->ws_size > 0)
+		size = p->max_bytes + p->max_files * page + p->ws_size;
+	if (p->ws_files > 0)
+		files = p->max_files + p->ws_files + 1;
+	opts = smprintf("size=%lld,nr_inodes=%lld,mode=0700,uid=%ld,gid=%ld",
+	    size, files, (long)jb->uid, (long)jb->gid);
+	if (mkdir(jb->lay.ws, 0700) < 0)
+		die("mkdir %s:", jb->lay.ws);
+	if (mount("sbx", jb->lay.ws, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		die("mount tmpfs on %s:", jb->lay.ws);
+	free(opts);
+}
+
+/* The bounded workspace, as it is now: its copy and the room after it. */
+void
+ws_fit(const struct job *jb)
+{
+	const struct policy *p = &jb->pol;
+	struct statvfs sv;
+	char *opts, *o;
+
+	if (!ws_bounded(p))
+		return;
+	if (statvfs(jb->lay.ws, &sv) < 0)
+		die("statvfs %s:", jb->lay.ws);
+	opts = p->ws_size > 0 ? smprintf("size=%lld", (long long)(sv.f_blocks -
+	    sv.f_bfree) * (long long)sv.f_frsize + p->ws_size) : estrdup("");
+	if (p->ws_files > 0) {
+		o = smprintf("%s%snr_inodes=%lld", opts, *opts ? "," : "",
+		    (long long)(sv.f_files - sv.f_ffree) + p->ws_files);
+		free(opts);
+		opts = o;
+	}
+	if (mount("sbx", jb->lay.ws, "tmpfs", MS_REMOUNT | MS_NOSUID |
+	    MS_NODEV, opts) < 0)
+		die("remount tmpfs on %s:", jb->lay.ws);
+	free(opts);
+}
+
+/* Did the script fill the bounded workspace, in bytes or in files? */
+int
+ws_full(const struct job *jb)
+{
+	struct statvfs sv;
+
+	return ws_bounded(&jb->pol) && statvfs(jb->lay.ws, &sv) == 0 &&
+	    ((jb->pol.ws_size > 0 && sv.f_bavail == 0) ||
+	    (jb->pol.ws_files > 0 && sv.f_favail == 0));
+}
+
 /*
  * ws/, the shadow copy of the tree that the container sees at
  * /workspace; with workspace none, or for a pool's container until a
- * run claims it, an empty directory of its user's.
+ * run claims it, an empty directory of its user's.  Bounded, a tmpfs
+ * (see ws_bounded), fitted here once the tree is in, or by the claim
+ * of a pool's.
  */
 void
 make_shadow(struct job *jb)
 {
-	if (jb->pol.workspace == WS_NONE || jb->dir == NULL)
+	if (ws_bounded(&jb->pol))
+		ws_mount(jb);
+	else if (jb->pol.workspace == WS_NONE || jb->dir == NULL)
 		user_dir(jb, jb->lay.ws);
-	else
+	if (jb->pol.workspace != WS_NONE && jb->dir)
 		shadow_copy(jb->dir, &jb->lay, &jb->pol, jb->uid, jb->gid);
+	if (!(jb->pool && jb->session))	/* a pool's: at its claim */
+		ws_fit(jb);
 }
 
 /* Does the script go to /sbx, the workspace not holding it? */
@@ -220,6 +311,7 @@ stage_claimed(struct job *jb)
 {
 	if (jb->pol.workspace != WS_NONE)
 		shadow_copy(jb->dir, &jb->lay, &jb->pol, jb->uid, jb->gid);
+	ws_fit(jb);
 	if (script_in_sbx(jb))
 		stage_script(jb);
 }
@@ -460,11 +552,56 @@ out_release(const char *dir, int keep)
 	close(dfd);
 }
 
-/* rm -rf of a run or session directory, its out/ unmounted first. */
+/* The bounded ws/ of a run or session directory, if it has one, goes. */
+static void
+ws_release(const char *dir)
+{
+	char path[64];
+	int dfd;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/ws", dfd);
+	umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+	close(dfd);
+}
+
+/*
+ * A kept run's bounded ws/ goes to the disk, where the user may keep it
+ * as long as they like and remove it as any directory: copied as a
+ * shadow copy is, no link followed, then the tmpfs unmounted.  sbx
+ * diff and apply then compare contents, the inodes being new.
+ */
+static void
+ws_keep(const struct layout *l)
+{
+	struct layout tmp;
+	struct policy p;
+	struct stat ws, top;
+
+	if (lstat(l->dir, &top) < 0 || lstat(l->ws, &ws) < 0 ||
+	    !S_ISDIR(ws.st_mode) || ws.st_dev == top.st_dev)
+		return;		/* not a mount of its own */
+	memset(&tmp, 0, sizeof(tmp));
+	memset(&p, 0, sizeof(p));
+	tmp.ws = smprintf("%s.disk", l->ws);
+	p.workspace = WS_RO;	/* no manifest: the run's stays */
+	p.max_files = LONG_MAX;	/* the tmpfs bounded them */
+	p.max_bytes = LLONG_MAX;
+	shadow_copy(l->ws, &tmp, &p, ws.st_uid, ws.st_gid);
+	ws_release(l->dir);
+	if (rmdir(l->ws) < 0 || rename(tmp.ws, l->ws) < 0)
+		die("keep %s:", l->ws);
+	free(tmp.ws);
+}
+
+/* rm -rf of a run or session directory, its tmpfs unmounted first. */
 int
 rundir_remove(const char *dir)
 {
 	out_release(dir, 0);
+	ws_release(dir);
 	return shadow_remove(dir);
 }
 
@@ -479,6 +616,8 @@ rundir_keep(const struct layout *l, int mark)
 	int fd;
 
 	out_release(l->dir, 1);
+	if (mark)
+		ws_keep(l);
 	if (mark && (fd = open(l->kept, O_WRONLY | O_CREAT | O_NOFOLLOW,
 	    0600)) >= 0)
 		close(fd);

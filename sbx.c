@@ -222,7 +222,7 @@ run(const struct config *cfg, struct job *jb)
 		id = backend_image_id(&jb->ctr, jb->image);
 	event_start(jb);
 	audit_write(audit, jb, NULL, id);
-	memset(&r, 0, sizeof(r));
+	result_init(&r);
 	backend_run(&jb->ctr, argv, jb->pol.timeout, jb->pol.max_output, &r);
 	read_out(jb, &r);
 	if (jb->pol.workspace == WS_RW && !sbx_signalled())
@@ -264,8 +264,8 @@ pooled(const struct config *cfg, struct job *jb)
 		id = backend_image_id(&jb->ctr, jb->image);
 	event_start(jb);
 	audit_write(audit, jb, NULL, id);
-	memset(&r, 0, sizeof(r));
-	r.exit_code = -1;	/* until the supervisor says otherwise */
+	result_init(&r);
+	sp.alone = 1;
 	step_write(&sp, jb, NULL, jb->pol.timeout);
 	step_send(&sp, &jb->lay);
 	step_wait(&jb->ctr, &sp, jb->pol.timeout, jb->pol.max_output, &r);

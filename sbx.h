@@ -69,6 +69,8 @@ struct policy {
 	int repl;		/* a session's .py steps share one python */
 	int network;
 	enum workspace workspace;
+	long long ws_size;	/* rw, none: bytes it may grow by, 0 for any */
+	long ws_files;		/* and files; 0 for any */
 	int read_only;		/* root file system */
 	char *user;		/* "uid:gid" */
 	long long tmpfs;	/* bytes of /tmp */
@@ -124,6 +126,7 @@ struct container {
 					 * NULL for gc's and -L's, which only
 					 * list, remove and inspect */
 	const char *image;	/* for saying why it never ran */
+	char key[33];		/* a run's, for its init's count: NONCE_LEN */
 	pid_t client;		/* a run's client, 0 once reaped */
 	int started;		/* the container may exist */
 };
@@ -208,6 +211,7 @@ struct result {
 	int oom_killed;
 	int cpu_exceeded;	/* RLIMIT_CPU hit */
 	int truncated;		/* output passed max_output */
+	int disk_full;		/* the bounded workspace filled up */
 	char refused[64];	/* the import the guard refused, or "" */
 	char *value;		/* the script's JSON result, compact */
 	const char *value_error;	/* why it was refused */
@@ -218,6 +222,8 @@ struct result {
 	int changed;		/* the counts below are known */
 	size_t changes[3];	/* added, modified, deleted */
 	double duration;
+	long long cpu_us;	/* CPU time the kernel counted, -1: unknown */
+	long long mem_peak;	/* bytes, -1: unknown */
 	unsigned long long out_bytes;
 	unsigned long long err_bytes;
 };
@@ -251,6 +257,8 @@ void rundir_make(struct layout *l);
 int rundir_reserved(const char *name);
 void rundir_marks(const struct layout *l, const char *name);
 void make_shadow(struct job *jb);
+void ws_fit(const struct job *jb);
+int ws_full(const struct job *jb);
 void stage(struct job *jb);
 void stage_script(struct job *jb);
 void stage_claimed(struct job *jb);
@@ -262,6 +270,7 @@ void rundir_each(int (*match)(const char *name),
 /* result.c */
 void event_argv(char **argv);
 void event_start(const struct job *jb);
+void result_init(struct result *r);
 void event_result(const struct job *jb, const struct result *r);
 void read_out(const struct job *jb, struct result *r);
 void report_changes(const struct job *jb, struct result *r);
@@ -302,6 +311,7 @@ struct step {
 	char line[256];		/* of rsp, so far */
 	size_t len;
 	int junk;		/* dropping an overlong line */
+	int alone;		/* its container's one step: a pool's */
 };
 int channel_make(const struct layout *l, uid_t uid, gid_t gid);
 int channel_ready(const struct layout *l, int rsp);
@@ -386,6 +396,7 @@ void jb_int(struct jbuf *j, const char *key, long long v);
 void jb_null(struct jbuf *j, const char *key);
 void jb_bool(struct jbuf *j, const char *key, int v);
 void jb_fixed(struct jbuf *j, const char *key, long long v, int scale);
+void jb_count(struct jbuf *j, const char *key, long long v, int scale);
 void jb_strv(struct jbuf *j, const char *key, char **v);
 void jb_obj(struct jbuf *j, const char *key);
 void jb_endobj(struct jbuf *j);

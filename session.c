@@ -365,8 +365,7 @@ step_run(struct job *jb, const char *base, long timeout, int audit,
 	struct step sp;
 	struct result r;
 
-	memset(&r, 0, sizeof(r));
-	r.exit_code = -1;	/* until the supervisor says otherwise */
+	result_init(&r);
 	r.repl = step_repl(jb);
 	if (step_open(&sp, &jb->lay) < 0)
 		die("session %s is not running (ended, or stopped)",

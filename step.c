@@ -438,15 +438,23 @@ static int
 step_status(const struct step *sp, char *line, struct result *r)
 {
 	char nonce[40], what[16];
+	long long cpu = -1, rss = -1, peak = -1;
 	long v, ms;
 	int oom = 0, lost = 0;
 
-	if (sscanf(line, "%39s %15s %ld %ld %d %d", nonce, what, &v, &ms,
-	    &oom, &lost) < 4 || strcmp(nonce, sp->nonce) != 0)
+	if (sscanf(line, "%39s %15s %ld %ld %d %d %lld %lld %lld", nonce,
+	    what, &v, &ms, &oom, &lost, &cpu, &rss, &peak) < 4 ||
+	    strcmp(nonce, sp->nonce) != 0)
 		return 0;	/* stale, or written by the step itself */
 	r->exit_code = -1;
 	r->oom_killed = oom == 1;
 	r->state_lost = lost == 1;
+	/* A session's cgroup counts every step so far: its own peak is
+	 * that of its largest process.  A pool's ran this one alone. */
+	if (cpu >= 0) {
+		r->cpu_us = cpu;
+		r->mem_peak = sp->alone ? peak : rss >= 0 ? rss * 1024 : -1;
+	}
 	if (strcmp(what, ST_EXIT) == 0 && v >= 0 && v < 256) {
 		r->exit_code = (int)v;
 		r->status = (int)v;

@@ -85,6 +85,7 @@ struct step {
 	int killed;		/* a matching "kill" line came */
 	long long start, end, deadline;
 	long long oom;		/* the cgroup's OOM kills before it, or -1 */
+	long long cpu0;		/* cpu_now() at its start */
 	char nonce[NONCE_LEN + 1];
 };
 
@@ -204,6 +205,26 @@ respond(struct sup *s, const char *buf, size_t n)
 }
 
 /*
+ * The first bytes of a file the kernel writes (of /proc or a cgroup),
+ * NUL-terminated; -1 if it cannot be read.
+ */
+static ssize_t
+read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
  * How many times the kernel's OOM killer has struck in our memory
  * cgroup (v1 memory.oom_control, v2 memory.events), or -1 if it does
  * not say.  The kernel writes these; a step cannot.
@@ -214,18 +235,11 @@ oom_kills(void)
 	static const char *files[] = { "/sys/fs/cgroup/memory.events",
 	    "/sys/fs/cgroup/memory/memory.oom_control" };
 	char buf[4096], *p;
-	ssize_t n;
 	size_t i;
-	int fd;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) == -1)
+		if (read_small(files[i], buf, sizeof(buf)) == -1)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 			if (strncmp(p, "oom_kill ", 9) == 0)
 				return strtoll(p + 9, NULL, 10);
@@ -233,16 +247,134 @@ oom_kills(void)
 	return -1;
 }
 
-/* The answer; OOM is 1 if the OOM killer struck during the step. */
+/*
+ * What the kernel counted of a run or a step, never what it said of
+ * itself.  CPU time is that of the processes reaped: each is reaped by
+ * its parent, whose count then holds it, or, orphaned, by us, so a
+ * whole tree's time reaches us once all of it is dead.  Memory is the
+ * peak of our memory cgroup (v2 memory.peak, v1 max_usage_in_bytes),
+ * the container's, which no step can reset; and for a step, the largest
+ * peak resident set of one of its processes.  -1: the kernel does not
+ * say.
+ */
+static long long peak_kb;	/* largest ru_maxrss reaped since reset */
+
+static pid_t
+reap_any(int *status)
+{
+	struct rusage ru;
+	pid_t pid;
+
+	if ((pid = wait4(-1, status, WNOHANG, &ru)) > 0 &&
+	    ru.ru_maxrss > peak_kb)
+		peak_kb = ru.ru_maxrss;
+	return pid;
+}
+
+static long long
+children_us(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_CHILDREN, &ru) == -1)
+		return -1;
+	return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+	    1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+static long long
+cgroup_peak(void)
+{
+	static const char *files[] = { "/sys/fs/cgroup/memory.peak",
+	    "/sys/fs/cgroup/memory/memory.max_usage_in_bytes" };
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (read_small(files[i], buf, sizeof(buf)) > 0 &&
+		    buf[0] >= '0' && buf[0] <= '9')
+			return strtoll(buf, NULL, 10);
+	return -1;
+}
+
+/*
+ * A live child's CPU time, its own and its reaped children's (fields 14
+ * to 17 of /proc/PID/stat, after "(comm)"), in microseconds; 0 if gone.
+ */
+static long long
+proc_cpu_us(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	long long t, sum = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (hz <= 0 || read_small(path, buf, sizeof(buf)) == -1 ||
+	    (p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (i = 3; i <= 17 && (p = strchr(p + 1, ' ')) != NULL; i++)
+		if (i >= 14 && (t = strtoll(p + 1, NULL, 10)) > 0)
+			sum += t;
+	return sum * 1000000 / hz;
+}
+
+/*
+ * A live child's peak resident set in kB (VmHWM), which hwm_reset()
+ * sets back to what it holds now ("5" to clear_refs, open to its user).
+ */
+static long long
+proc_hwm_kb(pid_t pid)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if (read_small(path, buf, sizeof(buf)) == -1 ||
+	    (p = strstr(buf, "\nVmHWM:")) == NULL)
+		return 0;
+	return strtoll(p + 7, NULL, 10);
+}
+
+static void
+hwm_reset(pid_t pid)
+{
+	char path[64];
+	ssize_t w;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/clear_refs", (long)pid);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return;
+	w = write(fd, "5", 1);	/* if not, the peak counts from its start */
+	(void)w;
+	close(fd);
+}
+
+/* CPU time so far: the reaped's, and the repl interpreter's. */
+static long long
+cpu_now(const struct sup *s)
+{
+	return children_us() + (s->k.pid ? proc_cpu_us(s->k.pid) : 0);
+}
+
+/*
+ * The answer; OOM is 1 if the OOM killer struck during the step, and
+ * then what the step used: CPU microseconds, the largest peak resident
+ * set of its processes in kB, the container's memory peak in bytes.
+ */
 static void
 respond_step(struct sup *s, enum result r, int value, long long ms)
 {
-	char buf[128];
+	char buf[192];
+	long long rss = peak_kb, hwm;
 	int n, oom;
 
 	oom = s->st.oom >= 0 && oom_kills() > s->st.oom;
-	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld %d %d\n", s->st.nonce,
-	    result_name[r], value, ms, oom, s->st.lost);
+	if (s->k.pid && (hwm = proc_hwm_kb(s->k.pid)) > rss)
+		rss = hwm;
+	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld %d %d %lld %lld %lld\n",
+	    s->st.nonce, result_name[r], value, ms, oom, s->st.lost,
+	    cpu_now(s) - s->st.cpu0, rss, cgroup_peak());
 	respond(s, buf, (size_t)n);
 }
 
@@ -270,7 +402,7 @@ kill_all(void)
 
 	for (i = 0; i < KILL_ROUNDS; i++) {
 		kill(-1, SIGKILL);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		while ((pid = reap_any(&status)) > 0)
 			;
 		if (pid == -1 && errno == ECHILD)
 			return;
@@ -361,7 +493,7 @@ kill_others(struct sup *s)
 			left += !ended(pid);
 		}
 		closedir(d);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		while ((pid = reap_any(&status)) > 0)
 			if (pid == s->k.pid)
 				kernel_gone(s);
 		if (left == 0 || s->k.pid == 0)
@@ -822,6 +954,10 @@ start(struct sup *s, long long n, const char *nonce)
 	kill_others(s);
 	restore_limits();
 	s->st.oom = oom_kills();
+	s->st.cpu0 = cpu_now(s);
+	peak_kb = 0;
+	if (s->k.pid)
+		hwm_reset(s->k.pid);
 	if (load(n, &timeout, &repl) == -1 ||
 	    (repl && (at = repl_at(reqargv)) == -1)) {
 		respond_step(s, R_ERROR, EXIT_FAIL, 0);
@@ -949,7 +1085,7 @@ reap(struct sup *s)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = reap_any(&status)) > 0) {
 		if (s->st.pid != 0 && pid == s->st.pid && !s->st.reaped) {
 			s->st.reaped = 1;
 			s->st.status = status;
@@ -1199,23 +1335,63 @@ setup(struct sup *s, int argc, char *argv[])
 }
 
 /*
+ * A run's usage, once nothing of it is left: "KEY CPU_US PEAK" in
+ * /sbx/out, for the host, which trusts only a line with the key it gave
+ * us in our environment.  The script could write any file there, but
+ * not know the key: non-dumpable, our /proc/1/environ is closed to it.
+ */
+static void
+usage_write(const char *key)
+{
+	char buf[128];
+	ssize_t w;
+	int fd, n;
+
+	if (*key == '\0')
+		return;
+	n = snprintf(buf, sizeof(buf), "%s %lld %lld\n", key, children_us(),
+	    cgroup_peak());
+	unlink(CTR_OUT "/" OUT_USAGE);
+	if ((fd = open(CTR_OUT "/" OUT_USAGE, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return;
+	w = write(fd, buf, (size_t)n);	/* short: the host finds no key */
+	(void)w;
+	close(fd);
+}
+
+/* The end of a run: all of it killed and reaped, its usage written. */
+static int
+init_end(const char *key, int code)
+{
+	kill_all();
+	usage_write(key);
+	return code;
+}
+
+/*
  * A run's init.  What tini does, as a run through sbx must behave as a
  * plain one with --init: ARGV runs in a process group of its own, the
  * signals we are sent go on to it, every orphan is reaped, and its end
- * is ours, its exit code or 128 plus the signal that ended it.  And one
- * thing more: SECONDS after we start, everything is killed and we exit
- * 137, whatever became of the sbx on the host, so that a killed sbx
- * cannot make a run outlive its timeout and grace.  The script runs as
- * our user; as pid 1 and not dumpable we are out of its reach, but for
+ * is ours, its exit code or 128 plus the signal that ended it.  And
+ * more: SECONDS after we start, everything is killed and we exit 137,
+ * whatever became of the sbx on the host, so that a killed sbx cannot
+ * make a run outlive its timeout and grace; INIT_STOP from outside the
+ * container (sbx stopping the run) does the same at once; and at the
+ * end we write what the run used (usage_write).  The script runs as our
+ * user; as pid 1 and not dumpable we are out of its reach, but for
  * prlimit(2), with which it can only end its own run sooner.
  */
 static int
 init_main(const char *secs, char **argv)
 {
+	static char key[NONCE_LEN + 1];
 	long long t, left, deadline;
 	struct timespec ts;
+	siginfo_t si;
 	sigset_t all, old;
 	pid_t child, pid;
+	const char *k;
 	int sig, status;
 
 	if (getpid() != 1)
@@ -1224,6 +1400,9 @@ init_main(const char *secs, char **argv)
 		die("usage: init -t SECONDS -- ARGV...");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		die("prctl PR_SET_DUMPABLE:");
+	if ((k = getenv(ENV_INIT_KEY)) != NULL && is_nonce(k))
+		memcpy(key, k, NONCE_LEN + 1);
+	unsetenv(ENV_INIT_KEY);		/* not the script's to see */
 	deadline = now_ms() + t * 1000;
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
@@ -1239,26 +1418,28 @@ init_main(const char *secs, char **argv)
 		_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
 	}
 	for (;;) {
-		if ((left = deadline - now_ms()) <= 0) {
-			kill_all();
-			return 128 + SIGKILL;
-		}
+		if ((left = deadline - now_ms()) <= 0)
+			return init_end(key, 128 + SIGKILL);
 		ts.tv_sec = left / 1000;
 		ts.tv_nsec = left % 1000 * 1000000;
-		if ((sig = sigtimedwait(&all, NULL, &ts)) == -1)
+		if ((sig = sigtimedwait(&all, &si, &ts)) == -1)
 			continue;	/* EAGAIN: the deadline; EINTR */
 		/* As tini, which ignores the two itself. */
 		if (sig == SIGTTIN || sig == SIGTTOU)
 			continue;
+		/* No pid: sent from outside our pid namespace. */
+		if (sig == INIT_STOP && si.si_code == SI_USER &&
+		    si.si_pid == 0)
+			return init_end(key, 128 + SIGKILL);
 		if (sig != SIGCHLD) {
 			kill(child, sig);
 			continue;
 		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		while ((pid = reap_any(&status)) > 0)
 			if (pid == child)
-				return WIFSIGNALED(status) ?
+				return init_end(key, WIFSIGNALED(status) ?
 				    128 + WTERMSIG(status) :
-				    WEXITSTATUS(status);
+				    WEXITSTATUS(status));
 	}
 }
 

@@ -43,7 +43,8 @@ echo "$cases" | while IFS='|' read -r name args; do
 	        -e 's/sbx\.deadline=[0-9]*/sbx.deadline=TIME/' \
 	        -e 's/sbx=[0-9.]*"/sbx=VERSION"/' \
 	        -e 's/sbx\.[0-9]*\.XXXXXX/sbx.PID.XXXXXX/g' \
-	        -e "s|source=$SBX_SUPERVISE,|source=SUPERVISE,|")
+	        -e "s|source=$SBX_SUPERVISE,|source=SUPERVISE,|" \
+	        -e "s|SBX_INIT_KEY=[0-9a-f]\{32\}|SBX_INIT_KEY=KEY|")
 	if [ "${UPDATE:-0}" = 1 ]; then
 		printf '%s\n' "$got" >"$want"
 	fi

@@ -73,7 +73,8 @@ gone() {
 # in events, and in which order the two, is the kernel's to say).
 same() {
 	jq -c 'select(.event == "start" or .event == "result") |
-	    del(.name, .uid, .gid, .pool, .pooled, .duration)' "$1"
+	    del(.name, .uid, .gid, .pool, .pooled, .duration, .cpu_time,
+	    .memory_peak)' "$1"
 	jq -j 'select(.event == "stdout") | .data' "$1"
 	echo "[stderr]"
 	jq -j 'select(.event == "stderr") | .data' "$1"

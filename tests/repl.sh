@@ -25,8 +25,8 @@ data() { jq -j "select(.event == \"$1\") | .data" "$t/out"; }
 step() { printf '%s\n' "$2" >"$t/s/$1"; }
 # The events of a step, less what differs between two sessions.
 same() {
-	jq -c 'del(.t, .duration, .session, .name, .step, .state_lost, .stderr_bytes,
-	    .script)' "$1" | sed 's|/sbx/steps/[0-9]*/s/|/sbx/steps/N/s/|g' | sort
+	jq -c 'del(.t, .duration, .cpu_time, .memory_peak, .session, .name,
+	    .step, .state_lost, .stderr_bytes, .script)' "$1" | sed 's|/sbx/steps/[0-9]*/s/|/sbx/steps/N/s/|g' | sort
 }
 
 step set.py 'x = 41

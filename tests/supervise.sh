@@ -105,10 +105,15 @@ class Rsp:
 
 def answer(line, nonce):
     """STATUS VALUE MS if the line is the answer with our nonce (its
-    last fields, OOM and LOST, are checked by tests/session.sh and
-    tests/repl.sh)."""
+    next fields, OOM and LOST, are checked by tests/session.sh and
+    tests/repl.sh; the usage after them, CPU_US RSS_KB PEAK, must be
+    numbers, and is checked by tests/usage.sh)."""
     f = line.decode(errors="replace").split(" ")
-    return f[1:4] if len(f) == 6 and f[0] == nonce else None
+    if len(f) != 9 or f[0] != nonce:
+        return None
+    if not all(x.lstrip("-").isdigit() for x in f[6:9]):
+        return None
+    return f[1:4]
 
 
 def ready(timeout):

@@ -207,6 +207,8 @@ static const struct {
 	{ "tmpfs_size", SIZE, P(tmpfs) },
 	{ "user", USER, P(user) },
 	{ "workspace", WS, P(workspace) },
+	{ "workspace_files", LONG, P(ws_files) },
+	{ "workspace_size", SIZE, P(ws_size) },
 #undef P
 };
 
