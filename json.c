@@ -316,6 +316,10 @@ jb_emit(struct jbuf *j)
 	ssize_t n;
 
 	jb_put(j, "}\n", 2);
+	if (jb_human) {
+		human_line(j->s);
+		done = j->len;
+	}
 	while (!out_failed && done < j->len) {
 		/* During a run, never wait on the reader for more than a
 		 * second without asking whether the run must stop: a pipe

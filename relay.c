@@ -43,6 +43,10 @@ emit(const struct stream *s, size_t n)
 
 	if (n == 0)
 		return;
+	if (jb_human) {		/* raw, where the script wrote it */
+		human_write(strcmp(s->event, "stdout") == 0 ? 1 : 2, s->buf, n);
+		return;
+	}
 	jb_begin(&j, s->event);
 	jb_fixed(&j, "t", (long long)(((s->held ? s->first : now()) -
 	    s->t0) * 1000), 3);

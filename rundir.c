@@ -576,24 +576,18 @@ ws_release(const char *dir)
 static void
 ws_keep(const struct layout *l)
 {
-	struct layout tmp;
-	struct policy p;
 	struct stat ws, top;
+	char *disk;
 
 	if (lstat(l->dir, &top) < 0 || lstat(l->ws, &ws) < 0 ||
 	    !S_ISDIR(ws.st_mode) || ws.st_dev == top.st_dev)
 		return;		/* not a mount of its own */
-	memset(&tmp, 0, sizeof(tmp));
-	memset(&p, 0, sizeof(p));
-	tmp.ws = smprintf("%s.disk", l->ws);
-	p.workspace = WS_RO;	/* no manifest: the run's stays */
-	p.max_files = LONG_MAX;	/* the tmpfs bounded them */
-	p.max_bytes = LLONG_MAX;
-	shadow_copy(l->ws, &tmp, &p, ws.st_uid, ws.st_gid);
+	disk = smprintf("%s.disk", l->ws);
+	shadow_keep(l->ws, disk, ws.st_uid, ws.st_gid);
 	ws_release(l->dir);
-	if (rmdir(l->ws) < 0 || rename(tmp.ws, l->ws) < 0)
+	if (rmdir(l->ws) < 0 || rename(disk, l->ws) < 0)
 		die("keep %s:", l->ws);
-	free(tmp.ws);
+	free(disk);
 }
 
 /* rm -rf of a run or session directory, its tmpfs unmounted first. */

@@ -31,6 +31,7 @@ struct opts {
 	int runopts;			/* an option only a run takes */
 	int made;			/* an option a pool's containers fix */
 	int dryrun, keep, list, langs, diff;
+	int human;			/* --human 1, --json 0, else -1 */
 	char *script;
 	char **args;
 };
@@ -63,11 +64,13 @@ usage(int status)
 	exit(status);
 }
 
-/* --diff reads better in a script than -u; --repl has no letter. */
-#define OPT_REPL 256
+/* --diff reads better in a script than -u; the others have no letter. */
+enum { OPT_REPL = 256, OPT_HUMAN, OPT_JSON };
 
 static const struct option longopts[] = {
 	{ "diff", no_argument, NULL, 'u' },
+	{ "human", no_argument, NULL, OPT_HUMAN },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "repl", no_argument, NULL, OPT_REPL },
 	{ NULL, 0, NULL, 0 }
 };
@@ -95,13 +98,14 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 	o->tmpl = "default";
 	o->dir = ".";
 	o->size = 2;
+	o->human = -1;
 	/* "+": the script and its arguments are not ours to permute. */
 	while ((c = getopt_long(argc, argv, what == FOR_POOL ?
 	    "+c:De:hi:m:n:p:r:T:t:w:" : "+c:Dd:e:hi:kLlm:nP:p:r:T:t:uVw:",
 	    longopts, NULL)) != -1) {
 		/* "gc" with any of these is a script's name, not ours. */
-		o->runopts |= c == OPT_REPL || strchr("DdeikmnPpTtuw", c);
-		if (c != OPT_REPL && strchr("Dimnprtw", c) != NULL && !o->made)
+		o->runopts |= c >= OPT_REPL || strchr("DdeikmnPpTtuw", c);
+		if (c < OPT_REPL && strchr("Dimnprtw", c) != NULL && !o->made)
 			o->made = c;
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -128,6 +132,13 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 				    optarg, POOL_MAX);
 			break;
 		case 'P': o->pool = optarg; break;
+		case OPT_HUMAN:
+		case OPT_JSON:
+			if (what != FOR_RUN)
+				die("--%s: for runs and sbx exec only",
+				    c == OPT_HUMAN ? "human" : "json");
+			o->human = c == OPT_HUMAN;
+			break;
 		case OPT_REPL:
 			if (what != FOR_START)
 				die("--repl: for sbx start only");
@@ -314,6 +325,7 @@ cmd_run(int argc, char *argv[])
 	    !o.runopts) {
 		status = gc(o.runtime);
 	} else if (o.pool) {
+		human_choose(o.human);
 		pool_job(&cfg, &jb, o.pool, o.timeout, o.config);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, 0);
 		jb.args = o.args;
@@ -321,6 +333,7 @@ cmd_run(int argc, char *argv[])
 		jb.diff = o.diff;
 		status = pooled(&cfg, &jb);
 	} else {
+		human_choose(o.dryrun ? 0 : o.human);
 		make_policy(&cfg, &o, &jb.pol);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, o.dryrun);
 		jb.args = o.args;

@@ -438,6 +438,7 @@ const char *workspace_name(enum workspace w);
 /* shadow.c */
 void shadow_copy(const char *dir, const struct layout *l,
     const struct policy *p, uid_t uid, gid_t gid);
+void shadow_keep(const char *src, const char *dst, uid_t uid, gid_t gid);
 int shadow_remove(const char *path);
 int shadow_empty(const char *path);
 
@@ -498,6 +499,12 @@ void stream_flush(struct stream *s, int end);
 int streams_due(struct stream *s, size_t ns);	/* ms poll may wait */
 void stream_drain(struct stream *s);
 const char *stream_last_line(const struct stream *s);
+
+/* human.c: events for a person instead of JSON lines */
+extern int jb_human;
+void human_choose(int how);
+void human_line(const char *line);
+void human_write(int fd, const char *buf, size_t n);
 
 /* dockerapi.c */
 int docker_api(const char *method, const char *name, const char *what,

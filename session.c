@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,11 +428,18 @@ cmd_exec(int argc, char *argv[])
 	struct job jb;
 	const char *conf = NULL, *ext = NULL, *id, *base;
 	char *dir, *image_id, *owned = NULL;
+	static const struct option longopts[] = {
+		{ "human", no_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'J' },
+		{ NULL, 0, NULL, 0 }
+	};
 	long timeout = 0;
-	int c, lock, status, audit;
+	int c, lock, status, audit, human = -1;
 
-	while ((c = getopt(argc, argv, "c:e:T:")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:e:T:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'H': human = 1; break;
+		case 'J': human = 0; break;
 		case 'c': conf = optarg; break;
 		case 'e': ext = optarg; break;
 		case 'T':
@@ -445,6 +453,7 @@ cmd_exec(int argc, char *argv[])
 	}
 	if (argc - optind < 2)
 		return EXIT_USAGE;
+	human_choose(human);
 	if (!session_id_ok(id = argv[optind]))
 		die("%s: not a session id", id);
 	config_find(&cfg, conf);

@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +30,30 @@ static struct {
 	int record;		/* rw: keep a manifest of the original */
 	int into;		/* ws/ is there already: a pool's */
 	struct entries man;
+	int fifos;		/* made anew, not skipped: ws_keep's */
+	int tty;		/* stderr is a terminal: show progress */
+	double start, shown;	/* of the copy, and of its last progress */
 } cs;
+
+/*
+ * A copy that takes more than a second says how far it is, on a
+ * terminal only, and at most five times a second; once done, its line
+ * ends.
+ */
+static void
+progress(int end)
+{
+	double t;
+
+	if (!cs.tty || (end && cs.shown == 0))
+		return;
+	t = now();
+	if (!end && (t - cs.start < 1 || t - cs.shown < 0.2))
+		return;
+	fprintf(stderr, "\rsbx: copying %s: %ld files, %lld MB%s", cs.dir,
+	    cs.files, cs.bytes >> 20, end ? "\n" : "");
+	cs.shown = t;
+}
 
 static void
 copy_data(int in, int out, const char *path, off_t size)
@@ -143,6 +168,8 @@ copy_entry(int dfd, const char *name, const char *rel, const char *dst,
 	if (++cs.files > cs.p->max_files)
 		die("%s: more than %ld files (max_files)", cs.dir,
 		    cs.p->max_files);
+	if (cs.files % 256 == 0)
+		progress(0);
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		die("%s/%s: cannot stat:", cs.dir, rel);
 	if (S_ISDIR(st.st_mode)) {
@@ -162,6 +189,11 @@ copy_entry(int dfd, const char *name, const char *rel, const char *dst,
 			die("%s: more than %lld bytes (max_bytes)",
 			    cs.dir, cs.p->max_bytes);
 		copy_file(dfd, name, rel, dst, &st);
+	} else if (S_ISFIFO(st.st_mode) && cs.fifos) {
+		/* A kept workspace's, made anew: never opened. */
+		if (mkfifo(dst, st.st_mode & 0777) < 0 ||
+		    (cs.chown && lchown(dst, cs.uid, cs.gid) < 0))
+			die("mkfifo %s:", dst);
 	} else {
 		/* A FIFO would hang a reader, a device could reach the
 		 * host: neither belongs in a copy. */
@@ -219,15 +251,16 @@ copy_dir(int fd, const char *rel, const char *dst, const struct stat *st,
  * The tree is walked by descriptor: its owner may change it while it
  * is copied, and nothing outside it may be reached that way.
  */
-void
-shadow_copy(const char *dir, const struct layout *l, const struct policy *p,
-    uid_t uid, gid_t gid)
+static void
+copy_tree(const char *dir, const struct layout *l, const struct policy *p,
+    uid_t uid, gid_t gid, int fifos)
 {
 	struct stat st;
 	size_t i;
 	int fd;
 
 	memset(&cs, 0, sizeof(cs));
+	cs.fifos = fifos;
 	cs.dir = dir;
 	cs.uid = uid;
 	cs.gid = gid;
@@ -242,7 +275,10 @@ shadow_copy(const char *dir, const struct layout *l, const struct policy *p,
 	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
 		die("copy %s:", dir);
 	cs.files = 1;	/* the top counts against max_files too */
+	cs.tty = isatty(2);
+	cs.start = now();
 	copy_dir(fd, "", l->ws, &st, 0);
+	progress(1);
 	/* Directory modes last: a read-only directory must not stop
 	 * its own contents from being copied. */
 	for (i = cs.ndirs; i-- > 0; ) {
@@ -264,6 +300,34 @@ shadow_copy(const char *dir, const struct layout *l, const struct policy *p,
 	free(cs.dirs);
 	cs.dirs = NULL;
 	cs.ndirs = 0;
+}
+
+void
+shadow_copy(const char *dir, const struct layout *l, const struct policy *p,
+    uid_t uid, gid_t gid)
+{
+	copy_tree(dir, l, p, uid, gid, 0);
+}
+
+/*
+ * A workspace, src, copied to dst as it is: a bounded one, as the run
+ * that made it is kept (see ws_keep), its FIFOs made anew so that sbx
+ * diff and apply see what the script left.  The tmpfs bounded its
+ * files and bytes; no manifest, the run's stays.
+ */
+void
+shadow_keep(const char *src, const char *dst, uid_t uid, gid_t gid)
+{
+	struct layout l;
+	struct policy p;
+
+	memset(&l, 0, sizeof(l));
+	memset(&p, 0, sizeof(p));
+	l.ws = (char *)dst;
+	p.workspace = WS_RO;
+	p.max_files = LONG_MAX;
+	p.max_bytes = LLONG_MAX;
+	copy_tree(src, &l, &p, uid, gid, 1);
 }
 
 /*
