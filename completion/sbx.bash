@@ -76,7 +76,7 @@ _sbx_command()
 		start)
 			COMPREPLY=($(compgen -W "-c -D -d -e -i -m -n -p -r -T -t -w --repl" -- "$cur")) ;;
 		exec)
-			COMPREPLY=($(compgen -W "-c -e -T" -- "$cur")) ;;
+			COMPREPLY=($(compgen -W "-c -e -T --human --json" -- "$cur")) ;;
 		diff)
 			COMPREPLY=($(compgen -W "-j" -- "$cur")) ;;
 		apply)
@@ -154,7 +154,7 @@ _sbx()
 	if ((i < COMP_CWORD)); then
 		COMPREPLY=($(compgen -f -- "$cur"))
 	elif [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -P -p -r -T -t -u -V -w --diff" -- "$cur"))
+		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -P -p -r -T -t -u -V -w --diff --human --json" -- "$cur"))
 	elif ((COMP_CWORD == 1)); then
 		# A command, or a script's name.
 		COMPREPLY=($(compgen -W "start exec stop ls diff apply pool gc" -- "$cur")
