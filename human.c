@@ -12,19 +12,17 @@
  * stdout): the script's output as it comes, raw, on our stdout and
  * stderr; a diff's patch; sbx's warnings; and at the end one summary
  * line on stderr.  The events are made as always and read back here
- * (jb_emit hands each line over), so that what a run says has one home
+ * (jb_emit hands each line to jb_render), so that what a run says has one home
  * and this file only chooses what to show of it.  Our own lines are
  * compact JSON: a flat scan of the top level finds a member.
  */
-
-int jb_human;
 
 /* --human (1), --json (0), or neither (-1): a terminal on stdout is a
  * person. */
 void
 human_choose(int how)
 {
-	jb_human = how > 0 || (how < 0 && isatty(1));
+	jb_render = how > 0 || (how < 0 && isatty(1)) ? human_line : NULL;
 }
 
 /* Writes all of buf to fd; a failure on stdout counts as JSON's does. */

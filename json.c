@@ -296,6 +296,9 @@ static int out_failed;	/* a write to stdout failed */
 /* Called when a signal interrupts a write that waits for the reader. */
 void (*jb_blocked)(void);
 
+/* Shows each line instead, for a person (see human.c); NULL for JSON. */
+void (*jb_render)(const char *line);
+
 int
 jb_failed(void)
 {
@@ -316,8 +319,8 @@ jb_emit(struct jbuf *j)
 	ssize_t n;
 
 	jb_put(j, "}\n", 2);
-	if (jb_human) {
-		human_line(j->s);
+	if (jb_render) {
+		jb_render(j->s);
 		done = j->len;
 	}
 	while (!out_failed && done < j->len) {

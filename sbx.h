@@ -403,6 +403,7 @@ void jb_endobj(struct jbuf *j);
 void jb_emit(struct jbuf *j);	/* writes one line to stdout, frees */
 int jb_failed(void);		/* did a line fail to reach stdout? */
 extern void (*jb_blocked)(void);	/* a signal while stdout is full */
+extern void (*jb_render)(const char *line);	/* not JSON: a person's */
 int jb_write(struct jbuf *j, int fd);	/* one write(2), frees */
 void jb_escape(struct jbuf *j, const char *s, size_t n);
 size_t utf8_tail(const char *s, size_t n);
@@ -501,7 +502,6 @@ void stream_drain(struct stream *s);
 const char *stream_last_line(const struct stream *s);
 
 /* human.c: events for a person instead of JSON lines */
-extern int jb_human;
 void human_choose(int how);
 void human_line(const char *line);
 void human_write(int fd, const char *buf, size_t n);

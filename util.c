@@ -45,7 +45,7 @@ die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarn(fmt, ap, buf, sizeof(buf));
 	va_end(ap);
-	if (!dying++ && !jb_human)	/* a person has read it already */
+	if (!dying++ && !jb_render)	/* a person has read it already */
 		event_msg("error", "%s", buf);
 	exit(EXIT_FAIL);
 }
