@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -573,15 +574,46 @@ ws_release(const char *dir)
  * shadow copy is, no link followed, then the tmpfs unmounted.  sbx
  * diff and apply then compare contents, the inodes being new.
  */
+/* What the walk of a kept workspace found: bytes a copy would write. */
+static long long keep_bytes;
+static int keep_deep;
+
+static int
+keep_count(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)path;
+	if (flag == FTW_F && S_ISREG(st->st_mode))
+		keep_bytes += st->st_size;
+	keep_deep |= ftw->level > 200;
+	return 0;
+}
+
 static void
 ws_keep(const struct layout *l)
 {
 	struct stat ws, top;
+	struct statvfs sv;
 	char *disk;
 
 	if (lstat(l->dir, &top) < 0 || lstat(l->ws, &ws) < 0 ||
 	    !S_ISDIR(ws.st_mode) || ws.st_dev == top.st_dev)
 		return;		/* not a mount of its own */
+	/*
+	 * Hard links and sparse files take more on the disk than in the
+	 * tmpfs, and a deep tree may not copy: then it stays mounted, as
+	 * the bound holds it, for the user to unmount.  The container is
+	 * dead: nothing changes the tree while it is walked.
+	 */
+	keep_bytes = keep_deep = 0;
+	if (statvfs(l->ws, &sv) < 0 || nftw(l->ws, keep_count, 16,
+	    FTW_PHYS | FTW_MOUNT) < 0 || keep_deep || keep_bytes >
+	    (long long)(sv.f_blocks - sv.f_bfree) * (long long)sv.f_frsize) {
+		event_msg("warning", "%s: kept as the tmpfs it is (its hard "
+		    "links, sparse files or depth would take more on the "
+		    "disk): umount it before removing", l->ws);
+		return;
+	}
 	disk = smprintf("%s.disk", l->ws);
 	shadow_keep(l->ws, disk, ws.st_uid, ws.st_gid);
 	ws_release(l->dir);

@@ -350,10 +350,38 @@ hwm_reset(pid_t pid)
 	close(fd);
 }
 
-/* CPU time so far: the reaped's, and the repl interpreter's. */
+/*
+ * Our cgroup's CPU time (v2 cpu.stat usage_usec, v1 cpuacct.usage in
+ * ns): every process of the container, those that the kernel reaped
+ * itself too (a parent that ignores SIGCHLD passes none of its
+ * children's time on), and ours, which is little.  -1 if unreadable.
+ */
+static long long
+cgroup_cpu_us(void)
+{
+	char buf[512], *p;
+
+	if (read_small("/sys/fs/cgroup/cpu.stat", buf, sizeof(buf)) > 0 &&
+	    (p = strstr(buf, "usage_usec ")) != NULL)
+		return strtoll(p + 11, NULL, 10);
+	if (read_small("/sys/fs/cgroup/cpuacct/cpuacct.usage", buf,
+	    sizeof(buf)) > 0 && buf[0] >= '0' && buf[0] <= '9')
+		return strtoll(buf, NULL, 10) / 1000;
+	return -1;
+}
+
+/*
+ * CPU time so far: the cgroup's, or else the reaped's and the repl
+ * interpreter's.  A step's is the difference across it: steps run one
+ * at a time, the interpreter stopped between them.
+ */
 static long long
 cpu_now(const struct sup *s)
 {
+	long long cg = cgroup_cpu_us();
+
+	if (cg >= 0)
+		return cg;
 	return children_us() + (s->k.pid ? proc_cpu_us(s->k.pid) : 0);
 }
 
@@ -1349,7 +1377,8 @@ usage_write(const char *key)
 
 	if (*key == '\0')
 		return;
-	n = snprintf(buf, sizeof(buf), "%s %lld %lld\n", key, children_us(),
+	n = snprintf(buf, sizeof(buf), "%s %lld %lld\n", key,
+	    cgroup_cpu_us() >= 0 ? cgroup_cpu_us() : children_us(),
 	    cgroup_peak());
 	unlink(CTR_OUT "/" OUT_USAGE);
 	if ((fd = open(CTR_OUT "/" OUT_USAGE, O_WRONLY | O_CREAT | O_EXCL |

@@ -119,6 +119,18 @@ for rt in $runtimes; do
 	rm -rf "$kept"
 	[ ! -e "$kept" ]
 	say $? "-k: the kept run removes as any directory"
+	# Hard links and a sparse file would take more on the disk: the
+	# kept workspace stays the tmpfs, and says so.
+	printf 'head -c 1048576 /dev/zero >big\nfor i in 1 2 3 4 5 6 7 8; do ln big l$i; done\ntruncate -s 200M sparse\n' \
+	    >"$t/src/links.sh"
+	run -t disk -k -d "$t/src" links.sh
+	rm -f "$t/src/links.sh"
+	shadow=$(res .shadow)
+	like "-k: hard links and sparse files: a warning" "$(jq -r 'select(
+	    .event == "warning") | .message' "$t/out")" "kept as the tmpfs it is"
+	grep -q " ${shadow%/ws}/ws " /proc/self/mountinfo
+	say $? "-k: hard links and sparse files: the tmpfs stays, not the disk"
+	umount "$shadow" && rm -rf "${shadow%/ws}"
 
 	# A session: the bound holds across its steps.
 	id=$("$SBX" start -c "$conf" -r "$rt" -t disk -d "$t/src" |

@@ -49,6 +49,19 @@ for i in range(0, len(b), 4096):
 print(len(b))
 PY
 printf 'while True:\n    pass\n' >"$t/src/loop.py"
+cat >"$t/src/ign.py" <<'PY'
+# Children the kernel reaps itself pass their time to nobody: the
+# cgroup counts it still.
+import os, signal, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+if os.fork() == 0:
+    t = time.process_time()
+    while time.process_time() - t < 1:
+        pass
+    os._exit(0)
+time.sleep(1.5)
+print("spun")
+PY
 cat >"$t/src/forge.py" <<'PY'
 import os
 print("SBX_INIT_KEY" in os.environ)
@@ -81,6 +94,8 @@ for rt in $runtimes; do
 	run -t usage -d "$t/src" spin.py
 	is "run: spin: status 0" "$(res .status)" 0 || show
 	usage run
+	run -t usage -d "$t/src" ign.py
+	usage "run: SIGCHLD ignored"
 	run -t usage -d "$t/src" sleep.py
 	num "run: sleep: cpu_time near zero" "$(res .cpu_time)" '<' 0.3
 	num "run: sleep: memory_peak counted" "$(res .memory_peak)" '>' 0
@@ -113,12 +128,14 @@ for rt in $runtimes; do
 	id=$("$SBX" start -c "$conf" -r "$rt" -t usage -d "$t/src" |
 	    jq -r 'select(.event == "session") | .id')
 	ids="$ids $id"
-	for s in mem.py spin.py sleep.py; do
+	for s in mem.py spin.py sleep.py ign.py; do
 		"$SBX" exec "$id" "$t/src/$s" >"$t/out" 2>"$t/err"
 		cp "$t/out" "$t/$s.out"
 	done
 	cp "$t/spin.py.out" "$t/out"
 	usage step
+	cp "$t/ign.py.out" "$t/out"
+	usage "step: SIGCHLD ignored"
 	cp "$t/mem.py.out" "$t/out"
 	num "step: mem: memory_peak at least 200 MB" "$(res .memory_peak)" \
 	    '>=' 209715200
