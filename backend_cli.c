@@ -795,8 +795,30 @@ backend_run(struct container *c, char **argv, long timeout,
 	}
 }
 
+/* The host pid of the container's pid 1, or -1 if it is not running. */
+long
+backend_pid(const struct container *c)
+{
+	static char buf[1 << 18];
+	char out[64], *p;
+	long pid;
+
+	/* The daemon's JSON: State's members before Pid are its own
+	 * words, where Args before State are the caller's. */
+	if (!is_podman(c->runtime) && docker_api("GET", c->name, "/json", buf,
+	    sizeof(buf)) == 200 && (p = strstr(buf, "\"State\":{")) != NULL &&
+	    (p = strstr(p, "\"Pid\":")) != NULL)
+		pid = strtol(p + 6, NULL, 10);
+	else if (run_quiet(c, out, sizeof(out), "inspect",
+	    "--format={{.State.Pid}}", c->name, (char *)NULL) == 0)
+		pid = strtol(out, NULL, 10);
+	else
+		return -1;
+	return pid > 0 ? pid : -1;
+}
+
 /*
- * sbx gc's question: fn for each container of the runtime labelled sbx,
+ * sbx gc's and sbx ps's question: fn for each container of the runtime labelled sbx,
  * with its name and labels ("" for one it lacks).  -1 if the runtime
  * could not list them.
  */
@@ -806,7 +828,7 @@ backend_ps(const struct container *c, void (*fn)(const struct container *,
 {
 	static char buf[1 << 20];
 	struct labels l;
-	char *line, *next, *f[5];
+	char *line, *next, *f[7];
 	size_t len = 0, i;
 	ssize_t n;
 	int fd;
@@ -819,9 +841,12 @@ backend_ps(const struct container *c, void (*fn)(const struct container *,
 	    "{{index .Labels \"sbx.deadline\"}}|"
 	    "{{index .Labels \"sbx.owner\"}}|"
 	    "{{index .Labels \"sbx.session\"}}|"
-	    "{{index .Labels \"sbx.run\"}}" : "--format={{.Names}}|"
+	    "{{index .Labels \"sbx.run\"}}|"
+	    "{{index .Labels \"sbx.template\"}}|"
+	    "{{index .Labels \"sbx.pool\"}}" : "--format={{.Names}}|"
 	    "{{.Label \"sbx.deadline\"}}|{{.Label \"sbx.owner\"}}|"
-	    "{{.Label \"sbx.session\"}}|{{.Label \"sbx.run\"}}",
+	    "{{.Label \"sbx.session\"}}|{{.Label \"sbx.run\"}}|"
+	    "{{.Label \"sbx.template\"}}|{{.Label \"sbx.pool\"}}",
 	    (char *)NULL);
 	if (ps < 0)
 		return -1;
@@ -836,12 +861,12 @@ backend_ps(const struct container *c, void (*fn)(const struct container *,
 		next = line + strcspn(line, "\n");
 		if (*next)
 			*next++ = '\0';
-		for (i = 0, f[0] = line; i < 4 && f[i]; i++)
+		for (i = 0, f[0] = line; i < 6 && f[i]; i++)
 			if ((f[i + 1] = strchr(f[i], '|')) != NULL)
 				*f[i + 1]++ = '\0';
-		if (i < 4 || f[4] == NULL)
+		if (i < 6 || f[6] == NULL)
 			continue;
-		for (i = 1; i < 5; i++)
+		for (i = 1; i < 7; i++)
 			if (strcmp(f[i], "<no value>") == 0)
 				f[i] = "";
 		l.name = f[0];
@@ -849,6 +874,8 @@ backend_ps(const struct container *c, void (*fn)(const struct container *,
 		l.owner = f[2];
 		l.session = f[3];
 		l.run = f[4];
+		l.tmpl = f[5];
+		l.pool = f[6];
 		fn(c, &l);
 	}
 	return 0;

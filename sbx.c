@@ -41,15 +41,15 @@ static void usage(int status) NORETURN;
 static void
 usage(int status)
 {
-	fprintf(stderr, "usage: %s [-DhkLlnuV] [-c config] [-d dir] [-e ext] "
-	    "[-i image] [-m memory]\n           [-p cpus] [-r runtime] "
-	    "[-T timeout] [-t template] [-w mode]\n           script "
-	    "[arg ...]\n"
+	fprintf(stderr, "usage: %s [-DhkLlnuV] [--human | --json] [-c config] "
+	    "[-d dir] [-e ext]\n           [-i image] [-m memory] [-p cpus] "
+	    "[-r runtime] [-T timeout] [-t template]\n           [-w mode] "
+	    "script [arg ...]\n"
 	    "       %s start [-Dn] [--repl] [-c config] [-d dir] [-e ext] "
 	    "[-i image]\n           [-m memory] [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n"
-	    "       %s exec [-c config] [-e ext] [-T timeout] id script "
-	    "[arg ...]\n"
+	    "       %s exec [--human | --json] [-c config] [-e ext] "
+	    "[-T timeout] id\n           script [arg ...]\n"
 	    "       %s stop id\n       %s ls\n"
 	    "       %s diff [-j] target [pattern ...]\n"
 	    "       %s apply [-n] target [pattern ...]\n"
@@ -59,8 +59,9 @@ usage(int status)
 	    "[-m memory]\n           [-n size] [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n"
 	    "       %s pool ls\n       %s pool stop name\n"
+	    "       %s ps [-r runtime]\n"
 	    "       %s [-r runtime] gc\n", argv0, argv0, argv0, argv0, argv0,
-	    argv0, argv0, argv0, argv0, argv0, argv0, argv0);
+	    argv0, argv0, argv0, argv0, argv0, argv0, argv0, argv0);
 	exit(status);
 }
 
@@ -471,6 +472,7 @@ static const struct {
 	{ "gc", cmd_gc },
 	{ "ls", cmd_ls },		/* session.c */
 	{ "pool", cmd_pool },
+	{ "ps", cmd_ps },		/* ps.c */
 	{ "start", cmd_start },
 	{ "stop", cmd_stop },		/* session.c */
 };

@@ -346,6 +346,9 @@ void pool_gc(const char *runtime);
 /* gc.c */
 int gc(const char *runtime);
 
+/* ps.c */
+int cmd_ps(int argc, char *argv[]);
+
 /* sig.c */
 extern volatile sig_atomic_t opt_alarm;
 extern volatile sig_atomic_t opt_signal;
@@ -512,7 +515,7 @@ int docker_api(const char *method, const char *name, const char *what,
 
 /* backend_cli.c */
 struct labels {			/* of a container, as sbx set them */
-	const char *name, *deadline, *owner, *session, *run;
+	const char *name, *deadline, *owner, *session, *run, *tmpl, *pool;
 };
 char *runtime_find(const char *name);	/* caller frees */
 const char *runtime_auto(void);
@@ -525,3 +528,4 @@ int backend_remove(const struct container *c);
 char *backend_image_id(const struct container *c, const char *image);
 int backend_ps(const struct container *c, void (*fn)(const struct container *,
     const struct labels *));
+long backend_pid(const struct container *c);

@@ -157,7 +157,7 @@ _sbx()
 		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -P -p -r -T -t -u -V -w --diff --human --json" -- "$cur"))
 	elif ((COMP_CWORD == 1)); then
 		# A command, or a script's name.
-		COMPREPLY=($(compgen -W "start exec stop ls diff apply pool gc" -- "$cur")
+		COMPREPLY=($(compgen -W "start exec stop ls diff apply pool ps gc" -- "$cur")
 		    $(compgen -f -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "gc" -- "$cur") $(compgen -f -- "$cur"))

@@ -49,6 +49,7 @@ for i in range(0, len(b), 4096):
 print(len(b))
 PY
 printf 'while True:\n    pass\n' >"$t/src/loop.py"
+printf 'import time\ntime.sleep(3)\n' >"$t/src/sleep3.py"
 cat >"$t/src/ign.py" <<'PY'
 # Children the kernel reaps itself pass their time to nobody: the
 # cgroup counts it still.
@@ -170,6 +171,37 @@ for rt in $runtimes; do
 	num "pooled: mem: memory_peak below the limit" "$(res .memory_peak)" \
 	    '<' 536870912
 	num "pooled: mem: cpu_time counted" "$(res .cpu_time)" '>' 0
-	"$SBX" pool stop "$p" >/dev/null 2>&1
+
+	# sbx ps: a run, a session in a step and a pool's container, with
+	# their usage now; then none of them.
+	"$SBX" -c "$conf" -r "$rt" -t usage-short -d "$t/src" loop.py \
+	    >/dev/null 2>&1 &
+	run_pid=$!
+	id=$("$SBX" start -c "$conf" -r "$rt" -t usage -d "$t/src" |
+	    jq -r 'select(.event == "session") | .id')
+	ids="$ids $id"
+	"$SBX" exec "$id" "$t/src/sleep3.py" >/dev/null 2>&1 &
+	exec_pid=$!
+	sleep 1.5
+	"$SBX" ps -r "$rt" >"$t/ps" 2>"$t/err"
+	is "ps: status 0" "$?" 0
+	ps_of() { jq -r "select(.kind == \"$1\" and $2) | $3" "$t/ps"; }
+	is "ps: the run, by template" "$(ps_of run \
+	    '.template == "usage-short"' .runtime)" "$rt" || diag "$(cat "$t/ps")"
+	num "ps: the run's CPU time now" "$(ps_of run \
+	    '.template == "usage-short"' .cpu_time)" '>' 0.5
+	num "ps: the run's memory now" "$(ps_of run \
+	    '.template == "usage-short"' .memory)" '>' 0
+	num "ps: the run's elapsed time" "$(ps_of run \
+	    '.template == "usage-short"' .elapsed)" '>' 0.5
+	is "ps: the session, in its first step" "$(ps_of session \
+	    ".session == \"$id\"" .step)" 1 || diag "$(cat "$t/ps")"
+	num "ps: the step's elapsed time" "$(ps_of session \
+	    ".session == \"$id\"" .elapsed)" '<' 5
+	wait "$run_pid" "$exec_pid"
+	"$SBX" stop "$id" >/dev/null 2>&1
+	"$SBX" ps -r "$rt" >"$t/ps" 2>"$t/err"
+	is "ps: once over, none of them" "$(jq -r "select(.session == \"$id\"
+	    or .template == \"usage-short\") | .name" "$t/ps")" ""
 done
 exit 0
