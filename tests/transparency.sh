@@ -53,7 +53,9 @@
 #   sbx's own, left out: --name and --label (the plain run has a name of
 #     its own, to clean up after a timeout), --log-driver=none, --rm (the
 #     plain run always has --rm; sbx removes docker containers itself),
-#     and the read-only /sbx mount that holds the import guard.
+#     the read-only /sbx mount that holds the import guard, and the key
+#     of sbx's init (--env=SBX_INIT_KEY=..., which the init takes out of
+#     the script's environment: see the env_view cases).
 # The command is not taken from sbx but written here, per language:
 # "python3 -u -B", "sh", "node", then /workspace/FILE and its arguments;
 # a comparison fails if sbx runs anything else (the import guard aside:
@@ -128,7 +130,8 @@ plan() {
 		elif test("^--mount=type=bind,source=[^,]*,target=/sbx/out$")
 		then {mirror: "--mount=type=bind,source=\($out),target=/sbx/out"}
 		elif test("^--(name|label)=") or IN("--log-driver=none", "--rm") or
-		    test("^--mount=type=bind,source=[^,]*,target=/sbx(/init)?,ro$")
+		    test("^--mount=type=bind,source=[^,]*,target=/sbx(/init)?,ro$") or
+		    test("^--env=SBX_INIT_KEY=[0-9a-f]{32}$")
 		then {sbx: .}
 		else {unknown: .} end;
 	.argv as $v | ($interp | split(" ")) as $in |
