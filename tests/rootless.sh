@@ -41,14 +41,26 @@ fi
 # cgroup v2: the image must be in the user's own storage.
 as_user "podman image exists sbx-python || podman import -q \
     /var/tmp/sbx-images/sbx-python.tar sbx-python" >/dev/null 2>&1
-as_user "./sbx -r podman -w rw -k -d src w.py" >"$t/out" 2>"$t/err"
+# A bounded workspace needs a tmpfs only root mounts: refused, not
+# unbounded; with no bound, the run goes on.
+as_user "./sbx -r podman -w rw -d src w.py" >"$t/out" 2>"$t/err"
+rc=$?
+[ $rc -eq 125 ] && grep -q "workspace_size and workspace_files need a tmpfs" \
+    "$t/err" && [ -z "$(ls -A "$t/tmp")" ] &&
+    ok "cgroup v2: a bounded rw workspace is refused, nothing left" ||
+    notok "cgroup v2: a bounded rw workspace is refused, nothing left"
+printf '[default]\nworkspace_size = 0\nworkspace_files = 0\n' >"$t/nobound.ini"
+chmod a+r "$t/nobound.ini"
+as_user "SBX_CONFIG=$t/nobound.ini ./sbx -r podman -w rw -k -d src w.py" \
+    >"$t/out" 2>"$t/err"
 rc=$?
 [ $rc -eq 0 ] && grep -q '"data":"hello' "$t/out" &&
     ok "cgroup v2: a rw run as $user" || notok "cgroup v2: a rw run as $user"
 shadow=$(jq -r 'select(.event == "result") | .shadow' "$t/out")
 [ -f "$shadow/new.txt" ] && ok "cgroup v2: the write landed in the copy" ||
     notok "cgroup v2: the write landed in the copy"
-as_user "./sbx -r podman -w rw -d src w.py" >/dev/null 2>&1
+as_user "SBX_CONFIG=$t/nobound.ini ./sbx -r podman -w rw -d src w.py" \
+    >/dev/null 2>&1
 [ "$(ls -A "$t/tmp" | wc -l)" -le 1 ] &&
     ok "cgroup v2: the copy with a mapped uid's files is removed" ||
     notok "cgroup v2: the copy with a mapped uid's files is removed"
