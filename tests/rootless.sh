@@ -2,8 +2,10 @@
 # sbx as an unprivileged user with rootless podman.  The user is made
 # here (with subordinate ids) if missing; CI runs as root.  On cgroup v1
 # rootless podman ignores memory, CPU and pids limits, so sbx must refuse
-# to run there; on cgroup v2 the run must work, limits and all, and the
-# shadow copy (files written by a mapped uid included) must be removed.
+# to run there; on cgroup v2 a bounded rw workspace is refused (only
+# root mounts its tmpfs) and, with no bound, the run must work, limits
+# and all, and the shadow copy (files written by a mapped uid included)
+# must be removed.
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
