@@ -568,12 +568,6 @@ ws_release(const char *dir)
 	close(dfd);
 }
 
-/*
- * A kept run's bounded ws/ goes to the disk, where the user may keep it
- * as long as they like and remove it as any directory: copied as a
- * shadow copy is, no link followed, then the tmpfs unmounted.  sbx
- * diff and apply then compare contents, the inodes being new.
- */
 /* What the walk of a kept workspace found: bytes a copy would write. */
 static long long keep_bytes;
 static int keep_deep;
@@ -589,6 +583,12 @@ keep_count(const char *path, const struct stat *st, int flag,
 	return 0;
 }
 
+/*
+ * A kept run's bounded ws/ goes to the disk, where the user may keep it
+ * as long as they like and remove it as any directory: copied as a
+ * shadow copy is, no link followed, then the tmpfs unmounted.  sbx
+ * diff and apply then compare contents, the inodes being new.
+ */
 static void
 ws_keep(const struct layout *l)
 {
