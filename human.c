@@ -1,5 +1,4 @@
 /* See LICENSE file for copyright and license details. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +22,6 @@ void
 human_choose(int how)
 {
 	jb_render = how > 0 || (how < 0 && isatty(1)) ? human_line : NULL;
-}
-
-/* Writes all of buf to fd; a failure on stdout counts as JSON's does. */
-void
-human_write(int fd, const char *buf, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, buf, n)) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return;
-		}
-		buf += w;
-		n -= (size_t)w;
-	}
 }
 
 /* Past the JSON value at p: a string, an object or array, or a word. */
@@ -217,7 +199,7 @@ summary(const char *line)
 		snprintf(out + strlen(out), sizeof(out) - strlen(out),
 		    "; kept in %s", s);
 	snprintf(out + strlen(out), sizeof(out) - strlen(out), "\n");
-	human_write(2, out, strlen(out));
+	jb_out(2, out, strlen(out));
 }
 
 /* One event line of ours, shown as a person wants it, or not at all. */
@@ -235,7 +217,7 @@ human_line(const char *line)
 		str(line, "message", buf + strlen(buf), sizeof(buf) -
 		    strlen(buf) - 1);
 		strcat(buf, "\n");
-		human_write(2, buf, strlen(buf));
+		jb_out(2, buf, strlen(buf));
 	} else if (strcmp(ev, "diff") == 0) {
 		if (*str(line, "patch", buf, sizeof(buf)) == '\0') {
 			snprintf(buf, sizeof(buf), "sbx: %s: ", str(line,
@@ -244,6 +226,6 @@ human_line(const char *line)
 			    strlen(buf) - 1);
 			strcat(buf, "\n");
 		}
-		human_write(1, buf, strlen(buf));
+		jb_out(1, buf, strlen(buf));
 	}
 }

@@ -343,6 +343,28 @@ jb_emit(struct jbuf *j)
 	j->s = NULL;
 }
 
+/*
+ * Raw bytes to stdout or stderr, for a person (see human.c): all of
+ * them, and a failure on stdout counts as a line's would.
+ */
+void
+jb_out(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0 && !(fd == 1 && out_failed)) {
+		if ((w = write(fd, buf, n)) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			if (fd == 1)
+				out_failed = 1;
+			return;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
 /* The same line, to fd in one write(2); -1 if it did not all go. */
 int
 jb_write(struct jbuf *j, int fd)

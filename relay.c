@@ -44,7 +44,7 @@ emit(const struct stream *s, size_t n)
 	if (n == 0)
 		return;
 	if (jb_render) {	/* a person's: raw, where the script wrote it */
-		human_write(strcmp(s->event, "stdout") == 0 ? 1 : 2, s->buf, n);
+		jb_out(strcmp(s->event, "stdout") == 0 ? 1 : 2, s->buf, n);
 		return;
 	}
 	jb_begin(&j, s->event);

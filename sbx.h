@@ -404,6 +404,7 @@ void jb_strv(struct jbuf *j, const char *key, char **v);
 void jb_obj(struct jbuf *j, const char *key);
 void jb_endobj(struct jbuf *j);
 void jb_emit(struct jbuf *j);	/* writes one line to stdout, frees */
+void jb_out(int fd, const char *buf, size_t n);	/* raw, to 1 or 2 */
 int jb_failed(void);		/* did a line fail to reach stdout? */
 extern void (*jb_blocked)(void);	/* a signal while stdout is full */
 extern void (*jb_render)(const char *line);	/* not JSON: a person's */
@@ -507,7 +508,6 @@ const char *stream_last_line(const struct stream *s);
 /* human.c: events for a person instead of JSON lines */
 void human_choose(int how);
 void human_line(const char *line);
-void human_write(int fd, const char *buf, size_t n);
 
 /* dockerapi.c */
 int docker_api(const char *method, const char *name, const char *what,

@@ -28,6 +28,8 @@ open("new.txt", "w").write("x\n")
 sys.exit(3)
 PY
 printf 'while True:\n    pass\n' >"$t/src/loop.py"
+printf 'import time\nfor i in range(100):\n    print("x" * 1000, flush=True)\n    time.sleep(0.02)\n' \
+    >"$t/src/flood.py"
 # tty CMD...: CMD's output through a pseudo-terminal, \r dropped; its
 # status is script's, which -e makes the command's.
 tty() {
@@ -67,6 +69,12 @@ for rt in $runtimes; do
 	like "--human on a pipe: the summary on stderr" "$(cat "$t/err")" \
 	    "sbx: exit 3, "
 	is "--human on a pipe: the same status" "$rc" 3
+	{ $run --human -d "$t/src" flood.py 2>"$t/err"; echo $? >"$t/rc"; } |
+	    head -c 10 >/dev/null
+	is "--human, its reader gone: status 125, as with JSON lines" \
+	    "$(cat "$t/rc")" 125
+	like "--human, its reader gone: said" "$(cat "$t/err")" \
+	    "write error on standard output"
 	tty "$run -T 2 -d $t/src loop.py"
 	rc=$?
 	is "a timeout on a terminal: status 124" "$rc" 124
