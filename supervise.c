@@ -249,13 +249,13 @@ oom_kills(void)
 
 /*
  * What the kernel counted of a run or a step, never what it said of
- * itself.  CPU time is that of the processes reaped: each is reaped by
- * its parent, whose count then holds it, or, orphaned, by us, so a
- * whole tree's time reaches us once all of it is dead.  Memory is the
- * peak of our memory cgroup (v2 memory.peak, v1 max_usage_in_bytes),
- * the container's, which no step can reset; and for a step, the largest
- * peak resident set of one of its processes.  -1: the kernel does not
- * say.
+ * itself.  CPU time is our cgroup's (cgroup_cpu_us), or where that
+ * cannot be read, that of the processes reaped: each is reaped by its
+ * parent, whose count then holds it, or, orphaned, by us.  Memory is
+ * the peak of our memory cgroup (v2 memory.peak, v1
+ * max_usage_in_bytes), the container's, which no step can reset; and
+ * for a step, the largest peak resident set of one of its processes.
+ * -1: the kernel does not say.
  */
 static long long peak_kb;	/* largest ru_maxrss reaped since reset */
 
