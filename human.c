@@ -206,8 +206,9 @@ summary(const char *line)
 void
 human_line(const char *line)
 {
-	static char buf[1 << 16];
-	char ev[32], path[512];
+	static char buf[4096];
+	char ev[32], path[512], *patch;
+	size_t len;
 
 	str(line, "event", ev, sizeof(ev));
 	if (strcmp(ev, "result") == 0) {
@@ -219,13 +220,21 @@ human_line(const char *line)
 		strcat(buf, "\n");
 		jb_out(2, buf, strlen(buf));
 	} else if (strcmp(ev, "diff") == 0) {
-		if (*str(line, "patch", buf, sizeof(buf)) == '\0') {
+		/* A patch is as long as its event allows: no buffer of ours
+		 * may cut it. */
+		if (member(line, "patch", &len) == NULL)
+			len = 0;
+		patch = emalloc(len + 1);
+		if (*str(line, "patch", patch, len + 1) == '\0') {
 			snprintf(buf, sizeof(buf), "sbx: %s: ", str(line,
 			    "path", path, sizeof(path)));
 			str(line, "omitted", buf + strlen(buf), sizeof(buf) -
 			    strlen(buf) - 1);
 			strcat(buf, "\n");
+			jb_out(1, buf, strlen(buf));
+		} else {
+			jb_out(1, patch, strlen(patch));
 		}
-		jb_out(1, buf, strlen(buf));
+		free(patch);
 	}
 }
