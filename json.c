@@ -597,3 +597,126 @@ jb_raw(struct jbuf *j, const char *k, const char *json)
 	key(j, k);
 	puts_(j, json);
 }
+
+/*
+ * Readers of our own event lines (human.c, batch.c): compact JSON, one
+ * object, so a flat scan of its top level finds a member.
+ */
+
+/* Past the JSON value at p: a string, an object or array, or a word. */
+static const char *
+skip_value(const char *p)
+{
+	int depth = 0, str = 0;
+
+	for (; *p; p++) {
+		if (str) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				str = 0;
+			if (!str && depth == 0)
+				return p + 1;
+			continue;
+		}
+		if (*p == '"')
+			str = 1;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (depth-- == 0)
+				return p;
+			if (depth == 0)
+				return p + 1;
+		} else if (*p == ',' && depth == 0)
+			return p;
+	}
+	return p;
+}
+
+/* The raw value of the top-level member key of line, or NULL. */
+const char *
+jl_member(const char *line, const char *key, size_t *len)
+{
+	size_t kl = strlen(key);
+	const char *p = line + 1, *v;
+
+	while (*p == '"') {
+		v = strchr(p + 1, '"');
+		if (v == NULL || v[1] != ':')
+			return NULL;
+		v += 2;
+		if ((size_t)(v - p - 3) == kl && strncmp(p + 1, key, kl) == 0) {
+			*len = (size_t)(skip_value(v) - v);
+			return v;
+		}
+		p = skip_value(v);
+		if (*p == ',')
+			p++;
+	}
+	return NULL;
+}
+
+static long
+hex4(const char *p)
+{
+	char h[5];
+
+	memcpy(h, p, 4);
+	h[4] = '\0';
+	return strtol(h, NULL, 16);
+}
+
+/* A string member of line, unescaped into buf (\u past ASCII as '?'), or
+ * "" if none. */
+const char *
+jl_str(const char *line, const char *key, char *buf, size_t size)
+{
+	const char *v;
+	size_t len = 0, o = 0, i;
+	long c;
+
+	if ((v = jl_member(line, key, &len)) == NULL || *v != '"')
+		len = 0;
+	for (i = 1; i + 1 < len && o + 1 < size; i++) {
+		if (v[i] != '\\') {
+			buf[o++] = v[i];
+			continue;
+		}
+		switch (v[++i]) {
+		case 'n': buf[o++] = '\n'; break;
+		case 't': buf[o++] = '\t'; break;
+		case 'r': buf[o++] = '\r'; break;
+		case 'b': buf[o++] = '\b'; break;
+		case 'f': buf[o++] = '\f'; break;
+		case 'u':
+			c = i + 4 < len ? hex4(v + i + 1) : '?';
+			buf[o++] = c > 0 && c < 128 ? (char)c : '?';
+			i += 4;
+			break;
+		default: buf[o++] = v[i]; break;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* A number member, or -1 when it is null or missing. */
+double
+jl_number(const char *line, const char *key)
+{
+	size_t len;
+	const char *v = jl_member(line, key, &len);
+
+	return v && (*v == '-' || (*v >= '0' && *v <= '9')) ?
+	    strtod(v, NULL) : -1;
+}
+
+int
+jl_yes(const char *line, const char *key)
+{
+	size_t len;
+	const char *v = jl_member(line, key, &len);
+
+	return v && strncmp(v, "true", 4) == 0;
+}

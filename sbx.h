@@ -413,6 +413,10 @@ void jb_escape(struct jbuf *j, const char *s, size_t n);
 size_t utf8_tail(const char *s, size_t n);
 int json_compact(const char *s, size_t n, struct jbuf *out);
 void jb_raw(struct jbuf *j, const char *key, const char *json);
+const char *jl_member(const char *line, const char *key, size_t *len);
+const char *jl_str(const char *line, const char *key, char *buf, size_t size);
+double jl_number(const char *line, const char *key);	/* -1 if none */
+int jl_yes(const char *line, const char *key);
 void event_msg(const char *event, const char *fmt, ...) PRINTF(2, 3);
 void event_gc(const char *kind, const char *runtime, const char *name,
     const char *reason);
