@@ -467,6 +467,8 @@ static const struct {
 	int (*fn)(int, char **);
 } cmds[] = {
 	{ "apply", cmd_apply },		/* apply.c */
+	{ "batch", cmd_batch },		/* batch.c */
+	{ "batch-task", cmd_batch_task },	/* batch.c: a Slurm task */
 	{ "diff", cmd_diff },		/* apply.c */
 	{ "exec", cmd_exec },		/* session.c */
 	{ "gc", cmd_gc },

@@ -346,6 +346,10 @@ void pool_gc(const char *runtime);
 /* gc.c */
 int gc(const char *runtime);
 
+/* batch.c */
+int cmd_batch(int argc, char *argv[]);
+int cmd_batch_task(int argc, char *argv[]);
+
 /* ps.c */
 int cmd_ps(int argc, char *argv[]);
 
