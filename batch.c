@@ -47,7 +47,8 @@ struct kase {
 	int fd[2];		/* the run's stdout and stderr, -1 if closed */
 	struct jbuf out, err;
 	int skip;		/* its result is in --resume's file */
-	int done;		/* a Slurm task's output had its result */
+	int done;		/* in a Slurm task's output: 1 its result,
+				 * 2 its run's error */
 };
 
 /* What the command line asked for. */
@@ -78,6 +79,8 @@ static const struct option longopts[] = {
 };
 
 static char self[PATH_MAX];	/* this binary, run for each case */
+static char *slurm_dir;		/* --slurm's, removed at exit */
+static char slurm_job[32];	/* scancelled at exit, if still waited on */
 
 static void
 find_self(void)
@@ -276,6 +279,28 @@ slurp(int fd, struct jbuf *buf)
 	return 0;
 }
 
+/* argv's exit status, its stdout in out; its stderr ours if err. */
+static int
+capture(char **argv, struct jbuf *out, int err)
+{
+	struct jbuf e = { 0 };
+	int fd[2], st;
+	pid_t pid;
+
+	pid = spawn(argv, NULL, fd);
+	slurp(fd[0], out);
+	slurp(fd[1], &e);
+	close(fd[0]);
+	close(fd[1]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("batch: waitpid:");
+	if (err && e.len)
+		jb_out(2, e.s, e.len);
+	free(e.s);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /*
  * A bad option or template fails every case alike: ask once, with the
  * run's own dry run of a script on stdin, before any case starts.
@@ -287,8 +312,6 @@ check_options(const struct batch *b)
 	char **v, msg[1024], ext[32];
 	const char *dot, *script = b->run[b->nrun - 1];
 	size_t i, n = 0;
-	int fd[2], st;
-	pid_t pid;
 
 	if (b->pooled)
 		return;		/* -P takes no -D; its options are few */
@@ -305,20 +328,14 @@ check_options(const struct batch *b)
 	for (i = 0; i + 1 < b->nrun; i++)
 		v[n++] = b->run[i];
 	v[n++] = "-";
-	pid = spawn(v, NULL, fd);
-	close(fd[1]);
-	slurp(fd[0], &out);
-	close(fd[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	free(v);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	if (capture(v, &out, 0) != 0) {
 		if (out.s == NULL || *jl_str(out.s, "message", msg,
 		    sizeof(msg)) == '\0')
 			snprintf(msg, sizeof(msg), "batch: the run options "
 			    "do not make a run");
 		die("%s", msg);
 	}
+	free(v);
 	free(out.s);
 }
 
@@ -403,7 +420,9 @@ no_result(struct tally *t, const char *name, enum outcome o, int said)
 		return;
 	jb_begin(&j, "error");
 	jb_str(&j, "case", name);
-	jb_str(&j, "message", "batch: the case's run ended without a result");
+	jb_str(&j, "message", slurm_dir ? "batch: its Slurm task left no "
+	    "result (see the task's stderr above)" : "batch: its run ended "
+	    "without a result");
 	jb_emit(&j);
 }
 
@@ -676,24 +695,17 @@ summary(const struct batch *b, const struct tally *t, double t0)
  * are.  The job's script is run by the kernel itself: its "#!" line
  * names this binary's batch-task, and no shell is involved.
  */
-static char *slurm_dir;		/* removed at exit */
-static char slurm_job[32];	/* scancelled at exit, if still waited on */
 
 /* scancel: every task's sbx gets SIGTERM, and stops its runs. */
 static void
 scancel(void)
 {
 	char *v[] = { "scancel", slurm_job, NULL };
-	int fd[2], st;
-	pid_t pid;
+	struct jbuf out = { 0 };
 
-	if (*slurm_job == '\0')
-		return;
-	pid = spawn(v, NULL, fd);
-	close(fd[0]);
-	close(fd[1]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (*slurm_job)
+		capture(v, &out, 1);
+	free(out.s);
 }
 
 static void
@@ -722,9 +734,8 @@ put_file(const char *dir, const char *name, const char *s, size_t n,
 }
 
 static void
-get_file(const char *dir, const char *name, struct jbuf *buf, int need)
+get_file(const char *path, struct jbuf *buf, int need)
 {
-	char *path = smprintf("%s/%s", dir, name);
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
@@ -735,7 +746,6 @@ get_file(const char *dir, const char *name, struct jbuf *buf, int need)
 	}
 	if (fd >= 0)
 		close(fd);
-	free(path);
 }
 
 /* The directory the array's tasks read from and write to. */
@@ -800,22 +810,69 @@ slurm_dir_make(const struct batch *b, size_t *chunk)
 	return tasks;
 }
 
-/* sbatch --wait, with scancel if we are asked to stop meanwhile. */
+/*
+ * Is the job over?  Every task's done mark is there, or Slurm has no
+ * task of it left that is pending or running (one killed before its
+ * mark, or never started).
+ */
+static int
+slurm_over(size_t tasks)
+{
+	struct jbuf out = { 0 };
+	char *v[] = { "squeue", "-h", "-o", "%T", "-j", slurm_job, NULL };
+	char *mark;
+	size_t i, n = 0;
+	int st;
+
+	for (i = 0; i < tasks; i++) {
+		mark = smprintf("%s/out/%zu.done", slurm_dir, i);
+		n += access(mark, F_OK) == 0;
+		free(mark);
+	}
+	if (n == tasks)
+		return 1;
+	st = capture(v, &out, 0);
+	n = out.len;
+	free(out.s);
+	return st == 0 && n == 0;
+}
+
+/* Was any task of the job cancelled?  slurmctld keeps ended jobs for
+ * MinJobAge (300 s by default): "-t all" shows them. */
+static int
+slurm_cancelled(void)
+{
+	struct jbuf out = { 0 };
+	char *v[] = { "squeue", "-h", "-t", "all", "-o", "%T", "-j",
+	    slurm_job, NULL };
+	int yes;
+
+	capture(v, &out, 0);
+	yes = out.s && strstr(out.s, "CANCELLED") != NULL;
+	free(out.s);
+	return yes;
+}
+
+/*
+ * sbatch, then a wait on the job that asks little of slurmctld: the
+ * done marks first, squeue once a second.  (sbatch --wait polls at up
+ * to 10 s.)  A signal to us cancels the job; its tasks still say the
+ * results of their runs, and we wait for them.  Returns whether it was
+ * cancelled.
+ */
 static int
 slurm_submit(const struct batch *b, size_t tasks)
 {
-	struct jbuf out = { 0 }, err = { 0 };
+	struct jbuf out = { 0 };
 	char **v, **extra = NULL, *arr, *o, *e, *job;
 	size_t i, n = 0;
-	int fd[2], st, cancelled = 0;
-	pid_t pid;
+	int cancelled = 0, st;
 
 	if (b->slurm_args)
 		extra = strv_split(b->slurm_args, " \t\n");
 	v = ecalloc(strv_len(extra) + 12, sizeof(*v));
 	v[n++] = "sbatch";
 	v[n++] = "--parsable";
-	v[n++] = "--wait";
 	v[n++] = "--job-name=sbx-batch";
 	v[n++] = arr = b->jobs_given ? smprintf("--array=0-%zu%%%ld",
 	    tasks - 1, b->jobs) : smprintf("--array=0-%zu", tasks - 1);
@@ -827,42 +884,26 @@ slurm_submit(const struct batch *b, size_t tasks)
 		if (*extra[i])
 			v[n++] = extra[i];
 	v[n++] = job = smprintf("%s/job", slurm_dir);
-	pid = spawn(v, NULL, fd);
-	/* --parsable: "ID" or "ID;CLUSTER" as soon as it is submitted. */
-	while (!memchr(out.s ? out.s : "", '\n', out.len)) {
-		char c;
-		ssize_t r = read(fd[0], &c, 1);
-
-		if (r == 0 || (r < 0 && errno != EINTR))
-			break;
-		if (r > 0)
-			jb_put(&out, &c, 1);
-	}
-	if (out.s && out.len > 1)
-		snprintf(slurm_job, sizeof(slurm_job), "%.*s",
-		    (int)strcspn(out.s, ";\n"), out.s);
-	for (;;) {
-		if (opt_signal && *slurm_job && !cancelled) {
+	st = capture(v, &out, 1);
+	/* --parsable: "ID" or "ID;CLUSTER". */
+	if (st != 0 || out.len < 2 || strspn(out.s, "0123456789") == 0)
+		die("batch: sbatch did not submit the job (exit %d)", st);
+	snprintf(slurm_job, sizeof(slurm_job), "%.*s",
+	    (int)strspn(out.s, "0123456789"), out.s);
+	for (i = 0; ; i++) {
+		if (opt_signal && !cancelled) {
 			cancelled = 1;
 			scancel();
 		}
-		if (waitpid(pid, &st, 0) == pid)
+		if (i % 5 == 4 && slurm_over(tasks))
 			break;
-		if (errno != EINTR)
-			die("batch: waitpid:");
+		poll(NULL, 0, 200);
 	}
-	slurp(fd[0], &out);
-	slurp(fd[1], &err);
-	close(fd[0]);
-	close(fd[1]);
-	if (err.len)
-		jb_out(2, err.s, err.len);
-	if (*slurm_job == '\0')
-		die("batch: sbatch did not submit the job (exit %d)",
-		    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	/* Cancelled by us, or by anyone's scancel: its cases that never
+	 * started are not run, not failed. */
+	cancelled |= slurm_cancelled();
 	*slurm_job = '\0';	/* it is over: nothing left to cancel */
 	free(out.s);
-	free(err.s);
 	free(arr);
 	free(o);
 	free(e);
@@ -881,13 +922,14 @@ static void
 slurm_merge(struct batch *b, size_t tasks, int cancelled, struct tally *t)
 {
 	struct jbuf buf;
-	char name[PATH_MAX], file[32], *line, *msg;
+	char name[PATH_MAX], *path, *line, *msg;
 	size_t at, i, task;
 
 	for (task = 0; task < tasks; task++) {
 		memset(&buf, 0, sizeof(buf));
-		snprintf(file, sizeof(file), "out/%zu.out", task);
-		get_file(slurm_dir, file, &buf, 0);
+		path = smprintf("%s/out/%zu.out", slurm_dir, task);
+		get_file(path, &buf, 0);
+		free(path);
 		for (at = 0; (line = next_line(&buf, &at)) != NULL;
 		    free(line)) {
 			if (*line != '{' || is_event(line, "batch"))
@@ -895,30 +937,35 @@ slurm_merge(struct batch *b, size_t tasks, int cancelled, struct tally *t)
 			msg = smprintf("%s\n", line);
 			jb_out(1, msg, strlen(msg));
 			free(msg);
-			if (!is_event(line, "result") || !*jl_str(line,
-			    "case", name, sizeof(name)))
+			if ((!is_event(line, "result") && !is_event(line,
+			    "error")) || !*jl_str(line, "case", name,
+			    sizeof(name)))
 				continue;
 			for (i = 0; i < b->n; i++)
-				if (!b->k[i].skip && !b->k[i].done &&
+				if (!b->k[i].skip && b->k[i].done != 1 &&
 				    strcmp(b->k[i].name, name) == 0)
 					break;
-			if (i < b->n) {
-				b->k[i].done = 1;
+			if (i == b->n)
+				continue;
+			/* A run's error ends it with no result. */
+			b->k[i].done = is_event(line, "result") ? 1 : 2;
+			if (b->k[i].done == 1)
 				count(t, line);
-			}
 		}
 		free(buf.s);
 		memset(&buf, 0, sizeof(buf));
-		snprintf(file, sizeof(file), "out/%zu.err", task);
-		get_file(slurm_dir, file, &buf, 0);
+		path = smprintf("%s/out/%zu.err", slurm_dir, task);
+		get_file(path, &buf, 0);
+		free(path);
 		if (buf.len)
 			jb_out(2, buf.s, buf.len);
 		free(buf.s);
 	}
 	for (i = 0; i < b->n; i++)
-		if (!b->k[i].skip && !b->k[i].done)
-			no_result(t, b->k[i].name, cancelled ? CASE_NOTRUN :
-			    CASE_ERROR, 0);
+		if (!b->k[i].skip && b->k[i].done != 1)
+			no_result(t, b->k[i].name, b->k[i].done == 2 ?
+			    CASE_ERROR : cancelled ? CASE_NOTRUN : CASE_ERROR,
+			    b->k[i].done == 2);
 }
 
 static void
@@ -969,7 +1016,7 @@ cmd_batch_task(int argc, char *argv[])
 	struct batch b;
 	struct tally t;
 	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *p, *dir;
-	char *input, *nl;
+	char *input, *nl, *path, *mark;
 	size_t per, first, i, at;
 
 	if (argc != 2 || id == NULL || strspn(id, "0123456789") != strlen(id))
@@ -977,7 +1024,7 @@ cmd_batch_task(int argc, char *argv[])
 	find_self();
 	memset(&b, 0, sizeof(b));
 	memset(&t, 0, sizeof(t));
-	get_file(".", argv[1], &job, 1);
+	get_file(argv[1], &job, 1);
 	/* Its third line: "# DIR". */
 	for (p = job.s, i = 0; p && i < 2 && (p = strchr(p, '\n')); i++)
 		p++;
@@ -986,9 +1033,15 @@ cmd_batch_task(int argc, char *argv[])
 		die("batch-task: %s: not sbx batch's job", argv[1]);
 	*nl = '\0';
 	dir = p + 2;
-	get_file(dir, "chunk", &chunk, 1);
-	get_file(dir, "cases", &cases, 1);
-	get_file(dir, "run", &run, 1);
+	path = smprintf("%s/chunk", dir);
+	get_file(path, &chunk, 1);
+	free(path);
+	path = smprintf("%s/cases", dir);
+	get_file(path, &cases, 1);
+	free(path);
+	path = smprintf("%s/run", dir);
+	get_file(path, &run, 1);
+	free(path);
 	per = strtoul(chunk.s, NULL, 10);
 	first = strtoul(id, NULL, 10) * per;
 	for (at = 0; at < run.len; at += strlen(run.s + at) + 1)
@@ -1008,6 +1061,12 @@ cmd_batch_task(int argc, char *argv[])
 	if (b.nrun == 0)
 		die("batch-task: %s/run: empty", dir);
 	run_cases(&b, &t);
+	/* Our lines are in out/TASK.out; this says they are all there. */
+	path = smprintf("%s/out", dir);
+	mark = smprintf("%s.done", id);
+	put_file(path, mark, "", 0, 0644);
+	free(path);
+	free(mark);
 	batch_free(&b);
 	free(input);
 	free(job.s);

@@ -14,7 +14,7 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 pkgs="podman runc catatonit tini docker.io busybox-static libinih-dev
 pkg-config make gcc clang jq mandoc ca-certificates uidmap
 build-essential dpkg-dev debhelper lintian man-db file valgrind
-libclang-rt-14-dev llvm git patch diffutils python3"
+libclang-rt-14-dev llvm git patch diffutils python3 slurm-wlm munge"
 
 # 1. packages; skipped when all are installed, to keep reruns fast
 missing=
@@ -108,7 +108,65 @@ else
 	log "dockerd is up after $(($(date +%s) - t0)) s"
 fi
 
-# 4. test images
+# 4. a single-node Slurm on localhost, for sbx batch --slurm: munged,
+# slurmctld and slurmd, started here (no init system runs them).
+# proctrack/linuxproc and task/none need no cgroup setup; the scheduler
+# parameters start an array's tasks without the default 3 s cadence.
+slurm_ok() { timeout 10 sinfo -h -o %T 2>/dev/null | grep -qx idle; }
+if slurm_ok; then
+	log "slurm already running"
+else
+	log "starting munged, slurmctld and slurmd (logs: /var/log/sbx-slurm*.log)"
+	conf=/etc/slurm/slurm.conf
+	cat >$conf <<-EOF
+		# written by sbx tests/lib/setup-debian.sh: one node, localhost
+		ClusterName=sbx
+		SlurmctldHost=localhost
+		SlurmUser=root
+		AuthType=auth/munge
+		ProctrackType=proctrack/linuxproc
+		TaskPlugin=task/none
+		SelectType=select/cons_tres
+		SelectTypeParameters=CR_CPU
+		SchedulerParameters=batch_sched_delay=0,sched_min_interval=100000
+		ReturnToService=2
+		MpiDefault=none
+		StateSaveLocation=/var/spool/slurmctld
+		SlurmdSpoolDir=/var/spool/slurmd
+		SlurmctldPidFile=/run/slurmctld.pid
+		SlurmdPidFile=/run/slurmd.pid
+		SlurmctldLogFile=/var/log/sbx-slurmctld.log
+		SlurmdLogFile=/var/log/sbx-slurmd.log
+		NodeName=localhost CPUs=$(nproc) State=UNKNOWN
+		PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+	EOF
+	mkdir -p /var/spool/slurmctld /var/spool/slurmd /run/munge /var/log/munge
+	chown munge:munge /run/munge /var/log/munge
+	[ -s /etc/munge/munge.key ] || {
+		dd if=/dev/urandom bs=128 count=1 2>/dev/null >/etc/munge/munge.key
+		chown munge:munge /etc/munge/munge.key
+		chmod 400 /etc/munge/munge.key
+	}
+	pgrep -x munged >/dev/null ||
+		runuser -u munge -- /usr/sbin/munged ||
+		die "munged did not start"
+	pkill -x slurmctld 2>/dev/null || true
+	pkill -x slurmd 2>/dev/null || true
+	sleep 0.2
+	/usr/sbin/slurmctld || die "slurmctld did not start"
+	/usr/sbin/slurmd || die "slurmd did not start"
+	t0=$(date +%s)
+	until slurm_ok; do
+		if [ $(($(date +%s) - t0)) -ge 30 ]; then
+			tail -n 20 /var/log/sbx-slurmctld.log /var/log/sbx-slurmd.log >&2 || true
+			die "slurm's node was not idle within 30 s"
+		fi
+		sleep 0.2
+	done
+	log "slurm is up after $(($(date +%s) - t0)) s"
+fi
+
+# 5. test images
 log "building and importing images"
 "$here/mkimage.sh" "$@" || die "mkimage.sh failed"
 log "done"
