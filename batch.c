@@ -1,4 +1,7 @@
 /* See LICENSE file for copyright and license details. */
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -219,7 +222,7 @@ static pid_t
 spawn(char **argv, const char *input, int fd[2])
 {
 	int out[2], err[2], in;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (pipe(out) < 0 || pipe(err) < 0)
 		die("batch: pipe:");
@@ -234,6 +237,12 @@ spawn(char **argv, const char *input, int fd[2])
 		close(err[0]);
 		signal(SIGPIPE, SIG_DFL);
 		setpgid(0, 0);
+#ifdef __linux__
+		/* Even a SIGKILL of ours stops the runs: they get this. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(EXIT_FAIL);	/* too late for it */
+#endif
 		execvp(argv[0], argv);
 		_exit(EXIT_NOTFOUND);
 	}
@@ -624,7 +633,8 @@ run_cases(const struct batch *b, struct tally *t)
 
 /*
  * --resume FILE: the cases whose result is there are counted, not run
- * again, unless sbx itself failed them (status 125).  A file cut in a
+ * again, unless sbx itself failed them (status 125) or a stop cut them
+ * short (interrupted).  A file cut in a
  * line, when it is our stdout too (">>"), gets that line ended first.
  */
 static void
@@ -650,6 +660,7 @@ resume(struct batch *b, struct tally *t)
 	close(fd);
 	while ((line = next_line(&buf, &at)) != NULL) {
 		if (is_event(line, "result") && outcome(line) != CASE_ERROR &&
+		    outcome(line) != CASE_INTR &&
 		    *jl_str(line, "case", name, sizeof(name)))
 			for (i = 0; i < b->n; i++) {
 				if (b->k[i].skip || strcmp(b->k[i].name,
