@@ -59,9 +59,12 @@ usage(int status)
 	    "[-m memory]\n           [-n size] [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n"
 	    "       %s pool ls\n       %s pool stop name\n"
+	    "       %s batch [-j jobs] [--input file] [--resume file]\n"
+	    "           [--slurm [--slurm-args args]] [run-option ...] script "
+	    "dir ...\n"
 	    "       %s ps [-r runtime]\n"
 	    "       %s [-r runtime] gc\n", argv0, argv0, argv0, argv0, argv0,
-	    argv0, argv0, argv0, argv0, argv0, argv0, argv0, argv0);
+	    argv0, argv0, argv0, argv0, argv0, argv0, argv0, argv0, argv0);
 	exit(status);
 }
 

@@ -54,13 +54,14 @@ _sbx_optarg()
 }
 
 # The words after the command at index start that are not options or
-# their values: how many come before the current word.
+# their values: how many come before the current word.  $2: the command.
 _sbx_nargs()
 {
 	local i n=0
 	for ((i = $1 + 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-[cdeimprTtw]) ((i++)) ;;
+		-[cdeimprTtw] | --input | --resume | --slurm-args) ((i++)) ;;
+		-j | -P) [[ $2 == batch ]] && ((i++)) ;;	# batch's take one
 		-*) ;;
 		*) ((n++)) ;;
 		esac
@@ -81,11 +82,13 @@ _sbx_command()
 			COMPREPLY=($(compgen -W "-j" -- "$cur")) ;;
 		apply)
 			COMPREPLY=($(compgen -W "-n" -- "$cur")) ;;
+		batch)
+			COMPREPLY=($(compgen -W "-c -D -e -i -j -k -m -n -P -p -r -T -t -u -w --diff --input --resume --slurm --slurm-args" -- "$cur")) ;;
 		esac
 		return
 	fi
 	_sbx_optarg && return
-	n=$(_sbx_nargs 1)
+	n=$(_sbx_nargs 1 "$cmd")
 	case $cmd in
 	exec)
 		# id, then the script, then its arguments
@@ -97,6 +100,17 @@ _sbx_command()
 	stop)
 		((n == 0)) &&
 		    COMPREPLY=($(compgen -W "$(_sbx_sessions)" -- "$cur")) ;;
+	batch)
+		# the script, then the case directories
+		if [[ $prev == --input || $prev == --resume ]]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		elif [[ $prev == -j || $prev == --slurm-args ]]; then
+			:
+		elif ((n == 0)); then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		else
+			COMPREPLY=($(compgen -d -- "$cur"))
+		fi ;;
 	diff|apply)
 		# a session's id or a kept run's directory, then patterns
 		((n == 0)) &&
@@ -133,7 +147,7 @@ _sbx()
 
 	if ((COMP_CWORD > 1)); then
 		case ${COMP_WORDS[1]} in
-		start|exec|stop|ls|diff|apply)
+		start|exec|stop|ls|diff|apply|batch)
 			_sbx_command "${COMP_WORDS[1]}"
 			return ;;
 		pool)
@@ -157,7 +171,7 @@ _sbx()
 		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -P -p -r -T -t -u -V -w --diff --human --json" -- "$cur"))
 	elif ((COMP_CWORD == 1)); then
 		# A command, or a script's name.
-		COMPREPLY=($(compgen -W "start exec stop ls diff apply pool ps gc" -- "$cur")
+		COMPREPLY=($(compgen -W "start exec stop ls diff apply batch pool ps gc" -- "$cur")
 		    $(compgen -f -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "gc" -- "$cur") $(compgen -f -- "$cur"))

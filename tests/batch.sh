@@ -16,7 +16,9 @@ conf=$root/tests/test.ini
 export SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
 pools=
 ON_EXIT='for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done
-scancel -n sbx-batch 2>/dev/null'
+scancel -n "$job" 2>/dev/null'
+# Our jobs' name: another user's batch on the same Slurm is not ours.
+job=sbx-test-$$
 suite_base batch
 t=$BASE
 private_tmpdir
@@ -182,18 +184,18 @@ for rt in $runtimes; do
 		continue
 	fi
 	# shellcheck disable=SC2086
-	"$SBX" batch --slurm -j 2 $opts --input "$t/input" grade.py $all \
+	"$SBX" batch --slurm --slurm-args "--job-name=$job" -j 2 $opts --input "$t/input" grade.py $all \
 	    >"$t/out" 2>"$t/err"
 	st=$?
 	mixed slurm
 	is "slurm: no shared directory left" "$(ls -d sbx-batch.* 2>/dev/null)" ""
-	is "slurm: no job left" "$(squeue -h -n sbx-batch)" ""
+	is "slurm: no job left" "$(squeue -h -n "$job")" ""
 
 	# scancel: every task's sbx stops its runs, and says so.
 	for i in 1 2 3 4; do
 		printf 'import time\ntime.sleep(30)\n' >"$t/slow/s$i/grade.py"
 	done
-	(cd "$t/slow" && exec "$SBX" batch --slurm -c "$conf" -r "$rt" -t usage \
+	(cd "$t/slow" && exec "$SBX" batch --slurm --slurm-args "--job-name=$job" -c "$conf" -r "$rt" -t usage \
 	    grade.py s1 s2 s3 s4 >"$t/out" 2>"$t/err") &
 	pid=$!
 	i=0
@@ -201,7 +203,7 @@ for rt in $runtimes; do
 		sleep 0.2
 		i=$((i + 1))
 	done
-	scancel -n sbx-batch
+	scancel -n "$job"
 	wait $pid
 	is "scancel: exit 125: cases not run" "$?" 125
 	is "scancel: the running cases interrupted" \
@@ -210,6 +212,6 @@ for rt in $runtimes; do
 	is "scancel: no container left" "$(containers)" ""
 	is "scancel: no run directory left" "$(ls "$TMPDIR")" ""
 	is "scancel: no shared directory left" "$(ls -d "$t"/slow/sbx-batch.* 2>/dev/null)" ""
-	is "scancel: no job left" "$(squeue -h -n sbx-batch)" ""
+	is "scancel: no job left" "$(squeue -h -n "$job")" ""
 done
 exit "$FAILED"
