@@ -164,6 +164,7 @@ parse(int argc, char *argv[], struct batch *b)
 	b->jobs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
 	    sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+c:De:i:j:km:nP:p:r:T:t:uw:",
 	    longopts, NULL)) != -1) {
 		switch (c) {
@@ -177,7 +178,8 @@ parse(int argc, char *argv[], struct batch *b)
 		case OPT_SLURM_ARGS: b->slurm_args = optarg; break;
 		case OPT_DIFF: run_arg(b, "-u"); break;
 		case '?':
-			exit(EXIT_FAIL);
+			die("batch: %s: not an option of a batch, or its "
+			    "value is missing", argv[optind - 1]);
 		default:
 			if (c == 'P')
 				b->pooled = 1;
