@@ -2,6 +2,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -28,8 +29,8 @@
  * here as if they had run here.
  */
 
-enum outcome { CASE_OK, CASE_FAILED, CASE_TIMEOUT, CASE_OOM, CASE_TRUNC, CASE_ERROR, CASE_INTR,
-	CASE_NOTRUN, NOUTCOME };
+enum outcome { CASE_OK, CASE_FAILED, CASE_TIMEOUT, CASE_OOM, CASE_TRUNC,
+	CASE_ERROR, CASE_INTR, CASE_NOTRUN, NOUTCOME };
 
 static const char *const outcome_name[NOUTCOME] = {
 	"ok", "failed", "timed_out", "oom", "truncated", "error",
@@ -45,19 +46,21 @@ struct tally {
 /* One case: a tree, its name as given, and its run while it runs. */
 struct kase {
 	const char *name;	/* as given: the "case" of its lines */
+	char *esc;		/* name as a JSON string, quotes and all */
+	size_t index;		/* among the cases a Slurm task's are of */
 	const char *dir;	/* what the run's -d gets */
 	pid_t pid;		/* its run, 0 if none */
 	int fd[2];		/* the run's stdout and stderr, -1 if closed */
 	struct jbuf out, err;
 	int skip;		/* its result is in --resume's file */
-	int done;		/* in a Slurm task's output: 1 its result,
-				 * 2 its run's error */
 };
 
 /* What the command line asked for. */
 struct batch {
 	long jobs;		/* -j */
 	const char *input;	/* --input, every case's stdin */
+	int in;			/* it, open, or -1: each run opens it anew */
+	int outfd;		/* a Slurm task's out/: a file per case, or -1 */
 	const char *resume;	/* --resume */
 	const char *slurm_args;	/* --slurm-args */
 	int slurm;
@@ -81,18 +84,20 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static char self[PATH_MAX];	/* this binary, run for each case */
-static char *slurm_dir;		/* --slurm's, removed at exit */
-static char slurm_job[32];	/* scancelled at exit, if still waited on */
+static char opt_self[PATH_MAX];	/* this binary, run for each case */
 
+/* This binary, as it is now: a case's run is the same sbx as ours. */
 static void
 find_self(void)
 {
-	ssize_t n;
+	size_t n;
 
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+	if (self_path(opt_self, sizeof(opt_self)) < 0)
 		die("batch: /proc/self/exe:");
-	self[n] = '\0';
+	n = strlen(opt_self);
+	if (n > 10 && strcmp(opt_self + n - 10, " (deleted)") == 0)
+		die("batch: %s was replaced since it started: run it again",
+		    opt_self);
 }
 
 static void
@@ -106,6 +111,7 @@ run_arg(struct batch *b, const char *s)
 static void
 add_case(struct batch *b, const char *name)
 {
+	struct jbuf esc = { 0 };
 	struct kase *k;
 
 	if (*name == '\0' || strchr(name, '\n'))
@@ -115,6 +121,8 @@ add_case(struct batch *b, const char *name)
 	memset(k, 0, sizeof(*k));
 	k->name = estrdup(name);
 	k->dir = k->name;
+	jb_escape(&esc, name, strlen(name));
+	k->esc = esc.s;
 	k->fd[0] = k->fd[1] = -1;
 }
 
@@ -149,6 +157,34 @@ jobs_arg(const char *s)
 }
 
 /*
+ * --input, open once: a regular file as it is (each run opens it again
+ * through /proc/self/fd, so that it reads from the start, even if the
+ * path goes); anything else, a pipe or a FIFO, copied first to a file
+ * that has no name, since only one reader could have its bytes.
+ */
+static int
+input_open(const char *path)
+{
+	struct stat st;
+	char *tmp;
+	int fd, copy;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
+		die("--input %s:", path);
+	if (S_ISREG(st.st_mode))
+		return fd;
+	tmp = smprintf("%s/sbx-input.XXXXXX", tmpdir());
+	if ((copy = mkstemp(tmp)) < 0 || unlink(tmp) < 0)
+		die("--input: mkstemp %s:", tmp);
+	if (copy_fd(fd, copy) < 0)
+		die("--input %s:", path);
+	fcntl(copy, F_SETFD, FD_CLOEXEC);
+	close(fd);
+	free(tmp);
+	return copy;
+}
+
+/*
  * Our options are -j, --input, --resume, --slurm and --slurm-args;
  * every other is a run's, passed on to each case as given.  -d is each
  * case's, and a person's view is not for many runs at once.
@@ -156,17 +192,18 @@ jobs_arg(const char *s)
 static void
 parse(int argc, char *argv[], struct batch *b)
 {
+	static const char optstring[] = "+c:De:i:j:km:nP:p:r:T:t:uw:";
 	char opt[3] = "-?";
 	const char *e;
 	int c, i;
 
 	memset(b, 0, sizeof(*b));
+	b->in = b->outfd = -1;
 	b->jobs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
 	    sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:De:i:j:km:nP:p:r:T:t:uw:",
-	    longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			b->jobs = jobs_arg(optarg);
@@ -180,6 +217,9 @@ parse(int argc, char *argv[], struct batch *b)
 		case '?':
 			die("batch: %s: not an option of a batch, or its "
 			    "value is missing", argv[optind - 1]);
+		case 'D':
+			die("batch: -D: a batch runs its cases; sbx -D shows "
+			    "one's argv");
 		default:
 			if (c == 'P')
 				b->pooled = 1;
@@ -192,7 +232,7 @@ parse(int argc, char *argv[], struct batch *b)
 				e = realpath(optarg, NULL);
 				run_arg(b, e ? e : optarg);
 				free((char *)e);
-			} else if (optarg) {
+			} else if (strchr(optstring, c)[1] == ':') {
 				run_arg(b, optarg);
 			}
 		}
@@ -202,7 +242,7 @@ parse(int argc, char *argv[], struct batch *b)
 	if (argc - optind < 2)
 		die("batch: usage: %s batch [-j jobs] [--input file] "
 		    "[--resume file] [--slurm [--slurm-args args]] "
-		    "[run options] script dir ...", argv0);
+		    "[run-option ...] script dir ...", argv0);
 	run_arg(b, argv[optind]);
 	for (i = optind + 1; i < argc; i++)
 		if (strcmp(argv[i], "-") == 0)
@@ -211,33 +251,63 @@ parse(int argc, char *argv[], struct batch *b)
 			add_case(b, argv[i]);
 	if (b->n == 0)
 		die("batch: no directory on standard input");
-	if (b->input && access(b->input, R_OK) < 0)
-		die("--input %s:", b->input);
+	b->in = b->input ? input_open(b->input) : -1;
 }
 
 /*
- * A run, or Slurm's sbatch (found in PATH): stdin from input, stdout
- * and stderr through pipes.  In a process group of its own, so that a
- * terminal's ^C reaches us alone and we stop each run once.
+ * A run, or Slurm's sbatch, squeue or scancel (found in PATH): stdin a
+ * new reading of the open file in (-1: /dev/null), stdout through a
+ * pipe, *out; stderr through another, *err, or if err is NULL to ours
+ * (quiet: to /dev/null).  In a process group of its own, so that a
+ * terminal's ^C reaches us alone and we stop each run once.  A stop
+ * signal that comes before its exec is held, then ends it: our handlers
+ * are not its.  Returns -1, errno set, if it could not be started.
  */
 static pid_t
-spawn(char **argv, const char *input, int fd[2])
+spawn(char **argv, int in, int *out, int *err, int quiet)
 {
-	int out[2], err[2], in;
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+	sigset_t set, old;
+	char path[64];
+	int o[2], e[2] = { -1, -1 }, fd;
 	pid_t pid, parent = getpid();
+	size_t i;
 
-	if (pipe(out) < 0 || pipe(err) < 0)
-		die("batch: pipe:");
-	if ((pid = fork()) < 0)
-		die("batch: fork:");
-	if (pid == 0) {
-		in = open(input ? input : "/dev/null", O_RDONLY);
-		if (in < 0 || dup2(in, 0) < 0 || dup2(out[1], 1) < 0 ||
-		    dup2(err[1], 2) < 0)
-			_exit(EXIT_FAIL);
-		close(out[0]);
-		close(err[0]);
+	if (pipe(o) < 0)
+		return -1;
+	if (err && pipe(e) < 0) {
+		close(o[0]);
+		close(o[1]);
+		return -1;
+	}
+	/* None of them for the run's own children: a podman client that
+	 * outlives it would hold the case open.  dup2 clears it on 0-2. */
+	for (i = 0; i < 2; i++) {
+		fcntl(o[i], F_SETFD, FD_CLOEXEC);
+		if (err)
+			fcntl(e[i], F_SETFD, FD_CLOEXEC);
+	}
+	sigemptyset(&set);
+	for (i = 0; i < LEN(stops); i++)
+		sigaddset(&set, stops[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	if ((pid = fork()) == 0) {
+		for (i = 0; i < LEN(stops); i++)
+			signal(stops[i], SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", in);
+		if ((fd = open(in < 0 ? "/dev/null" : path, O_RDONLY)) < 0 ||
+		    dup2(fd, 0) < 0 || dup2(o[1], 1) < 0 ||
+		    (err && dup2(e[1], 2) < 0)) {
+			dprintf(err ? e[1] : 2, "%s: batch: stdin: %s\n",
+			    argv0, strerror(errno));
+			_exit(EXIT_FAIL);
+		}
+		if (fd > 2)
+			close(fd);
+		if (!err && quiet && (fd = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(fd, 2);
 		setpgid(0, 0);
 #ifdef __linux__
 		/* Even a SIGKILL of ours stops the runs: they get this. */
@@ -246,14 +316,21 @@ spawn(char **argv, const char *input, int fd[2])
 			_exit(EXIT_FAIL);	/* too late for it */
 #endif
 		execvp(argv[0], argv);
-		_exit(EXIT_NOTFOUND);
+		_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
 	}
-	close(out[1]);
-	close(err[1]);
-	fcntl(out[0], F_SETFD, FD_CLOEXEC);
-	fcntl(err[0], F_SETFD, FD_CLOEXEC);
-	fd[0] = out[0];
-	fd[1] = err[0];
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(o[1]);
+	if (err)
+		close(e[1]);
+	if (pid < 0) {
+		close(o[0]);
+		if (err)
+			close(e[0]);
+		return -1;
+	}
+	*out = o[0];
+	if (err)
+		*err = e[0];
 	return pid;
 }
 
@@ -264,7 +341,7 @@ case_argv(const struct batch *b, const struct kase *k)
 	char **v = ecalloc(b->nrun + 6, sizeof(*v));
 	size_t i, n = 0;
 
-	v[n++] = self;
+	v[n++] = opt_self;
 	v[n++] = "--json";
 	for (i = 0; i + 1 < b->nrun; i++)
 		v[n++] = b->run[i];
@@ -290,25 +367,21 @@ slurp(int fd, struct jbuf *buf)
 	return 0;
 }
 
-/* argv's exit status, its stdout in out; its stderr ours if err. */
+/* argv's exit status, with stdin from in as spawn's, its stdout in out,
+ * its stderr ours or, quiet, none; -1 if it could not be started. */
 static int
-capture(char **argv, struct jbuf *out, int err)
+capture(char **argv, int in, struct jbuf *out, int quiet)
 {
-	struct jbuf e = { 0 };
-	int fd[2], st;
+	int fd, st;
 	pid_t pid;
 
-	pid = spawn(argv, NULL, fd);
-	slurp(fd[0], out);
-	slurp(fd[1], &e);
-	close(fd[0]);
-	close(fd[1]);
+	if ((pid = spawn(argv, in, &fd, NULL, quiet)) < 0)
+		return -1;
+	slurp(fd, out);
+	close(fd);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			die("batch: waitpid:");
-	if (err && e.len)
-		jb_out(2, e.s, e.len);
-	free(e.s);
+			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -327,7 +400,7 @@ check_options(const struct batch *b)
 	if (b->pooled)
 		return;		/* -P takes no -D; its options are few */
 	v = ecalloc(b->nrun + 6, sizeof(*v));
-	v[n++] = self;
+	v[n++] = opt_self;
 	v[n++] = "--json";
 	v[n++] = "-D";
 	if (!b->ext && (dot = strrchr(script, '.')) && !strchr(dot, '/') &&
@@ -339,7 +412,7 @@ check_options(const struct batch *b)
 	for (i = 0; i + 1 < b->nrun; i++)
 		v[n++] = b->run[i];
 	v[n++] = "-";
-	if (capture(v, &out, 0) != 0) {
+	if (capture(v, -1, &out, 1) != 0) {
 		if (out.s == NULL || *jl_str(out.s, "message", msg,
 		    sizeof(msg)) == '\0')
 			snprintf(msg, sizeof(msg), "batch: the run options "
@@ -354,7 +427,12 @@ check_options(const struct batch *b)
 static enum outcome
 outcome(const char *res)
 {
-	if (res == NULL || jl_number(res, "status") == EXIT_FAIL)
+	size_t n;
+	const char *err = jl_member(res, "error", &n);
+
+	/* sbx's failure says why; a script's own exit 125 does not. */
+	if ((err && *err == '"') || (jl_number(res, "status") == EXIT_FAIL &&
+	    jl_number(res, "exit_code") < 0 && jl_number(res, "signal") < 0))
 		return CASE_ERROR;
 	if (jl_number(res, "interrupted") > 0)
 		return CASE_INTR;
@@ -377,7 +455,7 @@ is_event(const char *line, const char *event)
 
 /* The line, with "case" after its "event", onto out. */
 static void
-tag(struct jbuf *out, const char *line, size_t len, const char *name)
+tag(struct jbuf *out, const char *line, size_t len, const char *esc)
 {
 	const char *v;
 	size_t n;
@@ -390,7 +468,7 @@ tag(struct jbuf *out, const char *line, size_t len, const char *name)
 	n += (size_t)(v - line);
 	jb_put(out, line, n);
 	jb_put(out, ",\"case\":", 8);
-	jb_escape(out, name, strlen(name));
+	jb_put(out, esc, strlen(esc));
 	jb_put(out, line + n, len - n);
 }
 
@@ -408,6 +486,16 @@ batch_free(struct batch *b)
 	strv_free(b->run);
 }
 
+/* Is line of case k?  As JSON strings: what was escaped, so compared. */
+static int
+of_case(const char *line, const struct kase *k)
+{
+	size_t n;
+	const char *v = jl_member(line, "case", &n);
+
+	return v && n == strlen(k->esc) && memcmp(v, k->esc, n) == 0;
+}
+
 /* A case's result, counted. */
 static void
 count(struct tally *t, const char *res)
@@ -419,10 +507,11 @@ count(struct tally *t, const char *res)
 		t->cpu += cpu;
 }
 
-/* A case with no result, counted as o; an error says so unless its
+/* A case with no result, counted as o; an error says why, unless its
  * run did. */
 static void
-no_result(struct tally *t, const char *name, enum outcome o, int said)
+no_result(struct tally *t, const char *name, enum outcome o, int said,
+    const char *why)
 {
 	struct jbuf j;
 
@@ -431,9 +520,7 @@ no_result(struct tally *t, const char *name, enum outcome o, int said)
 		return;
 	jb_begin(&j, "error");
 	jb_str(&j, "case", name);
-	jb_str(&j, "message", slurm_dir ? "batch: its Slurm task left no "
-	    "result (see the task's stderr above)" : "batch: its run ended "
-	    "without a result");
+	jb_str(&j, "message", why);
 	jb_emit(&j);
 }
 
@@ -462,7 +549,9 @@ emit_err(const char *name, const struct jbuf *err)
 	char *line, *msg;
 
 	while ((line = next_line(err, &at)) != NULL) {
-		msg = smprintf("%s: %s: %s\n", argv0, name,
+		/* Over the progress line, if a terminal shows one. */
+		msg = smprintf("%s%s: %s: %s\n", isatty(2) ? "\r\033[K" : "",
+		    argv0, name,
 		    strncmp(line, "sbx: ", 5) == 0 ? line + 5 : line);
 		jb_out(2, msg, strlen(msg));
 		free(msg);
@@ -471,21 +560,29 @@ emit_err(const char *name, const struct jbuf *err)
 }
 
 /*
- * A case's lines, out whole and tagged, and its result counted; its
- * stderr after them.
+ * The lines of text, each whole, to fd: tagged as of the case esc, or
+ * as they are (NULL: a Slurm task's, tagged already).  A line its run
+ * had no time to end is dropped, never half a JSON object.  Returns the
+ * result line, caller frees, or NULL; *said: there was an error line.
  */
-static void
-emit_case(const struct kase *k, struct tally *t, int stopped)
+static char *
+put_lines(int fd, const struct jbuf *text, const char *esc, int *said)
 {
-	struct jbuf out = { 0 };
+	struct jbuf out;
 	size_t at = 0;
 	char *line, *res = NULL;
-	int said = 0;
 
-	while ((line = next_line(&k->out, &at)) != NULL) {
-		tag(&out, line, strlen(line), k->name);
+	*said = 0;
+	while ((line = next_line(text, &at)) != NULL) {
+		memset(&out, 0, sizeof(out));
+		if (esc)
+			tag(&out, line, strlen(line), esc);
+		else
+			jb_put(&out, line, strlen(line));
 		jb_put(&out, "\n", 1);
-		said |= is_event(line, "error");
+		jb_out(fd, out.s, out.len);
+		free(out.s);
+		*said |= is_event(line, "error");
 		if (is_event(line, "result")) {
 			free(res);
 			res = line;
@@ -493,15 +590,45 @@ emit_case(const struct kase *k, struct tally *t, int stopped)
 			free(line);
 		}
 	}
-	if (out.len)
-		jb_out(1, out.s, out.len);
-	free(out.s);
+	return res;
+}
+
+/* A case counted by its result, else as none: its run's error if it
+ * said one. */
+static void
+settle(struct tally *t, const char *name, char *res, int said,
+    enum outcome none, const char *why)
+{
 	if (res)
 		count(t, res);
 	else
-		no_result(t, k->name, said || !stopped ? CASE_ERROR :
-		    CASE_INTR, said);
+		no_result(t, name, said ? CASE_ERROR : none, said, why);
 	free(res);
+}
+
+/*
+ * A case's lines, to stdout, or for a Slurm task to a file of the
+ * case's own (out/INDEX.jsonl), which the submitter reads back in the
+ * cases' order; then its stderr, to ours.
+ */
+static void
+emit_case(const struct batch *b, const struct kase *k, struct tally *t,
+    int stopped)
+{
+	char name[32], *res;
+	int fd = 1, said;
+
+	if (b->outfd >= 0) {
+		snprintf(name, sizeof(name), "%zu.jsonl", k->index);
+		if ((fd = openat(b->outfd, name, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+			die("batch: out/%s:", name);
+	}
+	res = put_lines(fd, &k->out, k->esc, &said);
+	settle(t, k->name, res, said, stopped ? CASE_INTR : CASE_ERROR,
+	    "batch: its run ended without a result");
+	if (fd != 1 && close(fd) < 0)
+		die("batch: out/%zu.jsonl:", k->index);
 	emit_err(k->name, &k->err);
 }
 
@@ -524,18 +651,26 @@ drain(struct kase *k, int i)
 
 /* Its run has ended: what it left in the pipes, then its lines. */
 static void
-finish(struct kase *k, struct tally *t, int stopped)
+finish(const struct batch *b, struct kase *k, struct tally *t, int stopped)
 {
+	char buf[65536];
+	ssize_t r;
 	int i;
 
+	/* What is in the pipes now, and no more: a child of the run that
+	 * outlives it may hold them open. */
 	for (i = 0; i < 2; i++) {
 		if (k->fd[i] < 0)
 			continue;
 		fcntl(k->fd[i], F_SETFL, O_NONBLOCK);
-		while (k->fd[i] >= 0)
-			drain(k, i);
+		while ((r = read(k->fd[i], buf, sizeof(buf))) > 0 ||
+		    (r < 0 && errno == EINTR))
+			if (r > 0)
+				jb_put(i ? &k->err : &k->out, buf, (size_t)r);
+		close(k->fd[i]);
+		k->fd[i] = -1;
 	}
-	emit_case(k, t, stopped);
+	emit_case(b, k, t, stopped);
 	free(k->out.s);
 	free(k->err.s);
 	k->out.s = k->err.s = NULL;
@@ -561,11 +696,10 @@ progress(size_t done, size_t n, size_t running, const struct tally *t)
 	if (!isatty(2))
 		return;
 	snprintf(buf, sizeof(buf), "\r%s: batch: %zu/%zu done, %zu running, "
-	    "%ld not ok ", argv0, done, n, running, t->n[CASE_FAILED] +
-	    t->n[CASE_TIMEOUT] + t->n[CASE_OOM] + t->n[CASE_TRUNC] + t->n[CASE_ERROR]);
+	    "%ld not ok%s", argv0, done, n, running, t->n[CASE_FAILED] +
+	    t->n[CASE_TIMEOUT] + t->n[CASE_OOM] + t->n[CASE_TRUNC] +
+	    t->n[CASE_ERROR], done == n || running == 0 ? "\n" : " ");
 	jb_out(2, buf, strlen(buf));
-	if (done == n || opt_signal)
-		jb_out(2, "\n", 1);
 }
 
 /*
@@ -579,9 +713,8 @@ run_cases(const struct batch *b, struct tally *t)
 	struct pollfd *pfd = ecalloc(2 * (size_t)b->jobs, sizeof(*pfd));
 	struct kase **live = ecalloc((size_t)b->jobs, sizeof(*live)), *k;
 	size_t next = 0, nlive = 0, done = 0, todo = 0, np, i, j;
-	int stopped = 0, st, wait;
+	int stopped = 0, st, ms;
 	char **v;
-	pid_t pid;
 
 	for (i = 0; i < b->n; i++)
 		todo += !b->k[i].skip;
@@ -596,38 +729,38 @@ run_cases(const struct batch *b, struct tally *t)
 			if ((k = &b->k[next])->skip)
 				continue;
 			v = case_argv(b, k);
-			k->pid = spawn(v, b->input, k->fd);
+			k->pid = spawn(v, b->in, &k->fd[0], &k->fd[1], 0);
 			free(v);
+			if (k->pid < 0)
+				die("batch: %s: cannot start its run:", k->name);
 			live[nlive++] = k;
 		}
 		if (nlive == 0)
 			break;
 		/* A run whose pipes are at their end has its exit to come,
 		 * soon: look for it often then. */
-		for (wait = 250, np = i = 0; i < nlive; i++) {
+		for (ms = 250, np = i = 0; i < nlive; i++) {
 			for (j = 0; j < 2; j++)
 				if (live[i]->fd[j] >= 0) {
 					pfd[np].fd = live[i]->fd[j];
 					pfd[np++].events = POLLIN;
 				}
 			if (live[i]->fd[0] < 0 && live[i]->fd[1] < 0)
-				wait = 5;
+				ms = 5;
 		}
-		if (poll(pfd, np, wait) > 0)
+		if (poll(pfd, np, ms) > 0)
 			for (i = 0; i < nlive; i++)
 				for (j = 0; j < 2; j++)
 					if (live[i]->fd[j] >= 0 &&
 					    (pfd_ready(pfd, np, live[i]->fd[j])))
 						drain(live[i], (int)j);
-		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-			for (i = 0; i < nlive; i++) {
-				if (live[i]->pid != pid)
-					continue;
-				finish(live[i], t, stopped);
-				live[i] = live[--nlive];
-				progress(++done, todo, nlive, t);
-				break;
-			}
+		for (i = 0; i < nlive; i++) {
+			if (waitpid(live[i]->pid, &st, WNOHANG) != live[i]->pid)
+				continue;
+			finish(b, live[i], t, stopped);
+			live[i--] = live[--nlive];
+			progress(++done, todo, nlive, t);
+		}
 	}
 	for (; next < b->n; next++)
 		if (!b->k[next].skip)
@@ -647,7 +780,7 @@ resume(struct batch *b, struct tally *t)
 {
 	struct jbuf buf = { 0 };
 	struct stat fs, os;
-	char name[PATH_MAX], *line;
+	char *line;
 	size_t at = 0, i;
 	int fd;
 
@@ -665,11 +798,9 @@ resume(struct batch *b, struct tally *t)
 	close(fd);
 	while ((line = next_line(&buf, &at)) != NULL) {
 		if (is_event(line, "result") && outcome(line) != CASE_ERROR &&
-		    outcome(line) != CASE_INTR &&
-		    *jl_str(line, "case", name, sizeof(name)))
+		    outcome(line) != CASE_INTR)
 			for (i = 0; i < b->n; i++) {
-				if (b->k[i].skip || strcmp(b->k[i].name,
-				    name) != 0)
+				if (b->k[i].skip || !of_case(line, &b->k[i]))
 					continue;
 				b->k[i].skip = 1;
 				t->resumed++;
@@ -704,23 +835,85 @@ summary(const struct batch *b, const struct tally *t, double t0)
 }
 
 /*
- * --slurm: the cases as one job array.  Its directory holds what the
- * tasks read (cases, the run's argv, the chunk, a copy of --input) and
- * what they write (out/TASK.out and .err); every node must see it, so
- * it is made in the current directory, as Slurm's own output files
- * are.  The job's script is run by the kernel itself: its "#!" line
- * names this binary's batch-task, and no shell is involved.
+ * --slurm: the cases as one job array.  Its directory, mode 0700,
+ * holds what the tasks read (cases, run: the run's argv, chunk, input:
+ * a copy of --input's) and what they write (out/CASE.jsonl, a case's
+ * lines, CASE its place among the cases; out/TASK.err, a task's stderr,
+ * and out/TASK.slurm, what Slurm says of it; out/TASK.done, the mark
+ * that a task is over).  Every node must see
+ * it, so it is made in the current directory, as Slurm's own output
+ * files are.  It is opened once and read through that descriptor, and
+ * a task refuses a directory that is not its user's alone.  The job's
+ * script is run by the kernel: its "#!" line names this binary's
+ * batch-task, and no shell is involved.
  */
+struct shared {
+	int fd;
+	const char *path;
+};
 
-/* scancel: every task's sbx gets SIGTERM, and stops its runs. */
+static struct shared opt_shared = { -1, NULL };	/* removed at exit */
+static char opt_job[32];	/* scancelled at exit, if not over */
+
+static void
+shared_open(struct shared *d, const char *path)
+{
+	struct stat st;
+
+	d->path = path;
+	if ((d->fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 || fstat(d->fd, &st) < 0)
+		die("batch: %s:", path);
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		die("batch: %s: not a directory of its user's alone", path);
+}
+
+static void
+put_file(const struct shared *d, const char *name, const char *s,
+    size_t n)
+{
+	ssize_t w = 0;
+	int fd;
+
+	if ((fd = openat(d->fd, name, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		die("batch: %s/%s:", d->path, name);
+	for (; n > 0 && (w = write(fd, s, n)) > 0; s += w)
+		n -= (size_t)w;
+	if (w < 0 || close(fd) < 0)
+		die("batch: %s/%s:", d->path, name);
+}
+
+/* name, whole, into buf; 0 if it is not there and need not be. */
+static int
+get_file(const struct shared *d, const char *name, struct jbuf *buf,
+    int need)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0) {
+		if (need || errno != ENOENT)
+			die("batch: %s/%s:", d->path, name);
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || slurp(fd, buf) < 0)
+		die("batch: %s/%s: not a file to read", d->path, name);
+	close(fd);
+	return 1;
+}
+
+/* scancel: every task's sbx gets SIGTERM, and stops its runs.  It runs
+ * at exit too: it never dies. */
 static void
 scancel(void)
 {
-	char *v[] = { "scancel", slurm_job, NULL };
+	char *v[] = { "scancel", opt_job, NULL };
 	struct jbuf out = { 0 };
 
-	if (*slurm_job)
-		capture(v, &out, 1);
+	if (*opt_job)
+		capture(v, -1, &out, 0);
 	free(out.s);
 }
 
@@ -730,56 +923,39 @@ slurm_cleanup(void)
 	int saved = errno;
 
 	scancel();
-	if (slurm_dir)
-		shadow_remove(slurm_dir);
+	if (opt_shared.path)
+		shadow_remove(opt_shared.path);
 	errno = saved;
 }
 
-static void
-put_file(const char *dir, const char *name, const char *s, size_t n,
-    mode_t mode)
-{
-	char *path = smprintf("%s/%s", dir, name);
-	int fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, mode)) < 0 || (n && write(fd, s, n) != (ssize_t)n) ||
-	    close(fd) < 0)
-		die("batch: %s:", path);
-	free(path);
-}
-
-static void
-get_file(const char *path, struct jbuf *buf, int need)
-{
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (need || errno != ENOENT)
-			die("batch: %s:", path);
-	} else if (slurp(fd, buf) < 0) {
-		die("batch: %s:", path);
-	}
-	if (fd >= 0)
-		close(fd);
-}
-
-/* The directory the array's tasks read from and write to. */
+/* The directory the array's tasks read from and write to; the number
+ * of tasks, 0 if no case is left to run. */
 static size_t
-slurm_dir_make(const struct batch *b, size_t *chunk)
+shared_make(const struct batch *b, size_t *chunk)
 {
 	struct jbuf cases = { 0 }, run = { 0 };
-	char *path, cwd[PATH_MAX], *abs, num[32];
+	char cwd[PATH_MAX], *path, *abs, num[32];
 	size_t i, n = 0, tasks;
-	int in, out;
+	int in;
 
+	for (i = 0; i < b->n; i++)
+		n += !b->k[i].skip;
+	if (n == 0)
+		return 0;
+	/* The kernel ends a "#!" line's interpreter at white space. */
+	if (strpbrk(opt_self, " \t\n") || strlen(opt_self) > 200)
+		die("batch: --slurm: %s: a path of sbx that a \"#!\" line "
+		    "cannot hold (white space, or past 200 bytes)", opt_self);
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		die("batch: getcwd:");
 	path = smprintf("%s/sbx-batch.XXXXXX", cwd);
 	if (mkdtemp(path) == NULL)
 		die("batch: mkdtemp %s:", path);
-	slurm_dir = path;
+	opt_shared.path = path;
 	atexit(slurm_cleanup);
+	shared_open(&opt_shared, path);
+	if (mkdirat(opt_shared.fd, "out", 0700) < 0)
+		die("batch: mkdir %s/out:", path);
 	for (i = 0; i < b->n; i++) {
 		if (b->k[i].skip)
 			continue;
@@ -790,7 +966,6 @@ slurm_dir_make(const struct batch *b, size_t *chunk)
 		jb_put(&cases, b->k[i].name, strlen(b->k[i].name) + 1);
 		jb_put(&cases, abs, strlen(abs) + 1);
 		free(abs);
-		n++;
 	}
 	for (i = 0; i < b->nrun; i++)
 		jb_put(&run, b->run[i], strlen(b->run[i]) + 1);
@@ -802,30 +977,22 @@ slurm_dir_make(const struct batch *b, size_t *chunk)
 	tasks = n < 1000 ? n : 1000;
 	if (b->jobs_given && (size_t)b->jobs * 4 < tasks)
 		tasks = (size_t)b->jobs * 4;
-	*chunk = tasks ? (n + tasks - 1) / tasks : 1;
-	tasks = tasks ? (n + *chunk - 1) / *chunk : 0;
+	*chunk = (n + tasks - 1) / tasks;
+	tasks = (n + *chunk - 1) / *chunk;
 	snprintf(num, sizeof(num), "%zu\n", *chunk);
-	put_file(path, "cases", cases.s, cases.len, 0644);
-	put_file(path, "run", run.s, run.len, 0644);
-	put_file(path, "chunk", num, strlen(num), 0644);
-	if (b->input) {
-		if ((in = open(b->input, O_RDONLY | O_CLOEXEC)) < 0)
-			die("--input %s:", b->input);
-		abs = smprintf("%s/input", path);
-		if ((out = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644)) < 0 || copy_fd(in, out) < 0 ||
-		    close(out) < 0)
-			die("batch: %s:", abs);
-		close(in);
-		free(abs);
+	put_file(&opt_shared, "cases", cases.s, cases.len);
+	put_file(&opt_shared, "run", run.s, run.len);
+	put_file(&opt_shared, "chunk", num, strlen(num));
+	if (b->in >= 0) {
+		if (lseek(b->in, 0, SEEK_SET) < 0 ||
+		    (in = openat(opt_shared.fd, "input", O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+		    copy_fd(b->in, in) < 0 || close(in) < 0)
+			die("batch: %s/input:", path);
 	}
 	abs = smprintf("#!%s batch-task\n# sbx batch: the cases and their "
-	    "output are in\n# %s\n", self, path);
-	put_file(path, "job", abs, strlen(abs), 0755);
-	free(abs);
-	abs = smprintf("%s/out", path);
-	if (mkdir(abs, 0755) < 0)
-		die("batch: mkdir %s:", abs);
+	    "output are in\n# %s\n", opt_self, path);
+	put_file(&opt_shared, "job", abs, strlen(abs));
 	free(abs);
 	free(cases.s);
 	free(run.s);
@@ -835,159 +1002,162 @@ slurm_dir_make(const struct batch *b, size_t *chunk)
 /*
  * Is the job over?  Every task's done mark is there, or Slurm has no
  * task of it left that is pending or running (one killed before its
- * mark, or never started).
+ * mark, or never started).  squeue failing 10 times in a row (slurmctld
+ * forgot the job, or is gone) is over too: what is there is merged.
  */
 static int
-slurm_over(size_t tasks)
+slurm_over(size_t tasks, int *fails)
 {
 	struct jbuf out = { 0 };
-	char *v[] = { "squeue", "-h", "-o", "%T", "-j", slurm_job, NULL };
-	char *mark;
+	char *v[] = { "squeue", "-h", "-o", "%T", "-j", opt_job, NULL };
+	char mark[64];
+	struct stat st;
 	size_t i, n = 0;
-	int st;
+	int rc;
 
 	for (i = 0; i < tasks; i++) {
-		mark = smprintf("%s/out/%zu.done", slurm_dir, i);
-		n += access(mark, F_OK) == 0;
-		free(mark);
+		snprintf(mark, sizeof(mark), "out/%zu.done", i);
+		n += fstatat(opt_shared.fd, mark, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0;
 	}
 	if (n == tasks)
 		return 1;
-	st = capture(v, &out, 0);
+	rc = capture(v, -1, &out, 1);
 	n = out.len;
 	free(out.s);
-	return st == 0 && n == 0;
+	if (rc != 0)
+		return ++*fails >= 10;
+	*fails = 0;
+	return n == 0;
 }
 
-/* Was any task of the job cancelled?  slurmctld keeps ended jobs for
- * MinJobAge (300 s by default): "-t all" shows them. */
+/*
+ * Did Slurm end a task before its end: scancel, a time limit, a
+ * preemption, a node's failure?  Then the cases that never started are
+ * not run, not failed.  slurmctld keeps ended jobs for MinJobAge (300 s
+ * by default): "-t all" shows them.
+ */
 static int
-slurm_cancelled(void)
+slurm_stopped(void)
 {
+	static const char *const states[] = { "CANCELLED", "TIMEOUT",
+	    "PREEMPTED", "NODE_FAIL", "DEADLINE", "BOOT_FAIL" };
 	struct jbuf out = { 0 };
 	char *v[] = { "squeue", "-h", "-t", "all", "-o", "%T", "-j",
-	    slurm_job, NULL };
-	int yes;
+	    opt_job, NULL };
+	size_t i;
+	int yes = 0;
 
-	capture(v, &out, 0);
-	yes = out.s && strstr(out.s, "CANCELLED") != NULL;
+	capture(v, -1, &out, 1);
+	for (i = 0; out.s && i < LEN(states); i++)
+		yes |= strstr(out.s, states[i]) != NULL;
 	free(out.s);
 	return yes;
 }
 
 /*
  * sbatch, then a wait on the job that asks little of slurmctld: the
- * done marks first, squeue once a second.  (sbatch --wait polls at up
- * to 10 s.)  A signal to us cancels the job; its tasks still say the
- * results of their runs, and we wait for them.  Returns whether it was
- * cancelled.
+ * done marks, and squeue once a second (sbatch --wait polls at up to
+ * 10 s).  A signal to us cancels the job; its tasks still say the
+ * results of their runs, and we wait for them, a minute at most.
+ * Returns whether Slurm stopped the job.
  */
 static int
 slurm_submit(const struct batch *b, size_t tasks)
 {
 	struct jbuf out = { 0 };
-	char **v, **extra = NULL, *arr, *o, *e, *job;
+	char **v, **extra = NULL, *arr, *err;
 	size_t i, n = 0;
-	int cancelled = 0, st;
+	double until = 0;
+	int cancelled = 0, fails = 0, st, job;
 
+	if (opt_signal)
+		return 1;	/* nothing submitted, nothing run */
 	if (b->slurm_args)
 		extra = strv_split(b->slurm_args, " \t\n");
 	v = ecalloc(strv_len(extra) + 12, sizeof(*v));
 	v[n++] = "sbatch";
 	v[n++] = "--parsable";
 	v[n++] = "--job-name=sbx-batch";
-	v[n++] = arr = b->jobs_given ? smprintf("--array=0-%zu%%%ld",
-	    tasks - 1, b->jobs) : smprintf("--array=0-%zu", tasks - 1);
-	v[n++] = o = smprintf("--output=%s/out/%%a.out", slurm_dir);
-	v[n++] = e = smprintf("--error=%s/out/%%a.err", slurm_dir);
 	/* Before a time limit ends it, each task stops its runs. */
 	v[n++] = "--signal=B:TERM@30";
 	for (i = 0; extra && extra[i]; i++)
 		if (*extra[i])
 			v[n++] = extra[i];
-	v[n++] = job = smprintf("%s/job", slurm_dir);
-	st = capture(v, &out, 1);
-	/* --parsable: "ID" or "ID;CLUSTER". */
+	v[n++] = arr = b->jobs_given ? smprintf("--array=0-%zu%%%ld",
+	    tasks - 1, b->jobs) : smprintf("--array=0-%zu", tasks - 1);
+	/* What a task says before its own out/TASK.err, if sbatch can
+	 * name a file per task here: it reads '%' and '\' in a path. */
+	v[n++] = "--output=/dev/null";
+	v[n++] = err = strpbrk(opt_shared.path, "%\\") ?
+	    estrdup("--error=/dev/null") :
+	    smprintf("--error=%s/out/%%a.slurm", opt_shared.path);
+	/* The script on its stdin, read through our descriptor. */
+	if ((job = openat(opt_shared.fd, "job", O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		die("batch: %s/job:", opt_shared.path);
+	st = capture(v, job, &out, 0);
+	close(job);
 	if (st != 0 || out.len < 2 || strspn(out.s, "0123456789") == 0)
-		die("batch: sbatch did not submit the job (exit %d)", st);
-	snprintf(slurm_job, sizeof(slurm_job), "%.*s",
+		die("batch: sbatch did not submit the job (status %d)", st);
+	/* --parsable: "ID" or "ID;CLUSTER". */
+	snprintf(opt_job, sizeof(opt_job), "%.*s",
 	    (int)strspn(out.s, "0123456789"), out.s);
-	for (i = 0; ; i++) {
+	for (i = 0;; i++) {
 		if (opt_signal && !cancelled) {
 			cancelled = 1;
 			scancel();
+			until = now() + 60;
 		}
-		if (i % 5 == 4 && slurm_over(tasks))
+		if (i % 5 == 4 && (slurm_over(tasks, &fails) ||
+		    (until > 0 && now() > until)))
 			break;
 		poll(NULL, 0, 200);
 	}
-	/* Cancelled by us, or by anyone's scancel: its cases that never
-	 * started are not run, not failed. */
-	cancelled |= slurm_cancelled();
-	*slurm_job = '\0';	/* it is over: nothing left to cancel */
+	cancelled |= slurm_stopped();
+	*opt_job = '\0';	/* it is over: nothing left to cancel */
 	free(out.s);
 	free(arr);
-	free(o);
-	free(e);
-	free(job);
+	free(err);
 	free(v);
 	strv_free(extra);
 	return cancelled;
 }
 
 /*
- * The tasks' lines, in task order, as a local batch writes them: each
- * task's cases are whole and tagged already.  A case no task answered
- * for is an error, or not run if the job was cancelled.
+ * The cases' lines, in their order, as a local batch writes them: each
+ * case's file holds them tagged already.  A case no task answered for
+ * is an error, or not run if Slurm stopped the job.  Then the tasks'
+ * stderr.
  */
 static void
-slurm_merge(struct batch *b, size_t tasks, int cancelled, struct tally *t)
+slurm_merge(struct batch *b, size_t tasks, int stopped, struct tally *t)
 {
 	struct jbuf buf;
-	char name[PATH_MAX], *path, *line, *msg;
-	size_t at, i, task;
+	char name[64], *res;
+	size_t i, at = 0;
+	int said;
 
-	for (task = 0; task < tasks; task++) {
+	for (i = 0; i < b->n; i++) {
+		if (b->k[i].skip)
+			continue;
 		memset(&buf, 0, sizeof(buf));
-		path = smprintf("%s/out/%zu.out", slurm_dir, task);
-		get_file(path, &buf, 0);
-		free(path);
-		for (at = 0; (line = next_line(&buf, &at)) != NULL;
-		    free(line)) {
-			if (*line != '{' || is_event(line, "batch"))
-				continue;
-			msg = smprintf("%s\n", line);
-			jb_out(1, msg, strlen(msg));
-			free(msg);
-			if ((!is_event(line, "result") && !is_event(line,
-			    "error")) || !*jl_str(line, "case", name,
-			    sizeof(name)))
-				continue;
-			for (i = 0; i < b->n; i++)
-				if (!b->k[i].skip && b->k[i].done != 1 &&
-				    strcmp(b->k[i].name, name) == 0)
-					break;
-			if (i == b->n)
-				continue;
-			/* A run's error ends it with no result. */
-			b->k[i].done = is_event(line, "result") ? 1 : 2;
-			if (b->k[i].done == 1)
-				count(t, line);
-		}
+		snprintf(name, sizeof(name), "out/%zu.jsonl", at++);
+		get_file(&opt_shared, name, &buf, 0);
+		res = put_lines(1, &buf, NULL, &said);
+		settle(t, b->k[i].name, res, said, stopped ? CASE_NOTRUN :
+		    CASE_ERROR, "batch: its Slurm task left no result (see "
+		    "the tasks' stderr)");
 		free(buf.s);
+	}
+	for (i = 0; i < 2 * tasks; i++) {
 		memset(&buf, 0, sizeof(buf));
-		path = smprintf("%s/out/%zu.err", slurm_dir, task);
-		get_file(path, &buf, 0);
-		free(path);
-		if (buf.len)
+		snprintf(name, sizeof(name), "out/%zu.%s", i / 2, i % 2 ?
+		    "err" : "slurm");
+		if (get_file(&opt_shared, name, &buf, 0) && buf.len)
 			jb_out(2, buf.s, buf.len);
 		free(buf.s);
 	}
-	for (i = 0; i < b->n; i++)
-		if (!b->k[i].skip && b->k[i].done != 1)
-			no_result(t, b->k[i].name, b->k[i].done == 2 ?
-			    CASE_ERROR : cancelled ? CASE_NOTRUN : CASE_ERROR,
-			    b->k[i].done == 2);
 }
 
 static void
@@ -995,13 +1165,32 @@ slurm(struct batch *b, struct tally *t)
 {
 	size_t chunk, tasks;
 
-	if ((tasks = slurm_dir_make(b, &chunk)) == 0)
+	if ((tasks = shared_make(b, &chunk)) > 0)
+		slurm_merge(b, tasks, slurm_submit(b, tasks), t);
+}
+
+/* Room for -j runs at once, each with two pipes: the soft limit of open
+ * files raised to the hard one, or an error now rather than midway. */
+static void
+fd_room(long jobs)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	slurm_merge(b, tasks, slurm_submit(b, tasks), t);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)jobs * 2 + 32 > rl.rlim_cur)
+		die("-j %ld: needs %ld open files, and the limit is %lu", jobs,
+		    jobs * 2 + 32, (unsigned long)rl.rlim_cur);
 }
 
 /* sbx batch [-j jobs] [--input file] [--resume file] [--slurm
- * [--slurm-args args]] [run options] script dir ... */
+ * [--slurm-args args]] [run-option ...] script dir ... */
 int
 cmd_batch(int argc, char *argv[])
 {
@@ -1013,6 +1202,8 @@ cmd_batch(int argc, char *argv[])
 	memset(&t, 0, sizeof(t));
 	find_self();
 	parse(argc, argv, &b);
+	if (!b.slurm)
+		fd_room(b.jobs);
 	if (b.resume)
 		resume(&b, &t);
 	check_options(&b);
@@ -1025,75 +1216,121 @@ cmd_batch(int argc, char *argv[])
 	return status;
 }
 
-/*
- * sbx batch-task SCRIPT: one task of the array, as the job's "#!" line
- * runs it.  Its cases are the SLURM_ARRAY_TASK_ID'th chunk of the
- * directory the script names; it runs them one at a time, a local batch
- * whose lines Slurm writes to out/TASK.out.
- */
-int
-cmd_batch_task(int argc, char *argv[])
+/* A task's number, SLURM_ARRAY_TASK_ID; or die. */
+static size_t
+task_id(void)
 {
-	struct jbuf job = { 0 }, cases = { 0 }, run = { 0 }, chunk = { 0 };
-	struct batch b;
-	struct tally t;
-	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *p, *dir;
-	char *input, *nl, *path, *mark;
-	size_t per, first, i, at;
+	const char *id = getenv("SLURM_ARRAY_TASK_ID");
+	unsigned long long v;
+	char *end;
 
-	if (argc != 2 || id == NULL || strspn(id, "0123456789") != strlen(id))
+	errno = 0;
+	if (id == NULL || *id < '0' || *id > '9' ||
+	    (v = strtoull(id, &end, 10), errno) || *end || v > 100000)
 		die("batch-task: for the job that sbx batch --slurm submits");
-	find_self();
-	memset(&b, 0, sizeof(b));
-	memset(&t, 0, sizeof(t));
-	get_file(argv[1], &job, 1);
-	/* Its third line: "# DIR". */
+	return (size_t)v;
+}
+
+/* The directory a job's script names, on its third line: "# DIR". */
+static char *
+task_dir(const char *script)
+{
+	struct jbuf job = { 0 };
+	char *p, *nl, *dir;
+	size_t i;
+	int fd;
+
+	if ((fd = open(script, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    slurp(fd, &job) < 0)
+		die("batch-task: %s:", script);
+	close(fd);
 	for (p = job.s, i = 0; p && i < 2 && (p = strchr(p, '\n')); i++)
 		p++;
 	if (p == NULL || strncmp(p, "# /", 3) != 0 ||
 	    (nl = strchr(p, '\n')) == NULL)
-		die("batch-task: %s: not sbx batch's job", argv[1]);
+		die("batch-task: %s: not sbx batch's job", script);
 	*nl = '\0';
-	dir = p + 2;
-	path = smprintf("%s/chunk", dir);
-	get_file(path, &chunk, 1);
-	free(path);
-	path = smprintf("%s/cases", dir);
-	get_file(path, &cases, 1);
-	free(path);
-	path = smprintf("%s/run", dir);
-	get_file(path, &run, 1);
-	free(path);
-	per = strtoul(chunk.s, NULL, 10);
-	first = strtoul(id, NULL, 10) * per;
+	dir = estrdup(p + 2);
+	free(job.s);
+	return dir;
+}
+
+/* The task's cases: chunk number id of them, with the run's argv. */
+static void
+task_load(struct batch *b, const struct shared *d, size_t id)
+{
+	struct jbuf cases = { 0 }, run = { 0 }, chunk = { 0 };
+	const char *p;
+	size_t per, first, i, at;
+
+	get_file(d, "chunk", &chunk, 1);
+	get_file(d, "cases", &cases, 1);
+	get_file(d, "run", &run, 1);
+	per = chunk.s ? strtoul(chunk.s, NULL, 10) : 0;
+	if (per == 0 || per > 1000000 || run.len == 0)
+		die("batch-task: %s: not sbx batch's directory", d->path);
+	first = id * per;	/* both bounded: no overflow */
 	for (at = 0; at < run.len; at += strlen(run.s + at) + 1)
-		run_arg(&b, run.s + at);
+		run_arg(b, run.s + at);
 	for (at = 0, i = 0; at < cases.len; i++) {
 		p = cases.s + at;
 		at += strlen(p) + 1;
-		if (i >= first && i < first + per) {
-			add_case(&b, p);
-			b.k[b.n - 1].dir = estrdup(cases.s + at);
+		if (at >= cases.len)
+			break;
+		if (i >= first && i - first < per) {
+			add_case(b, p);
+			b->k[b->n - 1].dir = estrdup(cases.s + at);
+			b->k[b->n - 1].index = i;
 		}
 		at += strlen(cases.s + at) + 1;
 	}
-	input = smprintf("%s/input", dir);
-	b.input = access(input, F_OK) == 0 ? input : NULL;
-	b.jobs = 1;
-	if (b.nrun == 0)
-		die("batch-task: %s/run: empty", dir);
-	run_cases(&b, &t);
-	/* Our lines are in out/TASK.out; this says they are all there. */
-	path = smprintf("%s/out", dir);
-	mark = smprintf("%s.done", id);
-	put_file(path, mark, "", 0, 0644);
-	free(path);
-	free(mark);
-	batch_free(&b);
-	free(input);
-	free(job.s);
 	free(cases.s);
 	free(run.s);
 	free(chunk.s);
+}
+
+/*
+ * sbx batch-task SCRIPT: one task of the array, as the job's "#!" line
+ * runs it.  Its cases are the SLURM_ARRAY_TASK_ID'th chunk of the
+ * directory the script names; it runs them one at a time, a local batch
+ * whose cases' lines go to out/CASE.jsonl, then marks itself done.
+ */
+int
+cmd_batch_task(int argc, char *argv[])
+{
+	struct shared d;
+	struct batch b;
+	struct tally t;
+	char mark[64], *dir;
+	size_t id;
+	int fd;
+
+	if (argc != 2)
+		die("batch-task: for the job that sbx batch --slurm submits");
+	id = task_id();
+	find_self();
+	memset(&b, 0, sizeof(b));
+	memset(&t, 0, sizeof(t));
+	shared_open(&d, dir = task_dir(argv[1]));
+	/* Our stderr, and our runs', for the submitter to show. */
+	snprintf(mark, sizeof(mark), "out/%zu.err", id);
+	if ((fd = openat(d.fd, mark, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 || dup2(fd, 2) < 0)
+		die("batch-task: %s/%s:", dir, mark);
+	close(fd);
+	task_load(&b, &d, id);
+	if ((b.in = openat(d.fd, "input", O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 && errno != ENOENT)
+		die("batch-task: %s/input:", dir);
+	if ((b.outfd = openat(d.fd, "out", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0)
+		die("batch-task: %s/out:", dir);
+	b.jobs = 1;
+	run_cases(&b, &t);
+	/* Every case's file is closed, so whole: the mark says so. */
+	snprintf(mark, sizeof(mark), "out/%zu.done", id);
+	put_file(&d, mark, "", 0);
+	batch_free(&b);
+	free(dir);
 	return 0;
 }

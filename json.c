@@ -641,6 +641,9 @@ jl_member(const char *line, const char *key, size_t *len)
 	size_t kl = strlen(key);
 	const char *p = line + 1, *v;
 
+	if (*line != '{')
+		return NULL;
+
 	while (*p == '"') {
 		v = strchr(p + 1, '"');
 		if (v == NULL || v[1] != ':')

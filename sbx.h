@@ -377,6 +377,7 @@ double now(void);
 int copy_fd(int in, int out);
 void copy_into(int in, const char *src, const char *dst, mode_t mode);
 int open_source(const char *dir);		/* or die */
+int self_path(char *buf, size_t size);
 const char *supervisor(void);
 void random_bytes(void *buf, size_t n);
 void random_hex(char *out, size_t nbytes);

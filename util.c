@@ -329,6 +329,18 @@ open_source(const char *dir)
 	return fd;
 }
 
+/* This binary's path, from /proc/self/exe, into buf; -1 if unknown. */
+int
+self_path(char *buf, size_t size)
+{
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", buf, size - 1)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
 /*
  * sbx-supervise, pid 1 of every container: $SBX_SUPERVISE, else the
  * installed one, else the one beside the running sbx, as in a build
@@ -340,7 +352,6 @@ supervisor(void)
 	static char path[PATH_MAX];
 	const char *env = getenv("SBX_SUPERVISE");
 	char *slash;
-	ssize_t n;
 
 	if (env != NULL && *env != '\0') {
 		/* The runtime wants an absolute path. */
@@ -360,8 +371,7 @@ supervisor(void)
 	if (errno != ENOENT)
 		die("%s: the supervisor:", LIBEXECDIR "/sbx-supervise");
 	strcpy(path, "beside sbx");
-	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) > 0) {
-		path[n] = '\0';
+	if (self_path(path, sizeof(path)) == 0) {
 		if ((slash = strrchr(path, '/')) != NULL &&
 		    (size_t)(slash - path) + sizeof("/sbx-supervise") <=
 		    sizeof(path)) {

@@ -30,7 +30,8 @@ show() {
 of() { jq -r "select(.event == \"result\" and .case == \"$1\") | $2" "$t/out"; }
 batchline() { jq -r "select(.event == \"batch\") | $1" "$t/out"; }
 
-mkdir -p "$t/subs" && cd "$t/subs" || exit 2
+# A '%' in the path: sbatch reads it in its output paths.
+mkdir -p "$t/subs%a" && cd "$t/subs%a" || exit 2
 mk() { mkdir "$1" && cat >"$1/grade.py"; }
 mk pass <<'PY'
 print("42")
@@ -71,7 +72,7 @@ mkdir empty
 echo "some input" >"$t/input"
 all="pass trace forkbomb hog loop deleter stdin empty"
 # What a plain python3 says of trace: the batch must show the same.
-python3 trace/grade.py 2>&1 | sed "s|$t/subs/trace|/workspace|" >"$t/trace.want"
+python3 trace/grade.py 2>&1 | sed "s|$t/subs%a/trace|/workspace|" >"$t/trace.want"
 
 # mixed WHAT: the checks of a batch of all the cases, in $t/out.
 mixed() {
@@ -117,6 +118,31 @@ for rt in $runtimes; do
 	mixed local
 	like "local: sbx's error names the case" "$(cat "$t/err")" \
 	    "sbx: empty: grade.py: No such file or directory"
+
+	# A script's own exit 125 is a failure, not sbx's; a name that is
+	# not UTF-8 is its own case, on --resume too; -D is refused.
+	mkdir -p "$t/odd/e125" "$t/odd/$(printf 'bad\377')"
+	printf 'exit 125\n' >"$t/odd/e125/grade.sh"
+	printf 'echo odd\n' >"$t/odd/$(printf 'bad\377')/grade.sh"
+	(cd "$t/odd" && "$SBX" batch -c "$conf" -r "$rt" -t test grade.sh e125 \
+	    "$(printf 'bad\377')" >"$t/out" 2>"$t/err")
+	is "local: a script's exit 125: exit 1" "$?" 1 || show
+	is "local: a script's exit 125: failed, not error" \
+	    "$(batchline '[.ok, .failed, .error] | @csv')" "1,1,0"
+	(cd "$t/odd" && "$SBX" batch -c "$conf" -r "$rt" -t test --resume "$t/out" \
+	    grade.sh e125 "$(printf 'bad\377')" >"$t/out2" 2>"$t/err")
+	is "local: --resume: both counted, none run" \
+	    "$(jq -r 'select(.event == "batch") | [.resumed, .ok, .failed] | @csv' "$t/out2")$(grep -c '"start"' "$t/out2")" "2,1,10"
+	# shellcheck disable=SC2086
+	"$SBX" batch $opts -D grade.py pass >"$t/out" 2>"$t/err"
+	is "local: -D: refused" "$?" 125
+
+	# --input from a pipe: every case reads all of it.
+	# shellcheck disable=SC2086
+	echo piped | "$SBX" batch $opts --input /dev/stdin grade.py stdin stdin \
+	    >"$t/out" 2>"$t/err"
+	is "local: --input /dev/stdin: every case reads it" \
+	    "$(jq -r 'select(.event == "stdout") | .data' "$t/out" | tr -d '\n')" PIPEDPIPED
 
 	# All pass: 0; one fails: 1.
 	# shellcheck disable=SC2086
@@ -189,6 +215,11 @@ for rt in $runtimes; do
 	st=$?
 	mixed slurm
 	is "slurm: no shared directory left" "$(ls -d sbx-batch.* 2>/dev/null)" ""
+	# shellcheck disable=SC2086
+	echo piped | "$SBX" batch --slurm --slurm-args "--job-name=$job" $opts \
+	    --input /dev/stdin grade.py stdin stdin >"$t/out" 2>"$t/err"
+	is "slurm: --input /dev/stdin: every case reads it" \
+	    "$(jq -r 'select(.event == "stdout") | .data' "$t/out" | tr -d '\n')" PIPEDPIPED
 	is "slurm: no job left" "$(squeue -h -n "$job")" ""
 
 	# scancel: every task's sbx stops its runs, and says so.
