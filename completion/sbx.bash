@@ -83,7 +83,7 @@ _sbx_command()
 		apply)
 			COMPREPLY=($(compgen -W "-n" -- "$cur")) ;;
 		batch)
-			COMPREPLY=($(compgen -W "-c -D -e -i -j -k -m -n -P -p -r -T -t -u -w --diff --input --resume --slurm --slurm-args" -- "$cur")) ;;
+			COMPREPLY=($(compgen -W "-c -e -i -j -k -m -n -P -p -r -T -t -u -w --diff --input --resume --slurm --slurm-args" -- "$cur")) ;;
 		esac
 		return
 	fi
