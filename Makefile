@@ -6,7 +6,7 @@ include config.mk
 
 SRC = sbx.c job.c policy.c rundir.c shadow.c backend_cli.c relay.c result.c \
 	changes.c apply.c diff.c session.c step.c gc.c dockerapi.c sig.c json.c \
-	util.c audit.c pool.c human.c ps.c batch.c
+	util.c audit.c pool.c human.c ps.c batch.c extract.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
@@ -14,7 +14,7 @@ TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 	tests/rootless.sh tests/integration.sh tests/transparency.sh tests/hostile.sh \
 	tests/changes.sh tests/session.sh tests/repl.sh tests/pool.sh \
 	tests/supervise.sh tests/usage.sh tests/disk.sh \
-	tests/human.sh tests/batch.sh \
+	tests/human.sh tests/batch.sh tests/extract.sh \
 	tests/package.sh tests/sanitize.sh tests/fuzz.sh
 
 all: sbx sbx-supervise

@@ -319,6 +319,7 @@ job_free(struct job *jb)
 	if (jb->script != jb->script_orig)
 		free((char *)jb->script);
 	free(jb->script_ctr);
+	free(jb->code);
 	layout_free(&jb->lay);
 	policy_free(&jb->pol);
 }

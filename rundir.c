@@ -447,6 +447,19 @@ save_stdin(const char *path, long long max)
 		die("script on standard input is empty");
 }
 
+/* -x: the code of a reply, as the script. */
+static void
+write_code(const char *path, const char *code)
+{
+	size_t n = strlen(code);
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) < 0 || write(fd, code, n) != (ssize_t)n ||
+	    close(fd) < 0)
+		die("write %s:", path);
+}
+
 /*
  * The script goes to sbx/, at its script_ctr under /sbx, when the
  * workspace will not hold it: from the tree, from a session step's host
@@ -461,11 +474,16 @@ stage_script(struct job *jb)
 
 	dst = smprintf("%s%s", jb->lay.sbx, jb->script_ctr + strlen(CTR_SBX));
 	if (strcmp(jb->script, "-") == 0) {
-		save_stdin(dst, jb->pol.max_bytes);
+		if (jb->code)
+			write_code(dst, jb->code);
+		else
+			save_stdin(dst, jb->pol.max_bytes);
 		/* The code came on stdin; the script itself gets none. */
-		if ((in = open("/dev/null", O_RDONLY)) < 0 || dup2(in, 0) < 0)
+		if ((!jb->code || jb->code_stdin) && ((in = open("/dev/null",
+		    O_RDONLY)) < 0 || dup2(in, 0) < 0))
 			die("/dev/null:");
-		close(in);
+		if (!jb->code || jb->code_stdin)
+			close(in);
 		free(dst);
 		return;
 	}

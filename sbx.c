@@ -31,6 +31,8 @@ struct opts {
 	int runopts;			/* an option only a run takes */
 	int made;			/* an option a pool's containers fix */
 	int dryrun, keep, list, langs, diff;
+	int extract, all;		/* -x, --all */
+	long block;			/* --block, or 0 */
 	int human;			/* --human 1, --json 0, else -1 */
 	char *script;
 	char **args;
@@ -45,6 +47,8 @@ usage(int status)
 	    "[-d dir] [-e ext]\n           [-i image] [-m memory] [-p cpus] "
 	    "[-r runtime] [-T timeout] [-t template]\n           [-w mode] "
 	    "script [arg ...]\n"
+	    "       %s -x [--all | --block n] [run options] reply "
+	    "[arg ...]\n"
 	    "       %s start [-Dn] [--repl] [-c config] [-d dir] [-e ext] "
 	    "[-i image]\n           [-m memory] [-p cpus] [-r runtime] "
 	    "[-T timeout] [-t template] [-w mode]\n"
@@ -63,15 +67,17 @@ usage(int status)
 	    "           [--slurm [--slurm-args args]] [run-option ...] script "
 	    "dir ...\n"
 	    "       %s ps [-r runtime]\n"
-	    "       %s [-r runtime] gc\n", argv0, argv0, argv0, argv0, argv0,
+	    "       %s [-r runtime] gc\n", argv0, argv0, argv0, argv0, argv0, argv0,
 	    argv0, argv0, argv0, argv0, argv0, argv0, argv0, argv0, argv0);
 	exit(status);
 }
 
 /* --diff reads better in a script than -u; the others have no letter. */
-enum { OPT_REPL = 256, OPT_HUMAN, OPT_JSON };
+enum { OPT_REPL = 256, OPT_HUMAN, OPT_JSON, OPT_ALL, OPT_BLOCK };
 
 static const struct option longopts[] = {
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "block", required_argument, NULL, OPT_BLOCK },
 	{ "diff", no_argument, NULL, 'u' },
 	{ "human", no_argument, NULL, OPT_HUMAN },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -105,10 +111,10 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 	o->human = -1;
 	/* "+": the script and its arguments are not ours to permute. */
 	while ((c = getopt_long(argc, argv, what == FOR_POOL ?
-	    "+c:De:hi:m:n:p:r:T:t:w:" : "+c:Dd:e:hi:kLlm:nP:p:r:T:t:uVw:",
+	    "+c:De:hi:m:n:p:r:T:t:w:" : "+c:Dd:e:hi:kLlm:nP:p:r:T:t:uVw:x",
 	    longopts, NULL)) != -1) {
 		/* "gc" with any of these is a script's name, not ours. */
-		o->runopts |= c >= OPT_REPL || strchr("DdeikmnPpTtuw", c);
+		o->runopts |= c >= OPT_REPL || strchr("DdeikmnPpTtuwx", c);
 		if (c < OPT_REPL && strchr("Dimnprtw", c) != NULL && !o->made)
 			o->made = c;
 		switch (c) {
@@ -163,6 +169,16 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 			printf("sbx %s\n", VERSION);
 			exit(0);
 		case 'w': override(o, c, "workspace", optarg); break;
+		case 'x': o->extract = 1; break;
+		case OPT_ALL: o->all = 1; break;
+		case OPT_BLOCK:
+			o->block = strspn(optarg, "0123456789") ==
+			    strlen(optarg) && strlen(optarg) < 6 ?
+			    atol(optarg) : 0;
+			if (o->block < 1)
+				die("--block %s: not a block number from 1",
+				    optarg);
+			break;
 		default:
 			usage(EXIT_FAIL);
 		}
@@ -173,10 +189,15 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 		die("-%c: a pool's containers are made already: give it to "
 		    "sbx pool start", o->made);
 	if (what != FOR_RUN) {
-		if (optind < argc || o->keep || o->diff || o->list || o->langs)
+		if (optind < argc || o->keep || o->diff || o->list ||
+		    o->langs || o->extract || o->all || o->block)
 			usage(EXIT_FAIL);
 		return;
 	}
+	if ((o->all || o->block) && !o->extract)
+		die("--%s: for -x only", o->all ? "all" : "block");
+	if (o->all && o->block)
+		die("--all and --block: one or the other");
 	if (optind >= argc)
 		usage(EXIT_FAIL);
 	o->script = argv[optind];
@@ -306,6 +327,22 @@ pooled(const struct config *cfg, struct job *jb)
 }
 
 /*
+ * -x: the script is the code of a model's reply (extract.c), staged as
+ * a script on stdin is, in its language; the reply read from stdin
+ * leaves the script none.
+ */
+static void
+reply_code(const struct config *cfg, struct opts *o, struct job *jb)
+{
+	if (!o->extract)
+		return;
+	jb->code = extract(cfg, o->script, jb->pol.max_bytes, o->ext,
+	    o->block, o->all, &o->ext);
+	jb->code_stdin = strcmp(o->script, "-") == 0;
+	o->script = "-";
+}
+
+/*
  * sbx [options] script [arg ...], and the forms that share its options:
  * -l, -L, and "[-r runtime] gc", sbx gc as sbx(1) has always spelt it.
  */
@@ -331,6 +368,7 @@ cmd_run(int argc, char *argv[])
 	} else if (o.pool) {
 		human_choose(o.human);
 		pool_job(&cfg, &jb, o.pool, o.timeout, o.config);
+		reply_code(&cfg, &o, &jb);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, 0);
 		jb.args = o.args;
 		jb.keep = o.keep;
@@ -339,6 +377,7 @@ cmd_run(int argc, char *argv[])
 	} else {
 		human_choose(o.dryrun ? 0 : o.human);
 		make_policy(&cfg, &o, &jb.pol);
+		reply_code(&cfg, &o, &jb);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, o.dryrun);
 		jb.args = o.args;
 		jb.keep = o.keep;

@@ -149,6 +149,8 @@ struct job {
 	int guard;		/* run .py through the import guard */
 	uid_t uid;		/* container user */
 	gid_t gid;
+	char *code;		/* -x: the script's text, for "-" */
+	int code_stdin;		/* -x -: the reply was stdin */
 	int keep;		/* -k: keep rundir */
 	int diff;		/* -u: a diff event per changed file */
 };
@@ -345,6 +347,10 @@ void pool_gc(const char *runtime);
 
 /* gc.c */
 int gc(const char *runtime);
+
+/* extract.c */
+char *extract(const struct config *cfg, const char *path, long long max,
+    const char *ext, long which, int all, const char **lang);
 
 /* batch.c */
 int cmd_batch(int argc, char *argv[]);

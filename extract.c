@@ -1,0 +1,276 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sbx.h"
+
+/*
+ * sbx -x: the code of a model's markdown reply.  Its fenced code blocks
+ * are found as CommonMark finds them: a line of three or more '`' or
+ * '~' opens one, indented by any amount (a list item's fences are), its
+ * first word the language; a line of the same character, at least as
+ * many, and nothing else closes it; the block's lines lose the opening
+ * fence's indentation; CR LF ends lines as LF does; a block the reply
+ * never closes runs to its end.  So a "```" inside a string of the
+ * code, or a shorter fence inside a longer one, is code.
+ */
+
+struct block {
+	const char *ext;	/* its language's, "" unlabelled, NULL neither */
+	char *label;		/* the fence's first word, as written */
+	struct jbuf code;
+};
+
+/* A fence's label, and the language it names; a language's own name
+ * (an extension of a [language] section) names it too. */
+static const struct {
+	const char *label, *ext;
+} labels[] = {
+	{ "bash", "sh" }, { "c", "c" }, { "go", "go" }, { "golang", "go" },
+	{ "javascript", "js" }, { "js", "js" }, { "node", "js" },
+	{ "nodejs", "js" }, { "py", "py" }, { "py3", "py" },
+	{ "python", "py" }, { "python3", "py" }, { "sh", "sh" },
+	{ "shell", "sh" },
+};
+
+static const char *
+label_ext(const struct config *cfg, const char *label)
+{
+	const struct lang *l;
+	size_t i;
+
+	if (*label == '\0')
+		return "";
+	for (i = 0; i < LEN(labels); i++)
+		if (strcmp(label, labels[i].label) == 0)
+			return labels[i].ext;
+	for (l = cfg->langs; l; l = l->next)
+		if (strcmp(label, l->ext) == 0)
+			return l->ext;
+	return NULL;
+}
+
+/* A fence at s: its character and length, or 0. */
+static size_t
+fence(const char *s, size_t n, char *c)
+{
+	size_t i = 0;
+
+	if (n == 0 || (s[0] != '`' && s[0] != '~'))
+		return 0;
+	while (i < n && s[i] == s[0])
+		i++;
+	if (i < 3)
+		return 0;
+	*c = s[0];
+	return i;
+}
+
+/* The first word of an info string: "python {linenos}" is python. */
+static char *
+info_word(const char *s, size_t n)
+{
+	size_t i = 0, j;
+	char *w;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '{' ||
+	    s[i] == '.'))
+		i++;
+	for (j = i; j < n && (isalnum((unsigned char)s[j]) || s[j] == '+' ||
+	    s[j] == '-' || s[j] == '_' || s[j] == '#'); j++)
+		;
+	w = emalloc(j - i + 1);
+	memcpy(w, s + i, j - i);
+	w[j - i] = '\0';
+	for (i = 0; w[i]; i++)
+		w[i] = (char)tolower((unsigned char)w[i]);
+	return w;
+}
+
+/* The blocks of text, in order; *n of them. */
+static struct block *
+blocks_of(const struct config *cfg, const char *text, size_t len,
+    size_t *n)
+{
+	struct block *b = NULL, *cur = NULL;
+	const char *p = text, *end = text + len, *nl, *s;
+	size_t ll, ind = 0, open = 0, f, i;
+	char c = 0, oc = 0;
+
+	*n = 0;
+	for (; p < end; p = nl < end ? nl + 1 : end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		ll = (size_t)(nl - p);
+		if (ll > 0 && p[ll - 1] == '\r')
+			ll--;
+		for (i = 0; i < ll && (p[i] == ' ' || p[i] == '\t'); i++)
+			;
+		s = p + i;
+		f = fence(s, ll - i, &c);
+		if (cur == NULL) {
+			/* A backtick fence's info has no backtick: else it
+			 * is a line of inline code. */
+			if (f == 0 || (c == '`' && memchr(s + f, '`',
+			    ll - i - f)))
+				continue;
+			b = erealloc(b, (*n + 1) * sizeof(*b));
+			cur = &b[(*n)++];
+			memset(cur, 0, sizeof(*cur));
+			cur->label = info_word(s + f, ll - i - f);
+			cur->ext = label_ext(cfg, cur->label);
+			ind = i, open = f, oc = c;
+			continue;
+		}
+		if (f >= open && c == oc && strspn(s + f, " \t") == ll - i - f) {
+			cur = NULL;
+			continue;
+		}
+		/* The opening fence's indentation goes, no more. */
+		for (i = 0; i < ind && i < ll && (p[i] == ' ' || p[i] == '\t');
+		    i++)
+			;
+		jb_put(&cur->code, p + i, ll - i);
+		jb_put(&cur->code, "\n", 1);
+	}
+	return b;
+}
+
+static void
+blocks_free(struct block *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(b[i].label);
+		free(b[i].code.s);
+	}
+	free(b);
+}
+
+/* The reply: the file, or stdin for "-", at most max bytes. */
+static void
+read_reply(const char *path, long long max, struct jbuf *text)
+{
+	char buf[65536];
+	ssize_t r;
+	int fd = 0;
+
+	if (strcmp(path, "-") != 0 &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		die("-x %s:", path);
+	while ((r = read(fd, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("-x %s:", path);
+		jb_put(text, buf, (size_t)r);
+		if ((long long)text->len > max)
+			die("-x %s: more than %lld bytes (max_bytes)", path, max);
+	}
+	if (fd != 0)
+		close(fd);
+}
+
+/* What ran: its language, the blocks it came from, the code. */
+static void
+event_code(const char *path, const char *ext, const long *from, size_t n,
+    const struct jbuf *code)
+{
+	struct jbuf j;
+	size_t i;
+
+	jb_begin(&j, "code");
+	jb_str(&j, "file", path);
+	jb_str(&j, "language", ext);
+	jb_put(&j, ",\"blocks\":[", 11);
+	for (i = 0; i < n; i++) {
+		char num[24];
+
+		snprintf(num, sizeof(num), "%s%ld", i ? "," : "", from[i]);
+		jb_put(&j, num, strlen(num));
+	}
+	jb_put(&j, "]", 1);
+	jb_mem(&j, "source", code->s ? code->s : "", code->len);
+	jb_emit(&j);
+}
+
+/*
+ * Is it a block to run as want, or (NULL) in any language of ours?
+ * Unlabelled ones are; with -e (given), so are those whose label is no
+ * language, such as "text", but never one of another language.
+ */
+static int
+runs(const struct block *b, const char *want, int given)
+{
+	if (b->ext == NULL)
+		return given;
+	return want == NULL || *b->ext == '\0' || strcmp(b->ext, want) == 0;
+}
+
+/*
+ * The code to run from the reply at path ("-": stdin), as sbx -x
+ * takes it: block number which (1 is the first fenced block), or else
+ * the first block that runs(); with all, every block after it that
+ * runs() as its language, in order.  The language is ext if given
+ * (-e), else the first block's label's; an unlabelled block is Python,
+ * as a script on stdin is.  Prints
+ * the code event; *lang is the language's extension.  Caller frees.
+ */
+char *
+extract(const struct config *cfg, const char *path, long long max,
+    const char *ext, long which, int all, const char **lang)
+{
+	struct jbuf text = { 0 }, code = { 0 };
+	struct block *b;
+	long *from;
+	size_t n, i, nfrom = 0, first = 0;
+	const char *want = ext;
+
+	read_reply(path, max, &text);
+	b = blocks_of(cfg, text.s ? text.s : "", text.len, &n);
+	free(text.s);
+	if (which > 0 && (size_t)which > n)
+		die("-x %s: --block %ld: the reply has %zu code blocks", path,
+		    which, n);
+	if (which > 0) {
+		first = (size_t)which - 1;
+		if (!want && b[first].ext == NULL)
+			die("-x %s: block %ld is '%s', not a language sbx "
+			    "runs: give -e", path, which, b[first].label);
+	} else {
+		for (first = 0; first < n; first++)
+			if (runs(&b[first], want, ext != NULL))
+				break;
+		if (first == n)
+			die("-x %s: no code block to run (%zu found%s%s)", path,
+			    n, want ? ", none of " : "", want ? want : "");
+	}
+	if (!want)
+		want = *b[first].ext ? b[first].ext : "py";
+	from = ecalloc(n, sizeof(*from));
+	for (i = first; i < n; i++) {
+		if (i > first && (!all || !runs(&b[i], want, ext != NULL)))
+			continue;
+		if (b[i].code.s)
+			jb_put(&code, b[i].code.s, b[i].code.len);
+		from[nfrom++] = (long)i + 1;
+		if (!all)
+			break;
+	}
+	if (code.len == 0)
+		die("-x %s: block %ld is empty", path, from[0]);
+	*lang = want;
+	event_code(path, want, from, nfrom, &code);
+	free(from);
+	/* want may be a block's: it lives in cfg or labels[], not in b. */
+	blocks_free(b, n);
+	return code.s;
+}
