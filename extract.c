@@ -50,7 +50,8 @@ label_ext(const struct config *cfg, const char *label)
 		return "";
 	for (i = 0; i < LEN(labels); i++)
 		if (strcmp(label, labels[i].label) == 0)
-			return labels[i].ext;
+			label = labels[i].ext;
+	/* Ours only if a [language] section runs it. */
 	for (l = cfg->langs; l; l = l->next)
 		if (strcmp(label, l->ext) == 0)
 			return l->ext;
@@ -73,19 +74,28 @@ fence(const char *s, size_t n, char *c)
 	return i;
 }
 
-/* The first word of an info string: "python {linenos}" is python. */
+/*
+ * The label of an info string: its first word, lower case; "python
+ * {linenos}" is python, "{.python}" too.  A first word that is not a
+ * name ("/etc/hosts", "$") is a label of no language: "?".
+ */
 static char *
 info_word(const char *s, size_t n)
 {
 	size_t i = 0, j;
 	char *w;
 
-	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '{' ||
-	    s[i] == '.'))
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i < n && s[i] == '{')
+		i++;
+	if (i < n && s[i] == '.')
 		i++;
 	for (j = i; j < n && (isalnum((unsigned char)s[j]) || s[j] == '+' ||
 	    s[j] == '-' || s[j] == '_' || s[j] == '#'); j++)
 		;
+	if (j == i && i < n && s[i] != ' ' && s[i] != '\t')
+		return estrdup("?");
 	w = emalloc(j - i + 1);
 	memcpy(w, s + i, j - i);
 	w[j - i] = '\0';
@@ -94,50 +104,128 @@ info_word(const char *s, size_t n)
 	return w;
 }
 
-/* The blocks of text, in order; *n of them. */
+/*
+ * A line's container prefixes, as CommonMark reads them: ">" quotes,
+ * each with a space after it, then list markers ("-", "*", "+", "1.",
+ * "1)") and indentation, a tab to the next multiple of 4 columns.  Sets
+ * *quotes and *col, the column the rest starts at; returns the rest.
+ */
+static const char *
+prefix(const char *p, const char *end, size_t *quotes, size_t *col)
+{
+	const char *q;
+	size_t c = 0;
+
+	for (*quotes = 0;;) {
+		for (q = p; q < end && *q == ' ' && q - p < 3; q++)
+			;
+		if (q == end || *q != '>')
+			break;
+		p = q + 1;
+		if (p < end && *p == ' ')
+			p++;
+		(*quotes)++;
+	}
+	for (;;) {
+		for (; p < end && (*p == ' ' || *p == '\t'); p++)
+			c = *p == '\t' ? (c / 4 + 1) * 4 : c + 1;
+		q = p;
+		if (q < end && (*q == '-' || *q == '*' || *q == '+'))
+			q++;
+		else
+			while (q < end && q - p < 9 && *q >= '0' && *q <= '9')
+				q++;
+		if (q > p && q < end && (*q == '.' || *q == ')') &&
+		    *p >= '0' && *p <= '9')
+			q++;
+		else if (q > p && *p >= '0' && *p <= '9')
+			break;
+		if (q == p || q == end || (*q != ' ' && *q != '\t'))
+			break;
+		c += (size_t)(q - p);
+		p = q;
+	}
+	*col = c;
+	return p;
+}
+
+/* Past the quotes of a block's line, and up to col columns of its
+ * indentation: the rest, which is the code's, with the tab that
+ * crosses col as the spaces left of it (into pad). */
+static const char *
+unindent(const char *p, const char *end, size_t quotes, size_t col,
+    size_t *pad)
+{
+	const char *q;
+	size_t c = 0, i;
+
+	for (i = 0; i < quotes; i++) {
+		for (q = p; q < end && *q == ' ' && q - p < 3; q++)
+			;
+		if (q == end || *q != '>')
+			break;
+		p = q + 1;
+		if (p < end && *p == ' ')
+			p++;
+	}
+	*pad = 0;
+	while (p < end && c < col && (*p == ' ' || *p == '\t')) {
+		if (*p == '\t' && (c / 4 + 1) * 4 > col) {
+			*pad = (c / 4 + 1) * 4 - col;
+			return p + 1;
+		}
+		c = *p++ == '\t' ? (c / 4 + 1) * 4 : c + 1;
+	}
+	return p;
+}
+
+/*
+ * The blocks of text, in order; *n of them.  A line ends at LF, CR LF
+ * or CR.  A closing fence may be indented 3 columns more than its
+ * opening one, no more: past that, it is the code's.
+ */
 static struct block *
 blocks_of(const struct config *cfg, const char *text, size_t len,
     size_t *n)
 {
 	struct block *b = NULL, *cur = NULL;
-	const char *p = text, *end = text + len, *nl, *s;
-	size_t ll, ind = 0, open = 0, f, i;
+	const char *p = text, *end = text + len, *nl, *s, *e;
+	size_t ll, col = 0, ocol = 0, q, oq = 0, open = 0, f, pad;
 	char c = 0, oc = 0;
 
 	*n = 0;
-	for (; p < end; p = nl < end ? nl + 1 : end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		ll = (size_t)(nl - p);
-		if (ll > 0 && p[ll - 1] == '\r')
-			ll--;
-		for (i = 0; i < ll && (p[i] == ' ' || p[i] == '\t'); i++)
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;		/* a byte order mark */
+	for (; p < end; p = nl) {
+		for (e = p; e < end && *e != '\n' && *e != '\r'; e++)
 			;
-		s = p + i;
-		f = fence(s, ll - i, &c);
+		nl = e < end && *e == '\r' && e + 1 < end && e[1] == '\n' ?
+		    e + 2 : e < end ? e + 1 : end;
+		s = prefix(p, e, &q, &col);
+		ll = (size_t)(e - s);
+		f = fence(s, ll, &c);
 		if (cur == NULL) {
 			/* A backtick fence's info has no backtick: else it
 			 * is a line of inline code. */
-			if (f == 0 || (c == '`' && memchr(s + f, '`',
-			    ll - i - f)))
+			if (f == 0 || (c == '`' && memchr(s + f, '`', ll - f)))
 				continue;
 			b = erealloc(b, (*n + 1) * sizeof(*b));
 			cur = &b[(*n)++];
 			memset(cur, 0, sizeof(*cur));
-			cur->label = info_word(s + f, ll - i - f);
+			cur->label = info_word(s + f, ll - f);
 			cur->ext = label_ext(cfg, cur->label);
-			ind = i, open = f, oc = c;
+			ocol = col, oq = q, open = f, oc = c;
 			continue;
 		}
-		if (f >= open && c == oc && strspn(s + f, " \t") == ll - i - f) {
+		if (f >= open && c == oc && q == oq && col <= ocol + 3 &&
+		    strspn(s + f, " \t") == ll - f) {
 			cur = NULL;
 			continue;
 		}
-		/* The opening fence's indentation goes, no more. */
-		for (i = 0; i < ind && i < ll && (p[i] == ' ' || p[i] == '\t');
-		    i++)
-			;
-		jb_put(&cur->code, p + i, ll - i);
+		s = unindent(p, e, oq, ocol, &pad);
+		while (pad-- > 0)
+			jb_put(&cur->code, " ", 1);
+		jb_put(&cur->code, s, (size_t)(e - s));
 		jb_put(&cur->code, "\n", 1);
 	}
 	return b;
@@ -203,16 +291,21 @@ event_code(const char *path, const char *ext, const long *from, size_t n,
 }
 
 /*
- * Is it a block to run as want, or (NULL) in any language of ours?
- * Unlabelled ones are; with -e (given), so are those whose label is no
- * language, such as "text", but never one of another language.
+ * How well a block runs as want (NULL: any language of ours): 3 its
+ * label names it, 2 unlabelled, 1 labelled with no language, such as
+ * "text", which only -e (given) takes; 0 not at all: empty, or of
+ * another language.
  */
 static int
 runs(const struct block *b, const char *want, int given)
 {
+	if (b->code.len == 0)
+		return 0;
 	if (b->ext == NULL)
 		return given;
-	return want == NULL || *b->ext == '\0' || strcmp(b->ext, want) == 0;
+	if (*b->ext == '\0')
+		return 2;
+	return want == NULL || strcmp(b->ext, want) == 0 ? 3 : 0;
 }
 
 /*
@@ -238,26 +331,32 @@ extract(const struct config *cfg, const char *path, long long max,
 	b = blocks_of(cfg, text.s ? text.s : "", text.len, &n);
 	free(text.s);
 	if (which > 0 && (size_t)which > n)
-		die("-x %s: --block %ld: the reply has %zu code blocks", path,
-		    which, n);
+		die("-x %s: --block %ld: the reply has %zu code block%s", path,
+		    which, n, n == 1 ? "" : "s");
 	if (which > 0) {
 		first = (size_t)which - 1;
 		if (!want && b[first].ext == NULL)
 			die("-x %s: block %ld is '%s', not a language sbx "
 			    "runs: give -e", path, which, b[first].label);
 	} else {
-		for (first = 0; first < n; first++)
-			if (runs(&b[first], want, ext != NULL))
-				break;
+		/* The best, the first of them: a block labelled -e's
+		 * language before an unlabelled one, before a "text". */
+		for (i = 0, first = n; i < n; i++)
+			if (runs(&b[i], want, ext != NULL) > (first < n ?
+			    runs(&b[first], want, ext != NULL) : 0))
+				first = i;
 		if (first == n)
 			die("-x %s: no code block to run (%zu found%s%s)", path,
 			    n, want ? ", none of " : "", want ? want : "");
 	}
 	if (!want)
 		want = *b[first].ext ? b[first].ext : "py";
+	if (lang_find(cfg, want) == NULL)
+		die("-x %s: -e %s: no [language %s] section", path, want, want);
 	from = ecalloc(n, sizeof(*from));
 	for (i = first; i < n; i++) {
-		if (i > first && (!all || !runs(&b[i], want, ext != NULL)))
+		/* --all: its language's, and unlabelled ones. */
+		if (i > first && (!all || runs(&b[i], want, 0) < 2))
 			continue;
 		if (b[i].code.s)
 			jb_put(&code, b[i].code.s, b[i].code.len);
@@ -267,6 +366,8 @@ extract(const struct config *cfg, const char *path, long long max,
 	}
 	if (code.len == 0)
 		die("-x %s: block %ld is empty", path, from[0]);
+	if (memchr(code.s, '\0', code.len))
+		die("-x %s: the code holds a NUL byte", path);
 	*lang = want;
 	event_code(path, want, from, nfrom, &code);
 	free(from);

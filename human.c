@@ -93,6 +93,7 @@ human_line(const char *line)
 {
 	static char buf[4096];
 	char ev[32], path[512], *patch;
+	const char *v;
 	size_t len;
 
 	jl_str(line, "event", ev, sizeof(ev));
@@ -101,6 +102,21 @@ human_line(const char *line)
 	} else if (strcmp(ev, "warning") == 0 || strcmp(ev, "error") == 0) {
 		snprintf(buf, sizeof(buf), "sbx: %s: ", ev);
 		jl_str(line, "message", buf + strlen(buf), sizeof(buf) -
+		    strlen(buf) - 1);
+		strcat(buf, "\n");
+		jb_out(2, buf, strlen(buf));
+	} else if (strcmp(ev, "code") == 0) {
+		/* What of the reply runs: a person wants to know. */
+		snprintf(buf, sizeof(buf), "sbx: running %s ", (v =
+		    jl_member(line, "blocks", &len)) && memchr(v, ',', len) ?
+		    "blocks" : "block");
+		if (v)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			    "%.*s", (int)(len > 2 ? len - 2 : 0), v + 1);
+		jl_str(line, "file", path, sizeof(path));
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+		    " of %s, as ", path);
+		jl_str(line, "language", buf + strlen(buf), sizeof(buf) -
 		    strlen(buf) - 1);
 		strcat(buf, "\n");
 		jb_out(2, buf, strlen(buf));

@@ -94,6 +94,36 @@ printf '```javascript\nconsole.log(6 * 7)\n```\n' >"$t/js.md"
 printf '```\nimport sys\nprint(sys.stdin.read().upper(), end="")\n```\n' >"$t/stdin.md"
 printf '```python\ndef f():\n    return 1 / 0\nf()\n```\n' >"$t/trace.md"
 
+# The reader, in dry runs: the code event is out before any container.
+dry() {
+	printf "$1" >"$t/dry.md"
+	shift
+	"$SBX" -c "$conf" -D -d "$t/ws" -x "$@" "$t/dry.md" 2>"$t/err" |
+	    jq -j 'select(.event == "code") | [(.blocks | map(tostring) | join(",")), .language, .source] | join("|")'
+}
+is "a fence indented 4 past its opening is code" \
+    "$(dry '```python\nx = """\n    ```\n"""\nprint(x)\n```\n')" \
+    "1|py|x = \"\"\"${nl}    \`\`\`${nl}\"\"\"${nl}print(x)"
+is "a fence after a list marker" \
+    "$(dry '1. Save:\n   - ```python\n     print(1)\n     ```\n\nThen:\n\n```python\nprint(2)\n```\n' --all)" \
+    "1,2|py|print(1)${nl}print(2)"
+is "a fence in a quote" "$(dry '> ```python\n> print(7)\n> ```\n')" "1|py|print(7)"
+is "a tab is 4 columns" "$(dry '  ```python\n  if 1:\n\tprint(1)\n  ```\n')" \
+    "1|py|if 1:${nl}  print(1)"
+is "a lone CR ends a line" "$(dry '```python\rprint(1)\r```\r')" "1|py|print(1)"
+is "a label no section runs is no language" \
+    "$(dry '```cobol\nDISPLAY 1.\n```\n```python\nprint(1)\n```\n')" "2|py|print(1)"
+is "an empty block is skipped" "$(dry '```python\n```\n```python\nprint(2)\n```\n')" "2|py|print(2)"
+is "a label that is no word needs -e" "$(dry '```/etc/hosts\n127.0.0.1 x\n```\n')" ""
+is "-e: its language's block before a text one" \
+    "$(dry '```text\nout\n```\n```js\nconsole.log(1)\n```\n' -e js)" "2|js|console.log(1)"
+is "-e --all: not the text and json blocks" \
+    "$(dry '```python\na = 1\n```\n```text\n1\n```\n```json\n{}\n```\n```python\nprint(a)\n```\n' -e py --all)" \
+    "1,4|py|a = 1${nl}print(a)"
+printf '```python\nprint(1)\n# \000\n```\n' >"$t/nul.md"
+"$SBX" -c "$conf" -D -d "$t/ws" -x "$t/nul.md" >"$t/out" 2>"$t/err"
+is "a NUL byte in the code: refused" "$?" 125
+
 for rt in $runtimes; do
 	RT=$rt
 	x "$t/prose.md"
