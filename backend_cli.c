@@ -104,8 +104,10 @@ static const char *proxy_vars[] = {
 	"all_proxy"
 };
 
+/* A compiled language's cpu_time and fsize are the init's to set, per
+ * phase: see init_main() in supervise.c. */
 static void
-add_limits(struct args *a, const struct policy *p)
+add_limits(struct args *a, const struct policy *p, int compiled)
 {
 	add(a, "--memory=%lld", p->memory);
 	add(a, "--memory-swap=%lld", p->memory);	/* no swap */
@@ -114,9 +116,9 @@ add_limits(struct args *a, const struct policy *p)
 	add(a, "--ulimit=nofile=%ld:%ld", p->nofile, p->nofile);
 	add(a, "--ulimit=nproc=%ld:%ld", p->nproc, p->nproc);
 	/* SIGXCPU at the limit, SIGKILL a second later if ignored. */
-	if (p->cpu_time > 0)
+	if (p->cpu_time > 0 && !compiled)
 		add(a, "--ulimit=cpu=%ld:%ld", p->cpu_time, p->cpu_time + 1);
-	if (p->fsize > 0)
+	if (p->fsize > 0 && !compiled)
 		add(a, "--ulimit=fsize=%lld:%lld", p->fsize, p->fsize);
 }
 
@@ -230,7 +232,7 @@ backend_argv(const struct job *jb)
 	if (jb->pool && jb->session)	/* a pool's, not a cold -P run's */
 		add(&a, "--label=sbx.pool=%s", jb->pool);
 	add_isolation(&a, jb);
-	add_limits(&a, &jb->pol);
+	add_limits(&a, &jb->pol, jb->lang->compile != NULL && !jb->session);
 	add_mounts(&a, jb);
 	if (jb->session) {
 		/* The supervisor is PID 1: no --init, and it takes the
@@ -247,6 +249,25 @@ backend_argv(const struct job *jb)
 	add(&a, "--entrypoint=" CTR_INIT);
 	add(&a, "%s", jb->image);
 	add(&a, "-t");
+	if (jb->lang->compile) {
+		/* The compiler and the script, then the program. */
+		add(&a, "%ld", jb->pol.compile_timeout + jb->pol.timeout +
+		    INIT_GRACE);
+		add(&a, "-c");
+		add(&a, "%zu", strv_len(jb->lang->compile) + 1);
+		add(&a, "%ld", jb->pol.compile_cpu);
+		add(&a, "%ld", jb->pol.cpu_time);
+		add(&a, "%lld", jb->pol.fsize);
+		add(&a, "--");
+		for (i = 0; jb->lang->compile[i]; i++)
+			add(&a, "%s", jb->lang->compile[i]);
+		add(&a, "%s", jb->script_ctr);
+		for (i = 0; jb->lang->command[i]; i++)
+			add(&a, "%s", jb->lang->command[i]);
+		for (i = 0; jb->args[i]; i++)
+			add(&a, "%s", jb->args[i]);
+		return a.v;
+	}
 	add(&a, "%ld", jb->pol.timeout + INIT_GRACE);
 	add(&a, "--");
 	for (i = 0; jb->lang->command[i]; i++)
@@ -494,7 +515,8 @@ stop_blocked(void)
  * the timeout or a signal says so.  Returns the client's wait status.
  */
 static int
-wait_loop(struct container *c, struct stream *s, struct result *r)
+wait_loop(struct container *c, struct stream *s, long timeout,
+    struct result *r)
 {
 	struct stopper st = { 0, -1 };
 	struct pollfd pfd[2];
@@ -521,6 +543,11 @@ wait_loop(struct container *c, struct stream *s, struct result *r)
 		if (opt_alarm) {
 			opt_alarm = 0;
 			stop_step(c, &st);
+		}
+		/* The compile is over: the run's own time starts. */
+		if (s->cp && s->cp->said && timeout > 0 && !opt_run.stopping) {
+			alarm((unsigned)timeout);
+			timeout = 0;
 		}
 		if (nopen > 0 && poll(pfd, 2, streams_due(s, 2)) > 0) {
 			for (i = 0; i < 2; i++)
@@ -758,12 +785,40 @@ backend_detach(struct container *c, char **argv)
 }
 
 /*
+ * A compiled language's run, as its compile left it: a compile that did
+ * not end well is the run's end (phase "compile", status 1 if the
+ * compiler failed); else the run is its program's, from the compile's
+ * end, and the compile's CPU time is not the program's.
+ */
+static void
+compile_end(struct compile *cp, struct result *r)
+{
+	int ended = cp->done[0] && cp->done[1];
+
+	compile_event(cp, r);
+	r->compiled = 1;
+	if (ended && cp->code == 0) {
+		r->duration = now() - cp->t1;
+		r->compile_us = cp->cpu_us;
+		return;
+	}
+	r->in_compile = 1;
+	if (ended && r->error == NULL && !r->interrupted && !r->timed_out) {
+		r->status = 1;
+		r->exit_code = -1;
+		r->signal = 0;
+	}
+}
+
+/*
  * Runs the container of argv to its end, timeout seconds at most, its
  * output relayed up to max_output bytes, and says what happened in r.
+ * With cp, a compiled language's: the compile first, with its own
+ * timeout and output (see relay.c), then the run's timeout.
  */
 void
 backend_run(struct container *c, char **argv, long timeout,
-    long long max_output, struct result *r)
+    long long max_output, struct compile *cp, struct result *r)
 {
 	struct stream s[2];
 	double t0;
@@ -778,12 +833,20 @@ backend_run(struct container *c, char **argv, long timeout,
 	}
 	t0 = now();
 	since = time(NULL);
-	alarm((unsigned)timeout);
+	if (cp) {
+		cp->t0 = t0;
+		alarm((unsigned)cp->timeout);
+	} else {
+		alarm((unsigned)timeout);
+	}
 	c->client = spawn(c, argv, &out, &err);
 	streams_init(s, out, err, r, t0, max_output);
-	ws = wait_loop(c, s, r);
+	s[0].cp = s[1].cp = cp;
+	ws = wait_loop(c, s, cp ? timeout : 0, r);
 	r->duration = now() - t0;
 	decode(c, ws, r, &s[1], since);
+	if (cp)
+		compile_end(cp, r);
 	/* podman's --rm did it, unless we had to stop the container. */
 	if (!is_podman(c->runtime) || r->timed_out || r->interrupted ||
 	    r->truncated)

@@ -353,6 +353,10 @@ langs_list(const struct config *cfg, const char *runtime)
 		jb_str(&j, "ext", l->ext);
 		jb_str(&j, "image", l->image);
 		jb_strv(&j, "command", l->command);
+		if (l->compile)
+			jb_strv(&j, "compile", l->compile);
+		else
+			jb_null(&j, "compile");
 		jb_str(&j, "runtime", c.path ? c.runtime : NULL);
 		if (c.path) {
 			id = backend_image_id(&c, l->image);

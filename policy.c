@@ -64,6 +64,10 @@ struct key {
 #define P(f) offsetof(struct policy, f)
 static const struct key keys[] = {
 	{ "authorized_imports", K_LIST, P(imports), 0, 0, C_NONE },
+	{ "compile_cpu_time", K_DUR, P(compile_cpu), 0, MAXDURATION, C_MAX0 },
+	{ "compile_max_output", K_SIZE, P(compile_output), 1024, MAXSIZE,
+	    C_MAX },
+	{ "compile_timeout", K_DUR, P(compile_timeout), 1, MAXDURATION, C_MAX },
 	{ "cpu_time", K_DUR, P(cpu_time), 0, MAXDURATION, C_MAX0 },
 	{ "cpus", K_CPUS, P(cpus), 10, 1024000, C_MAX },	/* the runtimes' least */
 	{ "description", K_STR, P(description), 0, 0, C_NONE },
@@ -102,6 +106,8 @@ policy_base(struct policy *p)
 	p->cpus = 1000;
 	p->pids = 128;
 	p->timeout = 30;
+	p->compile_timeout = 60;
+	p->compile_output = 1LL << 20;
 	p->idle_timeout = 600;
 	p->max_lifetime = 3600;
 	p->workspace = WS_RO;
@@ -404,7 +410,7 @@ struct parse {
 	int langkeys;		/* of curlang, set in this section: LK_ */
 };
 
-enum { LK_COMMAND = 1, LK_IMAGE = 2 };
+enum { LK_COMMAND = 1, LK_IMAGE = 2, LK_COMPILE = 4 };
 
 static void
 perr(struct parse *ps, const char *fmt, const char *arg)
@@ -581,9 +587,11 @@ lang_key(struct parse *ps, const char *name, const char *val)
 	struct lang *l = ps->curlang;
 	char **v;
 	size_t i;
+	int bit;
 
-	if (strcmp(name, "command") == 0) {
-		if (ps->langkeys & LK_COMMAND) {
+	if (strcmp(name, "command") == 0 || strcmp(name, "compile") == 0) {
+		bit = strcmp(name, "command") == 0 ? LK_COMMAND : LK_COMPILE;
+		if (ps->langkeys & bit) {
 			perr(ps, "duplicate key '%s'", name);
 			return 0;
 		}
@@ -591,15 +599,23 @@ lang_key(struct parse *ps, const char *name, const char *val)
 		for (i = 0; v[i]; i++)
 			if (strpbrk(v[i], "\"'\\") != NULL)
 				break;
-		if (v[0] == NULL || v[i] != NULL) {
+		/* An empty compile: a layer's way to say "none". */
+		if ((v[0] == NULL && bit == LK_COMMAND) || v[i] != NULL) {
 			strv_free(v);
-			perr(ps, "command: invalid value '%.64s' (words "
-			    "separated by spaces, no quotes)", val);
+			perr(ps, bit == LK_COMMAND ? "command: invalid value "
+			    "'%.64s' (words separated by spaces, no quotes)" :
+			    "compile: invalid value '%.64s' (words separated "
+			    "by spaces, no quotes)", val);
 			return 0;
 		}
-		strv_free(l->command);	/* an earlier layer's */
-		l->command = v;
-		ps->langkeys |= LK_COMMAND;
+		if (bit == LK_COMPILE && v[0] == NULL) {
+			strv_free(v);
+			v = NULL;
+		}
+		/* An earlier layer's goes. */
+		strv_free(bit == LK_COMMAND ? l->command : l->compile);
+		*(bit == LK_COMMAND ? &l->command : &l->compile) = v;
+		ps->langkeys |= bit;
 	} else if (strcmp(name, "image") == 0) {
 		if ((ps->langkeys & LK_IMAGE) || !valid_image(val)) {
 			perr(ps, ps->langkeys & LK_IMAGE ? "duplicate key '%s'" :
@@ -1019,6 +1035,7 @@ config_free(struct config *c)
 		ln = l->next;
 		free(l->ext);
 		strv_free(l->command);
+		strv_free(l->compile);
 		free(l->image);
 		free(l);
 	}
@@ -1112,6 +1129,9 @@ policy_json(struct jbuf *j, const struct policy *p)
 	jb_int(j, "nproc", p->nproc);
 	jb_int(j, "fsize", p->fsize);
 	jb_int(j, "max_output", p->max_output);
+	jb_int(j, "compile_timeout", p->compile_timeout);
+	jb_int(j, "compile_cpu_time", p->compile_cpu);
+	jb_int(j, "compile_max_output", p->compile_output);
 	jb_str(j, "oci_runtime", p->oci_runtime);
 	jb_int(j, "max_files", p->max_files);
 	jb_int(j, "max_bytes", p->max_bytes);

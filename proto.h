@@ -35,6 +35,9 @@
 #define NAME_INIT	"init"		/* under /sbx */
 #define CTR_INIT	CTR_SBX "/" NAME_INIT
 #define INIT_SAYS	"sbx-supervise: "
+/* A compiled language's compile ends with this line on stdout and on
+ * stderr, then "KEY CODE CPU_US\n": the host cuts it out. */
+#define COMPILED_SAYS	"\036sbx-compiled "
 #define ENV_INIT_KEY	"SBX_INIT_KEY"
 #define INIT_STOP	SIGUSR2
 #define INIT_STOP_NAME	"SIGUSR2"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sbx.h"
+#include "proto.h"
 
 /*
  * The script's stdout and stderr, relayed as "stdout" and "stderr"
@@ -26,6 +27,8 @@ streams_init(struct stream *s, int out, int err, struct result *r,
 {
 	memset(s, 0, 2 * sizeof(*s));
 	s[0].event = "stdout";
+	s[0].k = 0;
+	s[1].k = 1;
 	s[0].fd = out;
 	s[0].count = &r->out_bytes;
 	s[1].event = "stderr";
@@ -83,14 +86,106 @@ keep_tail(struct stream *s, const char *p, size_t n)
 	s->tlen += n;
 }
 
+/* Bytes of the compiler's output, as far as compile_max_output goes. */
+static void
+compile_put(struct compile *cp, int k, const char *p, size_t n)
+{
+	size_t room = (size_t)cp->max - cp->out[0].len - cp->out[1].len;
+
+	if (n > room) {
+		n = room;
+		cp->truncated = 1;
+	}
+	if (n > 0)
+		jb_put(&cp->out[k], p, n);
+}
+
+/* What the compile did, once: its output, its end. */
+void
+compile_event(struct compile *cp, const struct result *r)
+{
+	struct jbuf j;
+	int ok = cp->done[0] && cp->done[1];
+
+	if (cp->said)
+		return;
+	cp->said = 1;
+	cp->t1 = now();
+	jb_begin(&j, "compile");
+	jb_int(&j, "status", !ok ? (r->timed_out ? EXIT_TIMEOUT : EXIT_FAIL) :
+	    cp->code);
+	if (ok && cp->code < 128)
+		jb_int(&j, "exit_code", cp->code);
+	else
+		jb_null(&j, "exit_code");
+	if (ok && cp->code > 128)
+		jb_int(&j, "signal", cp->code - 128);
+	else
+		jb_null(&j, "signal");
+	jb_bool(&j, "timed_out", !ok && r->timed_out);
+	jb_bool(&j, "truncated", cp->truncated);
+	jb_fixed(&j, "duration", (long long)((cp->t1 - cp->t0) * 1000), 3);
+	jb_count(&j, "cpu_time", ok ? cp->cpu_us / 1000 : -1, 3);
+	jb_mem(&j, "stdout", cp->out[0].s ? cp->out[0].s : "", cp->out[0].len);
+	jb_mem(&j, "stderr", cp->out[1].s ? cp->out[1].s : "", cp->out[1].len);
+	jb_emit(&j);
+}
+
+/*
+ * The compile phase's share of n new bytes at p on stream k: its output
+ * up to the init's line, and the line.  Returns how many it took; the
+ * rest is the program's.  The line's start has one '\036' alone, at its
+ * head: a mismatch goes back to the output and starts over.
+ */
+static size_t
+compile_take(struct compile *cp, int k, const char *p, size_t n,
+    const struct result *r)
+{
+	char says[sizeof(COMPILED_SAYS) + NONCE_LEN + 1];
+	size_t i, len;
+	long long code;
+
+	snprintf(says, sizeof(says), COMPILED_SAYS "%s ", cp->key);
+	len = strlen(says);
+	for (i = 0; i < n && !cp->done[k]; i++) {
+		if (cp->match[k] == len) {	/* its words, to the end */
+			if (p[i] != '\n') {
+				if (cp->llen[k] < sizeof(cp->line[k]) - 1)
+					cp->line[k][cp->llen[k]++] = p[i];
+				continue;
+			}
+			cp->line[k][cp->llen[k]] = '\0';
+			cp->done[k] = 1;
+			if (k == 0 && sscanf(cp->line[k], "%lld %lld", &code,
+			    &cp->cpu_us) == 2)
+				cp->code = (int)code;
+			continue;
+		}
+		if (p[i] == says[cp->match[k]]) {
+			cp->match[k]++;
+			continue;
+		}
+		compile_put(cp, k, says, cp->match[k]);
+		cp->match[k] = p[i] == says[0];
+		if (!cp->match[k])
+			compile_put(cp, k, p + i, 1);
+	}
+	if (cp->done[0] && cp->done[1])
+		compile_event(cp, r);
+	return i;
+}
+
 /* Reads what is there: 1 if it read, -1 if nothing yet, 0 at the end. */
 int
 stream_read(struct stream *s)
 {
 	unsigned long long room;
 	ssize_t n;
-	size_t total;
+	size_t total, took;
 
+	/* The program's bytes wait for the compile event, a moment. */
+	if (s->held == sizeof(s->buf) - 4)
+		return -1;
 	n = read(s->fd, s->buf + s->held, sizeof(s->buf) - 4 - s->held);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return -1;
@@ -101,6 +196,14 @@ stream_read(struct stream *s)
 	if (s->r->truncated)	/* read on so the client never blocks */
 		return 1;
 	keep_tail(s, s->buf + s->held, (size_t)n);
+	if (s->cp && !s->cp->done[s->k]) {
+		took = compile_take(s->cp, s->k,
+		    s->buf + s->held, (size_t)n, s->r);
+		memmove(s->buf + s->held, s->buf + s->held + took,
+		    (size_t)n - took);
+		if ((n -= (ssize_t)took) == 0)
+			return 1;
+	}
 	room = (unsigned long long)s->max - s->r->out_bytes -
 	    s->r->err_bytes;
 	*s->count += (unsigned long long)n;
@@ -116,7 +219,7 @@ stream_read(struct stream *s)
 		return 1;
 	}
 	s->held += (size_t)n;
-	if (s->held >= sizeof(s->buf) / 2)
+	if (s->held >= sizeof(s->buf) / 2 && (!s->cp || s->cp->said))
 		stream_flush(s, 0);
 	return 1;
 }
@@ -132,7 +235,7 @@ streams_due(struct stream *s, size_t ns)
 	size_t i;
 
 	for (i = 0; i < ns; i++) {
-		if (s[i].held == 0)
+		if (s[i].held == 0 || (s[i].cp && !s[i].cp->said))
 			continue;
 		due = s[i].last + LINGER < s[i].first + MAXHOLD ?
 		    s[i].last + LINGER : s[i].first + MAXHOLD;

@@ -79,6 +79,8 @@ event_result(const struct job *jb, const struct result *r)
 	jb_bool(&j, "truncated", r->truncated);
 	jb_bool(&j, "disk_exceeded", r->disk_full);
 	jb_str(&j, "import_refused", *r->refused ? r->refused : NULL);
+	if (r->compiled)
+		jb_str(&j, "phase", r->in_compile ? "compile" : "run");
 	if (r->value)
 		jb_raw(&j, "value", r->value);
 	else
@@ -171,7 +173,8 @@ read_usage(const struct job *jb, struct result *r)
 	if (read_small_out(jb, OUT_USAGE, buf, sizeof(buf)) > 0 &&
 	    sscanf(buf, "%39s %lld %lld", key, &cpu, &peak) == 3 &&
 	    strcmp(key, jb->ctr.key) == 0 && cpu >= 0) {
-		r->cpu_us = cpu;
+		/* A compiled language's run: its program's alone. */
+		r->cpu_us = cpu > r->compile_us ? cpu - r->compile_us : 0;
 		r->mem_peak = peak >= 0 ? peak : -1;
 	}
 	path = smprintf("%s/" OUT_USAGE, jb->lay.out);

@@ -243,6 +243,7 @@ dry_run(struct job *jb, char *dir)
 static int
 run(const struct config *cfg, struct job *jb)
 {
+	struct compile cp;
 	struct result r;
 	char **argv, *id = NULL;
 	int audit;
@@ -259,7 +260,14 @@ run(const struct config *cfg, struct job *jb)
 	event_start(jb);
 	audit_write(audit, jb, NULL, id);
 	result_init(&r);
-	backend_run(&jb->ctr, argv, jb->pol.timeout, jb->pol.max_output, &r);
+	memset(&cp, 0, sizeof(cp));
+	cp.key = jb->ctr.key;
+	cp.timeout = jb->pol.compile_timeout;
+	cp.max = jb->pol.compile_output;
+	backend_run(&jb->ctr, argv, jb->pol.timeout, jb->pol.max_output,
+	    jb->lang->compile ? &cp : NULL, &r);
+	free(cp.out[0].s);
+	free(cp.out[1].s);
 	read_out(jb, &r);
 	if (jb->pol.workspace == WS_RW && !sbx_signalled())
 		report_changes(jb, &r);
@@ -342,6 +350,18 @@ reply_code(const struct config *cfg, struct opts *o, struct job *jb)
 	o->script = "-";
 }
 
+/* A pool's runs are steps, which do not compile yet. */
+static void
+compiled_refused(const struct config *cfg, const struct opts *o)
+{
+	const struct lang *l;
+
+	l = lang_find(cfg, o->ext ? o->ext : extension(o->script));
+	if (l && l->compile)
+		die("%s: a compiled language (%s) runs cold, not yet in a "
+		    "pool", o->script, l->ext);
+}
+
 /*
  * sbx [options] script [arg ...], and the forms that share its options:
  * -l, -L, and "[-r runtime] gc", sbx gc as sbx(1) has always spelt it.
@@ -367,8 +387,10 @@ cmd_run(int argc, char *argv[])
 		status = gc(o.runtime);
 	} else if (o.pool) {
 		human_choose(o.human);
+		compiled_refused(&cfg, &o);
 		pool_job(&cfg, &jb, o.pool, o.timeout, o.config);
 		reply_code(&cfg, &o, &jb);
+		compiled_refused(&cfg, &o);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, 0);
 		jb.args = o.args;
 		jb.keep = o.keep;

@@ -46,7 +46,10 @@ enum workspace { WS_RO, WS_RW, WS_NONE };
 /* A language: what runs a script with this file extension, and where. */
 struct lang {
 	char *ext;		/* "py", without the dot */
-	char **command;		/* interpreter argv, NULL-terminated */
+	char **command;		/* interpreter argv, NULL-terminated; or,
+				 * with compile, the program's */
+	char **compile;		/* compiler argv, to which the script is
+				 * added; NULL: none */
 	char *image;
 	const char *file;	/* of its last section: one of config's files */
 	int line;		/* of that section, for errors */
@@ -63,6 +66,9 @@ struct policy {
 	long cpus;		/* thousandths of a CPU */
 	long pids;
 	long timeout;		/* wall clock, seconds */
+	long compile_timeout;	/* the same, of a compile step */
+	long compile_cpu;	/* its cpu_time, 0: none */
+	long long compile_output;	/* its max_output */
 	long idle_timeout;	/* a session's, seconds */
 	long max_lifetime;	/* a session's, seconds */
 	long cpu_time;		/* RLIMIT_CPU seconds, 0 for none */
@@ -214,6 +220,9 @@ struct result {
 	int cpu_exceeded;	/* RLIMIT_CPU hit */
 	int truncated;		/* output passed max_output */
 	int disk_full;		/* the bounded workspace filled up */
+	int compiled;		/* its language compiles: a phase to say */
+	int in_compile;		/* it ended before its program ran */
+	long long compile_us;	/* the compile's CPU time, not the run's */
 	char refused[64];	/* the import the guard refused, or "" */
 	char *value;		/* the script's JSON result, compact */
 	const char *value_error;	/* why it was refused */
@@ -499,9 +508,32 @@ void audit_write(int fd, const struct job *jb, const struct result *r,
     const char *image_id);
 
 /* relay.c: one of the script's output streams, relayed as events */
+/*
+ * A compiled language's first phase, as the host sees it: what the
+ * compiler writes, up to max, until the init's line on each stream
+ * (COMPILED_SAYS KEY CODE CPU_US) ends it there; then the compile event.
+ */
+struct compile {
+	const char *key;	/* the run's, as the init's line says it */
+	long timeout;		/* compile_timeout, s */
+	long long max;		/* compile_max_output, both streams */
+	struct jbuf out[2];	/* what it wrote on stdout, stderr */
+	size_t match[2];	/* how much of the line's start came */
+	char line[2][64];	/* then its words */
+	size_t llen[2];
+	int done[2];		/* the line came on stdout, stderr */
+	int said;		/* both: the compile event is out */
+	int code;		/* the compiler's exit code, or 128 + sig */
+	long long cpu_us;
+	int truncated;		/* it wrote past max */
+	double t0, t1;		/* its start and end */
+};
+
 struct stream {
 	int fd;
 	const char *event;
+	int k;			/* 0 stdout, 1 stderr */
+	struct compile *cp;	/* the phase before the run's, or NULL */
 	char buf[65536 + 4];
 	size_t held;		/* bytes not yet emitted */
 	double first, last;	/* when the held bytes began, and ended */
@@ -514,6 +546,7 @@ struct stream {
 };
 void streams_init(struct stream *s, int out, int err, struct result *r,
     double t0, long long max);	/* s[0] and s[1] */
+void compile_event(struct compile *cp, const struct result *r);
 int stream_read(struct stream *s);
 void stream_flush(struct stream *s, int end);
 int streams_due(struct stream *s, size_t ns);	/* ms poll may wait */
@@ -536,7 +569,7 @@ char *runtime_find(const char *name);	/* caller frees */
 const char *runtime_auto(void);
 char **backend_argv(const struct job *jb);	/* caller frees with strv_free */
 void backend_run(struct container *c, char **argv, long timeout,
-    long long max_output, struct result *r);
+    long long max_output, struct compile *cp, struct result *r);
 int backend_detach(struct container *c, char **argv);
 int backend_stop(struct container *c);
 int backend_remove(const struct container *c);

@@ -465,6 +465,10 @@ cmd_exec(int argc, char *argv[])
 	jb.script = jb.script_orig = argv[optind + 1];
 	jb.args = argv + optind + 2;
 	base = step_script(&cfg, &jb, ext, &owned);
+	if (jb.lang->compile)
+		die("%s: a compiled language (%s) runs as a run of its own, "
+		    "not yet as a session's step", jb.script_orig,
+		    jb.lang->ext);
 	audit = audit_open(system_value(&cfg, "audit_log"));
 	lock = session_lock(dir, 0);
 	status = step_run(&jb, base, timeout ? timeout : jb.pol.timeout, audit,

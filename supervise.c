@@ -36,6 +36,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1398,6 +1399,102 @@ init_end(const char *key, int code)
 	return code;
 }
 
+/* A process of the run: in a group of its own, our signals its own,
+ * and for a compiled language, its phase's limits (0: the container's). */
+static pid_t
+init_child(char **argv, const sigset_t *old, long long cpu,
+    long long fsize)
+{
+	struct rlimit rl;
+	pid_t child;
+
+	if ((child = fork()) == -1)
+		die("fork:");
+	if (child > 0)
+		return child;
+	setpgid(0, 0);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	/* SIGXCPU at the limit, SIGKILL a second later, as --ulimit. */
+	rl.rlim_cur = (rlim_t)cpu;
+	rl.rlim_max = (rlim_t)cpu + 1;
+	if (cpu > 0 && setrlimit(RLIMIT_CPU, &rl) == -1)
+		_exit(EXIT_CANNOT);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)fsize;
+	if (fsize > 0 && setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		_exit(EXIT_CANNOT);
+	execvp(argv[0], argv);
+	fprintf(stderr, "sbx-supervise: exec %s: %s\n", argv[0],
+	    strerror(errno));
+	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+}
+
+/*
+ * Waits for child, as tini does: the signals we are sent go on to it,
+ * every orphan is reaped.  Its end: its exit code, or 128 plus the
+ * signal that ended it; -1 at the deadline or on INIT_STOP.
+ */
+static int
+init_wait(pid_t child, long long deadline, sigset_t *all)
+{
+	long long left;
+	struct timespec ts;
+	siginfo_t si;
+	pid_t pid;
+	int sig, status;
+
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0)
+			return -1;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = left % 1000 * 1000000;
+		if ((sig = sigtimedwait(all, &si, &ts)) == -1)
+			continue;	/* EAGAIN: the deadline; EINTR */
+		/* As tini, which ignores the two itself. */
+		if (sig == SIGTTIN || sig == SIGTTOU)
+			continue;
+		/* No pid: sent from outside our pid namespace. */
+		if (sig == INIT_STOP && si.si_code == SI_USER &&
+		    si.si_pid == 0)
+			return -1;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		while ((pid = reap_any(&status)) > 0)
+			if (pid == child)
+				return WIFSIGNALED(status) ?
+				    128 + WTERMSIG(status) :
+				    WEXITSTATUS(status);
+	}
+}
+
+/*
+ * A compiled language's first phase: the compiler, the first words of
+ * argv, with its own CPU limit.  Its output is the container's, as the
+ * program's will be; its end is a line on both, COMPILED_SAYS KEY CODE
+ * CPU_US, that the host cuts out (see relay.c) and that the compiler
+ * cannot forge, not knowing the key.  Returns its code, -1 if stopped.
+ */
+static int
+init_compile(char **argv, size_t words, const sigset_t *old, sigset_t *all,
+    long long cpu, long long deadline, const char *key)
+{
+	long long cg0 = cgroup_cpu_us(), ch0 = children_us(), used;
+	char *next = argv[words];
+	int code;
+
+	argv[words] = NULL;
+	code = init_wait(init_child(argv, old, cpu, 0), deadline, all);
+	argv[words] = next;
+	if (code < 0)
+		return -1;
+	kill_all();	/* none of it lives on into the run */
+	used = cg0 >= 0 ? cgroup_cpu_us() - cg0 : children_us() - ch0;
+	dprintf(1, COMPILED_SAYS "%s %d %lld\n", key, code, used);
+	dprintf(2, COMPILED_SAYS "%s %d %lld\n", key, code, used);
+	return code;
+}
+
 /*
  * A run's init.  What tini does, as a run through sbx must behave as a
  * plain one with --init: ARGV runs in a process group of its own, the
@@ -1410,23 +1507,35 @@ init_end(const char *key, int code)
  * end we write what the run used (usage_write).  The script runs as our
  * user; as pid 1 and not dumpable we are out of its reach, but for
  * prlimit(2), with which it can only end its own run sooner.
+ *
+ * With "-c WORDS CCPU CPU FSIZE", a compiled language: the first WORDS
+ * of ARGV compile (init_compile), and if that exits 0 the rest runs,
+ * with RLIMIT_CPU CPU and RLIMIT_FSIZE FSIZE (0: none), which the
+ * container's limits then leave to us.  A failed compile ends the run
+ * with 1.
  */
 static int
-init_main(const char *secs, char **argv)
+init_main(const char *secs, const char *const *c, char **argv)
 {
 	static char key[NONCE_LEN + 1];
-	long long t, left, deadline;
-	struct timespec ts;
-	siginfo_t si;
+	long long t, deadline, words = 0, lim[3] = { 0, 0, 0 };
 	sigset_t all, old;
-	pid_t child, pid;
 	const char *k;
-	int sig, status;
+	size_t i;
+	int code;
 
 	if (getpid() != 1)
 		die("must be pid 1 of a container, refusing to run");
 	if (num(secs, strlen(secs), 1, SECONDS_MAX, &t) == -1 || !argv[0])
-		die("usage: init -t SECONDS -- ARGV...");
+		die("usage: init -t SECONDS [-c WORDS CCPU CPU FSIZE] -- "
+		    "ARGV...");
+	for (i = 0; c && i < 4; i++)
+		if (num(c[i], strlen(c[i]), 0, i == 3 ? LLONG_MAX / 2 : i ?
+		    SECONDS_MAX : 1024, i ? &lim[i - 1] : &words) == -1)
+			die("init -c: not a number: %s", c[i]);
+	for (i = 0; i < (size_t)words; i++)
+		if (argv[i] == NULL)
+			die("init -c %lld: ARGV is shorter", words);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		die("prctl PR_SET_DUMPABLE:");
 	if ((k = getenv(ENV_INIT_KEY)) != NULL && is_nonce(k))
@@ -1436,40 +1545,18 @@ init_main(const char *secs, char **argv)
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
 		die("sigprocmask:");
-	if ((child = fork()) == -1)
-		die("fork:");
-	if (child == 0) {
-		setpgid(0, 0);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		execvp(argv[0], argv);
-		fprintf(stderr, "sbx-supervise: exec %s: %s\n", argv[0],
-		    strerror(errno));
-		_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
+	if (words > 0) {
+		code = init_compile(argv, (size_t)words, &old, &all, lim[0],
+		    deadline, key);
+		if (code != 0)
+			return init_end(key, code < 0 ? 128 + SIGKILL : 1);
+		argv += words;
+		if (argv[0] == NULL)
+			die("init -c: no program after the compiler");
 	}
-	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
-			return init_end(key, 128 + SIGKILL);
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = left % 1000 * 1000000;
-		if ((sig = sigtimedwait(&all, &si, &ts)) == -1)
-			continue;	/* EAGAIN: the deadline; EINTR */
-		/* As tini, which ignores the two itself. */
-		if (sig == SIGTTIN || sig == SIGTTOU)
-			continue;
-		/* No pid: sent from outside our pid namespace. */
-		if (sig == INIT_STOP && si.si_code == SI_USER &&
-		    si.si_pid == 0)
-			return init_end(key, 128 + SIGKILL);
-		if (sig != SIGCHLD) {
-			kill(child, sig);
-			continue;
-		}
-		while ((pid = reap_any(&status)) > 0)
-			if (pid == child)
-				return init_end(key, WIFSIGNALED(status) ?
-				    128 + WTERMSIG(status) :
-				    WEXITSTATUS(status));
-	}
+	code = init_wait(init_child(argv, &old, lim[1], lim[2]), deadline,
+	    &all);
+	return init_end(key, code < 0 ? 128 + SIGKILL : code);
 }
 
 int
@@ -1479,7 +1566,11 @@ main(int argc, char *argv[])
 
 	if (argc >= 4 && strcmp(argv[1], "-t") == 0 &&
 	    strcmp(argv[3], "--") == 0)
-		return init_main(argv[2], argv + 4);
+		return init_main(argv[2], NULL, argv + 4);
+	if (argc >= 9 && strcmp(argv[1], "-t") == 0 &&
+	    strcmp(argv[3], "-c") == 0 && strcmp(argv[8], "--") == 0)
+		return init_main(argv[2], (const char *const *)argv + 4,
+		    argv + 9);
 	setup(&s, argc, argv);
 	for (;;) {
 		reap(&s);

@@ -30,7 +30,7 @@ is "SYNOPSIS matches usage()" "$syn" "$use"
 # INI keys: the parser's key table, and the language section's keys.
 keys=$(sed -n 's/^	{ "\([a-z_]*\)", K_.*/\1/p' policy.c)
 isnt "policy.c key table found" "$keys" ""
-for k in $keys command image; do
+for k in $keys command compile image; do
 	check "key $k in sbx.ini(5)" grep -q "^\.It Cm $k\( \|$\)" man/sbx.ini.5
 done
 

@@ -183,6 +183,9 @@ static const struct {
 } keys[] = {
 #define P(f) offsetof(struct policy, f)
 	{ "authorized_imports", LIST, P(imports) },
+	{ "compile_cpu_time", DUR, P(compile_cpu) },
+	{ "compile_max_output", SIZE, P(compile_output) },
+	{ "compile_timeout", DUR, P(compile_timeout) },
 	{ "cpu_time", DUR, P(cpu_time) },
 	{ "cpus", CPUS, P(cpus) },
 	{ "description", STR, P(description) },

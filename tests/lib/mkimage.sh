@@ -31,7 +31,7 @@ done
 shift $((OPTIND - 1))
 
 dir=${SBX_IMAGE_DIR:-/var/tmp/sbx-images}
-images=${SBX_IMAGES:-sbx-sh sbx-python sbx-node sbx-ml}
+images=${SBX_IMAGES:-sbx-sh sbx-python sbx-node sbx-ml sbx-c sbx-go}
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 [ "$(id -u)" = 0 ] || die "must run as root (chroot, file ownership)"
@@ -298,6 +298,47 @@ build_sbx_node() { # work
 	finish_rootfs "$r"
 }
 
+# Compiled languages: each compiles in the container, as its run does,
+# to /sbx/build (a tmpfs sbx mounts with exec), with a read-only root.
+build_sbx_c() { # work
+	r=$1/rootfs
+	deb_rootfs "$1" "gcc libc6-dev" ""
+	mkdir -p "$r/tmp/check"
+	printf '#include <stdio.h>\nint main(void){puts("1");return 0;}\n' \
+		>"$r/tmp/check/x.c"
+	in_root "$r" /usr/bin/gcc -o /tmp/check/x /tmp/check/x.c &&
+		[ "$(in_root "$r" /tmp/check/x)" = 1 ] ||
+		die "gcc does not compile in the rootfs"
+	rm -rf "$r/tmp/check"
+	add_busybox "$r"
+	finish_rootfs "$r"
+}
+
+# Go 1.19 ships its standard library compiled (pkg/), so a build of a
+# single file compiles that file only.  Left out: the tests and test
+# data of the sources (the go command hashes the sources of what it
+# links, so they stay), the toolchain's own packages and their sources
+# (cmd/: 270 MB), the race detector's library, and tools a build does
+# not run.
+build_sbx_go() { # work
+	r=$1/rootfs
+	deb_rootfs "$1" golang-go ""
+	g=$(echo "$r"/usr/lib/go-*)
+	[ -d "$g" ] || die "no /usr/lib/go-* in the rootfs"
+	find -H "$g/src" \( -name testdata -prune -exec rm -rf {} + \) -o \
+		\( -name '*_test.go' -exec rm -f {} + \)
+	rm -rf "$g/src/cmd/" "$g"/pkg/*/cmd "$g"/pkg/*_race "$g/test" \
+		"$g/api" "$g/misc"
+	for t in "$g"/pkg/tool/*/*; do
+		case ${t##*/} in
+		asm | buildid | cgo | compile | link | pack) ;;
+		*) rm -f "$t" ;;
+		esac
+	done
+	add_busybox "$r"
+	finish_rootfs "$r"
+}
+
 build_tar() { # image
 	work=$dir/work-$1
 	rm -rf "$work"
@@ -322,6 +363,25 @@ verify() { # runtime image
 			--user 65534:65534 "$2" python3 -c \
 			'import json, sqlite3, ssl, zoneinfo; zoneinfo.ZoneInfo("Europe/Paris"); print("ok")') ||
 			die "python3 fails in $2 under $1"
+		[ "$out" = ok ] || die "$2 under $1: got '$out'"
+		;;
+	sbx-c | sbx-go)
+		# as sbx compiles: read-only root, unprivileged user, the
+		# program in the /tmp tmpfs
+		case $2 in
+		sbx-c) src='#include <stdio.h>
+int main(void) { puts("ok"); return 0; }' ext=c
+			build='gcc -O2 -pipe -o /tmp/main /tmp/x.c' ;;
+		*) src='package main
+import "fmt"
+func main() { fmt.Println("ok") }' ext=go
+			build='go build -o /tmp/main /tmp/x.go' ;;
+		esac
+		out=$("$1" run --rm --pull never --network none --read-only \
+			--user 65534:65534 \
+			--tmpfs /tmp:rw,exec,nosuid,nodev,size=64m,mode=1777 \
+			"$2" sh -c "printf '%s\n' '$src' >/tmp/x.$ext && $build &&
+			/tmp/main" 2>&1) || { echo "$out" >&2; die "$2 does not compile under $1"; }
 		[ "$out" = ok ] || die "$2 under $1: got '$out'"
 		;;
 	sbx-node)
@@ -360,8 +420,12 @@ import() { # runtime image
 	old=$(image_id "$1" "$2")
 	q=
 	[ "$1" = podman ] && q=-q # docker import has no -q; stdout is dropped
+	# Where go keeps what it builds: the root is read-only, /tmp is
+	# a run's tmpfs; no cgo, as the image has no C compiler.
 	case $2 in
 	sbx-ml) env2="ENV MPLBACKEND=Agg" env3="ENV MPLCONFIGDIR=$mpl_dir" ;;
+	sbx-go) env2="ENV GOCACHE=/tmp/.cache/go-build GOPATH=/tmp/go" \
+		env3="ENV CGO_ENABLED=0 GOTOOLCHAIN=local" ;;
 	*) env2='' env3='' ;;
 	esac
 	# shellcheck disable=SC2086
@@ -381,7 +445,7 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd) # absolute: apt runs in a subdirectory
 for img in $images; do
 	case $img in
-	sbx-sh | sbx-python | sbx-node | sbx-ml) ;;
+	sbx-sh | sbx-python | sbx-node | sbx-ml | sbx-c | sbx-go) ;;
 	*) die "unknown image $img" ;;
 	esac
 	need=
