@@ -145,6 +145,10 @@ compile_take(struct compile *cp, int k, const char *p, size_t n,
 	size_t i, len;
 	long long code;
 
+	if (cp->key == NULL) {
+		compile_put(cp, k, p, n);
+		return n;
+	}
 	snprintf(says, sizeof(says), COMPILED_SAYS "%s ", cp->key);
 	len = strlen(says);
 	for (i = 0; i < n && !cp->done[k]; i++) {

@@ -311,9 +311,12 @@ pooled(const struct config *cfg, struct job *jb)
 	result_init(&r);
 	sp.alone = 1;
 	step_write(&sp, jb, NULL, jb->pol.timeout);
-	step_send(&sp, &jb->lay);
-	step_wait(&jb->ctr, &sp, jb->pol.timeout, jb->pol.max_output, &r);
-	step_close(&sp, &jb->lay);
+	if (step_compile(&jb->ctr, &sp, jb, NULL, jb->pol.timeout, &r) == 0) {
+		step_send(&sp, &jb->lay);
+		step_wait(&jb->ctr, &sp, jb->pol.timeout, jb->pol.max_output,
+		    NULL, &r);
+		step_close(&sp, &jb->lay);
+	}
 	/* Used once: its supervisor ends, and --rm takes the container. */
 	if (channel_stop(&jb->lay) == 0)
 		jb->ctr.started = 0;
@@ -350,18 +353,6 @@ reply_code(const struct config *cfg, struct opts *o, struct job *jb)
 	o->script = "-";
 }
 
-/* A pool's runs are steps, which do not compile yet. */
-static void
-compiled_refused(const struct config *cfg, const struct opts *o)
-{
-	const struct lang *l;
-
-	l = lang_find(cfg, o->ext ? o->ext : extension(o->script));
-	if (l && l->compile)
-		die("%s: a compiled language (%s) runs cold, not yet in a "
-		    "pool", o->script, l->ext);
-}
-
 /*
  * sbx [options] script [arg ...], and the forms that share its options:
  * -l, -L, and "[-r runtime] gc", sbx gc as sbx(1) has always spelt it.
@@ -387,10 +378,8 @@ cmd_run(int argc, char *argv[])
 		status = gc(o.runtime);
 	} else if (o.pool) {
 		human_choose(o.human);
-		compiled_refused(&cfg, &o);
 		pool_job(&cfg, &jb, o.pool, o.timeout, o.config);
 		reply_code(&cfg, &o, &jb);
-		compiled_refused(&cfg, &o);
 		job_run(&cfg, &jb, o.dir, o.script, o.ext, 0);
 		jb.args = o.args;
 		jb.keep = o.keep;

@@ -308,6 +308,8 @@ int cmd_stop(int argc, char *argv[]);
 int cmd_ls(int argc, char *argv[]);
 void session_gc(void);
 
+struct compile;		/* relay.c */
+
 /* step.c: a session's step in flight, its FIFOs and its answer */
 #define READY_WAIT 60	/* seconds for a new supervisor to say "ready" */
 struct step {
@@ -331,9 +333,11 @@ void step_settle(const struct layout *l);
 int step_open(struct step *sp, const struct layout *l);
 void step_write(struct step *sp, struct job *jb, const char *base,
     long timeout);
+int step_compile(const struct container *c, struct step *sp, struct job *jb,
+    const char *base, long timeout, struct result *r);
 void step_send(struct step *sp, const struct layout *l);
 void step_wait(const struct container *c, struct step *sp, long timeout,
-    long long max_output, struct result *r);
+    long long max_output, struct compile *cp, struct result *r);
 void step_close(struct step *sp, const struct layout *l);
 int channel_stop(const struct layout *l);
 int step_repl(const struct job *jb);
@@ -514,7 +518,9 @@ void audit_write(int fd, const struct job *jb, const struct result *r,
  * (COMPILED_SAYS KEY CODE CPU_US) ends it there; then the compile event.
  */
 struct compile {
-	const char *key;	/* the run's, as the init's line says it */
+	const char *key;	/* the run's, as the init's line says it;
+				 * NULL: a step of its own, all of whose
+				 * output is the compiler's */
 	long timeout;		/* compile_timeout, s */
 	long long max;		/* compile_max_output, both streams */
 	struct jbuf out[2];	/* what it wrote on stdout, stderr */

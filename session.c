@@ -376,9 +376,12 @@ step_run(struct job *jb, const char *base, long timeout, int audit,
 	step_write(&sp, jb, base, timeout);
 	event_step(jb, sp.n, timeout);
 	audit_write(audit, jb, NULL, image_id);
-	step_send(&sp, &jb->lay);
-	step_wait(&jb->ctr, &sp, timeout, jb->pol.max_output, &r);
-	step_close(&sp, &jb->lay);
+	if (step_compile(&jb->ctr, &sp, jb, base, timeout, &r) == 0) {
+		step_send(&sp, &jb->lay);
+		step_wait(&jb->ctr, &sp, timeout, jb->pol.max_output, NULL,
+		    &r);
+		step_close(&sp, &jb->lay);
+	}
 	read_out(jb, &r);
 	event_result(jb, &r);
 	audit_write(audit, jb, &r, image_id);
@@ -465,10 +468,6 @@ cmd_exec(int argc, char *argv[])
 	jb.script = jb.script_orig = argv[optind + 1];
 	jb.args = argv + optind + 2;
 	base = step_script(&cfg, &jb, ext, &owned);
-	if (jb.lang->compile)
-		die("%s: a compiled language (%s) runs as a run of its own, "
-		    "not yet as a session's step", jb.script_orig,
-		    jb.lang->ext);
 	audit = audit_open(system_value(&cfg, "audit_log"));
 	lock = session_lock(dir, 0);
 	status = step_run(&jb, base, timeout ? timeout : jb.pol.timeout, audit,

@@ -299,8 +299,11 @@ stage_step(struct job *jb, long n, const char *base)
  * interpreter comes from the configuration, the guard from the
  * session's template.
  */
+enum { STEP_WHOLE, STEP_COMPILE, STEP_PROGRAM };	/* what a step runs */
+
 static void
-write_req(struct job *jb, long n, const char *base, long timeout)
+write_req(struct job *jb, long n, const char *base, long timeout,
+    int phase)
 {
 	struct jbuf b = { NULL, 0, 0, 0 };
 	char *p, *list, num[32];
@@ -314,10 +317,17 @@ write_req(struct job *jb, long n, const char *base, long timeout)
 		jb_put(&b, MODE_REPL, sizeof(MODE_REPL));
 	else
 		jb_put(&b, MODE_STEP, sizeof(MODE_STEP));
-	for (i = 0; jb->lang->command[i]; i++)
+	/* A compiled language's: the compiler and the script, then the
+	 * program and its arguments, two steps. */
+	for (i = 0; phase == STEP_COMPILE && jb->lang->compile[i]; i++)
+		jb_put(&b, jb->lang->compile[i],
+		    strlen(jb->lang->compile[i]) + 1);
+	for (i = 0; phase != STEP_COMPILE && jb->lang->command[i]; i++)
 		jb_put(&b, jb->lang->command[i],
 		    strlen(jb->lang->command[i]) + 1);
-	if (jb->guard || step_repl(jb)) {
+	if (phase == STEP_PROGRAM)
+		;
+	else if (jb->guard || step_repl(jb)) {
 		list = strv_join(jb->pol.imports, ",");
 		jb_put(&b, CTR_GUARD, sizeof(CTR_GUARD));
 		if (step_repl(jb))
@@ -326,8 +336,9 @@ write_req(struct job *jb, long n, const char *base, long timeout)
 		jb_put(&b, list, strlen(list) + 1);
 		free(list);
 	}
-	jb_put(&b, jb->script_ctr, strlen(jb->script_ctr) + 1);
-	for (i = 0; jb->args[i]; i++)
+	if (phase != STEP_PROGRAM)
+		jb_put(&b, jb->script_ctr, strlen(jb->script_ctr) + 1);
+	for (i = 0; phase != STEP_COMPILE && jb->args[i]; i++)
 		jb_put(&b, jb->args[i], strlen(jb->args[i]) + 1);
 	p = step_path(jb->lay.sbx, STEP_REQ, n);
 	if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644)) < 0 ||
@@ -372,12 +383,82 @@ step_repl(const struct job *jb)
 }
 
 /* The next step, its script base (a name), written and its output open. */
+static void
+write_step(struct step *sp, struct job *jb, const char *base, long timeout,
+    int phase)
+{
+	sp->n = next_step(&jb->lay);
+	write_req(jb, sp->n, base, timeout, phase);
+	open_outputs(jb, sp);
+}
+
+/* The next step, its script base (a name), written and its output open;
+ * for a compiled language, its compile (see step_compile()). */
 void
 step_write(struct step *sp, struct job *jb, const char *base, long timeout)
 {
-	sp->n = next_step(&jb->lay);
-	write_req(jb, sp->n, base, timeout);
-	open_outputs(jb, sp);
+	if (jb->lang->compile)
+		write_step(sp, jb, base, jb->pol.compile_timeout, STEP_COMPILE);
+	else
+		write_step(sp, jb, base, timeout, STEP_WHOLE);
+}
+
+/*
+ * A compiled language's compile, in a session's or a pool's container:
+ * the step step_write() made, before the program's, with no stdin,
+ * under compile_timeout; what it writes is the compile event's.
+ * Returns 0 if the program may run, its step written on sp, under
+ * timeout; else r is the run's end, and sp is closed.  0 at once for a
+ * language that does not compile.
+ */
+int
+step_compile(const struct container *c, struct step *sp, struct job *jb,
+    const char *base, long timeout, struct result *r)
+{
+	struct compile cp;
+	struct result cr;
+	int alone = sp->alone, ok;
+
+	if (jb->lang->compile == NULL)
+		return 0;
+	memset(&cp, 0, sizeof(cp));
+	cp.max = jb->pol.compile_output;	/* no key: all of it */
+	cp.t0 = now();
+	result_init(&cr);
+	close(sp->in);
+	sp->in = -1;
+	step_send(sp, &jb->lay);
+	step_wait(c, sp, jb->pol.compile_timeout, jb->pol.max_output, &cp,
+	    &cr);
+	step_close(sp, &jb->lay);
+	ok = !cr.timed_out && !cr.interrupted && cr.error == NULL &&
+	    (cr.exit_code >= 0 || cr.signal > 0);
+	cp.done[0] = cp.done[1] = ok;
+	cp.code = cr.exit_code >= 0 ? cr.exit_code : 128 + cr.signal;
+	cp.cpu_us = cr.cpu_us;
+	compile_event(&cp, &cr);
+	free(cp.out[0].s);
+	free(cp.out[1].s);
+	r->compiled = 1;
+	if (ok && cp.code == 0) {
+		if (step_open(sp, &jb->lay) < 0)
+			die("the supervisor ended after the compile");
+		sp->alone = alone;
+		write_step(sp, jb, base, timeout, STEP_PROGRAM);
+		return 0;
+	}
+	cr.compiled = cr.in_compile = 1;
+	if (ok) {
+		cr.status = 1;
+		cr.exit_code = -1;
+		cr.signal = 0;
+		cr.cpu_exceeded = cr.oom_killed = 0;
+	}
+	cr.duration = now() - cp.t0;
+	free(cr.value);
+	cr.value = NULL;
+	*r = cr;
+	return -1;
 }
 
 /*
@@ -648,7 +729,7 @@ pump(struct step *sp, struct pump *p, const struct pollfd *pfd)
  */
 void
 step_wait(const struct container *c, struct step *sp, long timeout,
-    long long max_output, struct result *r)
+    long long max_output, struct compile *cp, struct result *r)
 {
 	static struct pump in;
 	struct stream s[2];
@@ -657,6 +738,7 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 	int i, done = 0;
 
 	streams_init(s, sp->out, sp->err, r, t0, max_output);
+	s[0].cp = s[1].cp = cp;
 	for (i = 0; i < 2; i++) {
 		pfd[i].fd = s[i].fd;
 		pfd[i].events = POLLIN;

@@ -13,6 +13,9 @@ set -u
 runtimes_of "$@"
 conf=$root/tests/test.ini
 export SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
+ids= pools=
+ON_EXIT='for i in $ids; do "$SBX" stop "$i" >/dev/null 2>&1; done
+for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done'
 suite_base compile
 t=$BASE
 private_tmpdir
@@ -145,9 +148,31 @@ for rt in $runtimes; do
 	    "$(comp '[.truncated, (.stderr | length)] | @csv')" true,4096 || show
 	is "shc: then the program runs" "$(data stdout)" ran
 
-	"$SBX" -c "$conf" -P nosuchpool -d "$t/src" hello.c >"$t/out" 2>"$t/err"
-	is "a pool: refused, 125" "$?" 125
-	like "a pool: says why" "$(cat "$t/err")" "compiled language"
+	# A session's step compiles in the session's container, a pool's
+	# run in the pool's: the compile a step of its own, then the
+	# program's, with stdin.
+	id=$("$SBX" start -c "$conf" -r "$rt" -t compile -e c -d "$t/src" |
+	    jq -r 'select(.event == "session") | .id')
+	ids="$ids $id"
+	echo "step input" | "$SBX" exec "$id" "$t/src/hello.c" x >"$t/out" 2>"$t/err"
+	is "session: a compiled step" "$(res '[.status, .phase] | @csv')$(data stdout)" \
+	    "3,\"run\"read step input${nl}hello from c, 1 args" || show
+	is "session: start, compile, output, result" \
+	    "$(jq -r .event "$t/out" | tr '\n' ' ')" "start compile stdout result "
+	"$SBX" exec "$id" "$t/src/bad.c" >"$t/out" 2>"$t/err"
+	is "session: a compile error" "$(res '[.status, .phase] | @csv')" '1,"compile"' || show
+	"$SBX" exec "$id" "$t/src/loop.c" >"$t/out" 2>"$t/err"
+	is "session: a loop: timed out in the run" "$(res '[.timed_out, .phase] | @csv')" 'true,"run"'
+	"$SBX" stop "$id" >/dev/null 2>&1
+	pool=compile-$rt-$$
+	pools="$pools $pool"
+	"$SBX" pool start "$pool" -c "$conf" -r "$rt" -t compile -e c -n 1 >/dev/null 2>&1
+	echo "pool input" | "$SBX" -P "$pool" -c "$conf" -d "$t/src" hello.c >"$t/out" 2>"$t/err"
+	is "pool: a compiled run, pooled" \
+	    "$(res '[.status, .phase] | @csv')$(jq -r 'select(.event == "start") | .pooled' "$t/out")" \
+	    '3,"run"true' || show
+	is "pool: stdin" "$(data stdout)" "read pool input${nl}hello from c, 0 args"
+	"$SBX" pool stop "$pool" >/dev/null 2>&1
 done
 is "sbx -L: the compile command" \
     "$("$SBX" -c "$conf" -L | jq -r 'select(.ext == "c") | .compile | join(" ")')" \
