@@ -104,6 +104,23 @@ info_word(const char *s, size_t n)
 	return w;
 }
 
+/* Past one ">" at *p, after up to 3 spaces, and a space after it: 1;
+ * or 0 if there is none. */
+static int
+quote(const char **p, const char *end)
+{
+	const char *q;
+
+	for (q = *p; q < end && *q == ' ' && q - *p < 3; q++)
+		;
+	if (q == end || *q != '>')
+		return 0;
+	*p = q + 1;
+	if (*p < end && **p == ' ')
+		(*p)++;
+	return 1;
+}
+
 /*
  * A line's container prefixes, as CommonMark reads them: ">" quotes,
  * each with a space after it, then list markers ("-", "*", "+", "1.",
@@ -116,16 +133,8 @@ prefix(const char *p, const char *end, size_t *quotes, size_t *col)
 	const char *q;
 	size_t c = 0;
 
-	for (*quotes = 0;;) {
-		for (q = p; q < end && *q == ' ' && q - p < 3; q++)
-			;
-		if (q == end || *q != '>')
-			break;
-		p = q + 1;
-		if (p < end && *p == ' ')
-			p++;
-		(*quotes)++;
-	}
+	for (*quotes = 0; quote(&p, end); (*quotes)++)
+		;
 	for (;;) {
 		for (; p < end && (*p == ' ' || *p == '\t'); p++)
 			c = *p == '\t' ? (c / 4 + 1) * 4 : c + 1;
@@ -156,18 +165,10 @@ static const char *
 unindent(const char *p, const char *end, size_t quotes, size_t col,
     size_t *pad)
 {
-	const char *q;
 	size_t c = 0, i;
 
-	for (i = 0; i < quotes; i++) {
-		for (q = p; q < end && *q == ' ' && q - p < 3; q++)
-			;
-		if (q == end || *q != '>')
-			break;
-		p = q + 1;
-		if (p < end && *p == ' ')
-			p++;
-	}
+	for (i = 0; i < quotes && quote(&p, end); i++)
+		;
 	*pad = 0;
 	while (p < end && c < col && (*p == ' ' || *p == '\t')) {
 		if (*p == '\t' && (c / 4 + 1) * 4 > col) {
