@@ -11,21 +11,10 @@
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
-runtimes_of "$@"
-conf=$root/tests/test.ini
-export SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
-pools=
-ON_EXIT='for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done
-scancel -n "$job" 2>/dev/null'
 # Our jobs' name: another user's batch on the same Slurm is not ours.
 job=sbx-test-$$
-suite_base batch
-t=$BASE
-private_tmpdir
-show() {
-	diag "$(tail -n 4 "$t/out" | cut -c1-300)"
-	diag "$(tail -n 3 "$t/err" | cut -c1-300)"
-}
+ON_EXIT='scancel -n "$job" 2>/dev/null'
+runtime_suite batch "$@"
 # of CASE JQ: JQ of CASE's result.
 of() { jq -r "select(.event == \"result\" and .case == \"$1\") | $2" "$t/out"; }
 batchline() { jq -r "select(.event == \"batch\") | $1" "$t/out"; }

@@ -8,16 +8,7 @@
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
-runtimes_of "$@"
-conf=$root/tests/test.ini
-export SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
-suite_base extract
-t=$BASE
-private_tmpdir
-show() {
-	diag "$(tail -n 4 "$t/out" | cut -c1-300)"
-	diag "$(tail -n 3 "$t/err" | cut -c1-300)"
-}
+runtime_suite extract "$@"
 out() { jq -j 'select(.event == "stdout") | .data' "$t/out"; }
 code() { jq -j "select(.event == \"code\") | $1" "$t/out"; }
 res() { jq -r "select(.event == \"result\") | $1" "$t/out"; }

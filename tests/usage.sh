@@ -10,20 +10,8 @@
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
-runtimes_of "$@"
-conf=$root/tests/test.ini
-export SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
-ids= pools=
-ON_EXIT='for i in $ids; do "$SBX" stop "$i" >/dev/null 2>&1; done
-for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done'
-suite_base usage
-t=$BASE
-private_tmpdir
+runtime_suite usage "$@"
 mkdir "$t/src"
-show() {
-	diag "$(tail -n 4 "$t/out" | cut -c1-300)"
-	diag "$(tail -n 3 "$t/err" | cut -c1-300)"
-}
 res() { jq -r "select(.event == \"result\") | $1" "$t/out"; }
 data() { jq -j "select(.event == \"$1\") | .data" "$t/out"; }
 cat >"$t/src/spin.py" <<'PY'

@@ -177,6 +177,32 @@ suite_base() {
 	esac
 }
 
+# runtime_suite NAME [ARG...]: what a suite that runs containers starts
+# with: $runtimes from its arguments, conf (tests/test.ini), the
+# supervisor of the tree, BASE and t (its directory, as suite_base), a
+# private TMPDIR, and a show() of the last lines of $t/out and $t/err.
+# The sessions in $ids and the pools in $pools are stopped at exit,
+# before the suite's own ON_EXIT, if it set one first.
+runtime_suite() {
+	_rs=$1
+	shift
+	runtimes_of "$@"
+	conf=$root/tests/test.ini
+	SBX_SUPERVISE=${SBX_SUPERVISE:-$root/sbx-supervise}
+	export SBX_SUPERVISE
+	ids= pools=
+	ON_EXIT='for i in $ids; do "$SBX" stop "$i" >/dev/null 2>&1; done
+for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done
+'"${ON_EXIT:-}"
+	suite_base "$_rs"
+	t=$BASE
+	private_tmpdir
+	show() {
+		diag "$(tail -n 4 "$t/out" | cut -c1-300)"
+		diag "$(tail -n 3 "$t/err" | cut -c1-300)"
+	}
+}
+
 # private_tmpdir: TMPDIR, for the suite and all it runs, is BASE/tmp,
 # new and empty, so that what is left in it is this suite's doing.
 private_tmpdir() {
