@@ -437,6 +437,8 @@ void jb_escape(struct jbuf *j, const char *s, size_t n);
 size_t utf8_tail(const char *s, size_t n);
 int json_compact(const char *s, size_t n, struct jbuf *out);
 void jb_raw(struct jbuf *j, const char *key, const char *json);
+/* Our own lines read back: a member's raw value points into line;
+ * jl_str unescapes into buf and returns it, "" if none. */
 const char *jl_member(const char *line, const char *key, size_t *len);
 const char *jl_str(const char *line, const char *key, char *buf, size_t size);
 double jl_number(const char *line, const char *key);	/* -1 if none */
