@@ -33,7 +33,8 @@ struct block {
 static const struct {
 	const char *label, *ext;
 } labels[] = {
-	{ "bash", "sh" }, { "c", "c" }, { "go", "go" }, { "golang", "go" },
+	{ "bash", "sh" }, { "c", "c" }, { "c++", "cpp" }, { "cc", "cpp" },
+	{ "cpp", "cpp" }, { "cxx", "cpp" }, { "go", "go" }, { "golang", "go" },
 	{ "javascript", "js" }, { "js", "js" }, { "node", "js" },
 	{ "nodejs", "js" }, { "py", "py" }, { "py3", "py" },
 	{ "python", "py" }, { "python3", "py" }, { "sh", "sh" },

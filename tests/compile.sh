@@ -65,6 +65,18 @@ func main() {
 }
 GO
 printf 'package main\n\nfunc main() { x := 1 }\n' >"$t/src/bad.go"
+cat >"$t/src/hello.cpp" <<'CPP'
+#include <iostream>
+#include <string>
+#include <vector>
+int main() {
+	std::vector<std::string> v{"hello", "from", "c++"};
+	for (const auto &w : v)
+		std::cout << w << (&w == &v.back() ? "\n" : " ");
+	return 5;
+}
+CPP
+printf 'int main() { std::string s; }\n' >"$t/src/bad.cpp"
 printf 'echo compiling >&2\nexit 2\n' >"$t/src/fails.shc"
 printf 'sleep 30\n' >"$t/src/slow.shc"
 # A forged end line: without the run's key it is output, not the end.
@@ -115,6 +127,13 @@ for rt in $runtimes; do
 	like "go: a compile error: go's message" "$(comp .stderr)" "declared but not used"
 	run -t compile-limits -d "$t/src" hello.go
 	is "go: a 1m fsize leaves the compiler free" "$(res .status)" 4 || show
+
+	run -t compile -d "$t/src" hello.cpp
+	is "c++: the program's status and output" "$(res .status) $(data stdout)" \
+	    "5 hello from c++" || show
+	run -t compile -d "$t/src" bad.cpp
+	is "c++: a compile error" "$(res '[.status, .phase] | @csv')" '1,"compile"' || show
+	like "c++: g++'s message" "$(comp .stderr)" "string"
 
 	run -t compile -d "$t/src" fails.shc
 	is "shc: a compile that fails" \

@@ -320,7 +320,7 @@ for RT in $runtimes; do
 
 	"$SBX" -L -c "$conf" -r "$RT" >"$t/out" 2>"$t/err"
 	[ "$(jq -c -s 'map([.ext, .image, .runtime, .present])' "$t/out")" = \
-	    "[[\"py\",\"sbx-python\",\"$RT\",true],[\"sh\",\"sbx-sh\",\"$RT\",true],[\"js\",\"sbx-node\",\"$RT\",true],[\"c\",\"sbx-c\",\"$RT\",true],[\"go\",\"sbx-go\",\"$RT\",true],[\"noexec\",\"sbx-sh\",\"$RT\",true],[\"shc\",\"sbx-sh\",\"$RT\",true]]" ]
+	    "[[\"py\",\"sbx-python\",\"$RT\",true],[\"sh\",\"sbx-sh\",\"$RT\",true],[\"js\",\"sbx-node\",\"$RT\",true],[\"c\",\"sbx-c\",\"$RT\",true],[\"cpp\",\"sbx-c\",\"$RT\",true],[\"go\",\"sbx-go\",\"$RT\",true],[\"noexec\",\"sbx-sh\",\"$RT\",true],[\"shc\",\"sbx-sh\",\"$RT\",true]]" ]
 	say $? "-L lists the languages, images present"
 	printf '[default]\n[language rb]\ncommand = ruby\nimage = sbx-no-such-image\n' \
 	    >"$t/rb.ini"

@@ -299,10 +299,11 @@ build_sbx_node() { # work
 }
 
 # Compiled languages: each compiles in the container, as its run does,
-# to /sbx/build (a tmpfs sbx mounts with exec), with a read-only root.
+# to /tmp (a tmpfs that allows exec), with a read-only root.  sbx-c has
+# C and C++.
 build_sbx_c() { # work
 	r=$1/rootfs
-	deb_rootfs "$1" "gcc libc6-dev" ""
+	deb_rootfs "$1" "gcc g++ libc6-dev" ""
 	mkdir -p "$r/tmp/check"
 	printf '#include <stdio.h>\nint main(void){puts("1");return 0;}\n' \
 		>"$r/tmp/check/x.c"
@@ -369,9 +370,10 @@ verify() { # runtime image
 		# as sbx compiles: read-only root, unprivileged user, the
 		# program in the /tmp tmpfs
 		case $2 in
-		sbx-c) src='#include <stdio.h>
-int main(void) { puts("ok"); return 0; }' ext=c
-			build='gcc -O2 -pipe -o /tmp/main /tmp/x.c' ;;
+		sbx-c) src='#include <iostream>
+int main() { std::cout << "ok" << std::endl; }' ext=cpp
+			build='gcc -O2 -pipe -o /tmp/c -x c /dev/null -c &&
+			g++ -O2 -pipe -o /tmp/main /tmp/x.cpp' ;;
 		*) src='package main
 import "fmt"
 func main() { fmt.Println("ok") }' ext=go
