@@ -702,6 +702,55 @@ progress(size_t done, size_t n, size_t running, const struct tally *t)
 	jb_out(2, buf, strlen(buf));
 }
 
+/* Starts the cases from *next on until jobs run; returns how many do. */
+static size_t
+start_more(const struct batch *b, struct kase **live, size_t nlive,
+    size_t *next)
+{
+	struct kase *k;
+	char **v;
+
+	for (; nlive < (size_t)b->jobs && *next < b->n; (*next)++) {
+		if ((k = &b->k[*next])->skip)
+			continue;
+		v = case_argv(b, k);
+		k->pid = spawn(v, b->in, &k->fd[0], &k->fd[1], 0);
+		free(v);
+		if (k->pid < 0)
+			die("batch: %s: cannot start its run:", k->name);
+		live[nlive++] = k;
+	}
+	return nlive;
+}
+
+/*
+ * What the runs wrote, as it comes.  A run whose pipes are at their
+ * end has its exit to come, soon: poll waits less then.
+ */
+static void
+read_some(struct kase **live, size_t nlive, struct pollfd *pfd)
+{
+	size_t i, j, np;
+	int ms;
+
+	for (ms = 250, np = i = 0; i < nlive; i++) {
+		for (j = 0; j < 2; j++)
+			if (live[i]->fd[j] >= 0) {
+				pfd[np].fd = live[i]->fd[j];
+				pfd[np++].events = POLLIN;
+			}
+		if (live[i]->fd[0] < 0 && live[i]->fd[1] < 0)
+			ms = 5;
+	}
+	if (poll(pfd, np, ms) <= 0)
+		return;
+	for (i = 0; i < nlive; i++)
+		for (j = 0; j < 2; j++)
+			if (live[i]->fd[j] >= 0 &&
+			    pfd_ready(pfd, np, live[i]->fd[j]))
+				drain(live[i], (int)j);
+}
+
 /*
  * The cases, at most jobs at once, each as it ends.  A signal to us, or
  * a reader gone from stdout, stops every run in flight (each stops its
@@ -711,10 +760,9 @@ static void
 run_cases(const struct batch *b, struct tally *t)
 {
 	struct pollfd *pfd = ecalloc(2 * (size_t)b->jobs, sizeof(*pfd));
-	struct kase **live = ecalloc((size_t)b->jobs, sizeof(*live)), *k;
-	size_t next = 0, nlive = 0, done = 0, todo = 0, np, i, j;
-	int stopped = 0, st, ms;
-	char **v;
+	struct kase **live = ecalloc((size_t)b->jobs, sizeof(*live));
+	size_t next = 0, nlive = 0, done = 0, todo = 0, i;
+	int stopped = 0, st;
 
 	for (i = 0; i < b->n; i++)
 		todo += !b->k[i].skip;
@@ -724,41 +772,16 @@ run_cases(const struct batch *b, struct tally *t)
 			for (i = 0; i < nlive; i++)
 				kill(live[i]->pid, SIGTERM);
 		}
-		for (; !stopped && nlive < (size_t)b->jobs && next < b->n;
-		    next++) {
-			if ((k = &b->k[next])->skip)
-				continue;
-			v = case_argv(b, k);
-			k->pid = spawn(v, b->in, &k->fd[0], &k->fd[1], 0);
-			free(v);
-			if (k->pid < 0)
-				die("batch: %s: cannot start its run:", k->name);
-			live[nlive++] = k;
-		}
+		if (!stopped)
+			nlive = start_more(b, live, nlive, &next);
 		if (nlive == 0)
 			break;
-		/* A run whose pipes are at their end has its exit to come,
-		 * soon: look for it often then. */
-		for (ms = 250, np = i = 0; i < nlive; i++) {
-			for (j = 0; j < 2; j++)
-				if (live[i]->fd[j] >= 0) {
-					pfd[np].fd = live[i]->fd[j];
-					pfd[np++].events = POLLIN;
-				}
-			if (live[i]->fd[0] < 0 && live[i]->fd[1] < 0)
-				ms = 5;
-		}
-		if (poll(pfd, np, ms) > 0)
-			for (i = 0; i < nlive; i++)
-				for (j = 0; j < 2; j++)
-					if (live[i]->fd[j] >= 0 &&
-					    (pfd_ready(pfd, np, live[i]->fd[j])))
-						drain(live[i], (int)j);
+		read_some(live, nlive, pfd);
 		for (i = 0; i < nlive; i++) {
 			if (waitpid(live[i]->pid, &st, WNOHANG) != live[i]->pid)
 				continue;
 			finish(b, live[i], t, stopped);
-			live[i--] = live[--nlive];
+			live[i--] = live[--nlive];	/* i wraps to 0 */
 			progress(++done, todo, nlive, t);
 		}
 	}
