@@ -47,7 +47,7 @@ struct tally {
 struct kase {
 	const char *name;	/* as given: the "case" of its lines */
 	char *esc;		/* name as a JSON string, quotes and all */
-	size_t index;		/* among the cases a Slurm task's are of */
+	size_t index;		/* its place in the Slurm job's cases */
 	const char *dir;	/* what the run's -d gets */
 	pid_t pid;		/* its run, 0 if none */
 	int fd[2];		/* the run's stdout and stderr, -1 if closed */
@@ -481,6 +481,7 @@ batch_free(struct batch *b)
 		if (b->k[i].dir != b->k[i].name)
 			free((char *)b->k[i].dir);
 		free((char *)b->k[i].name);
+		free(b->k[i].esc);
 	}
 	free(b->k);
 	strv_free(b->run);
