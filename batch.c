@@ -351,22 +351,6 @@ case_argv(const struct batch *b, const struct kase *k)
 	return v;
 }
 
-/* All of fd into buf; -1 if a read failed. */
-static int
-slurp(int fd, struct jbuf *buf)
-{
-	char chunk[65536];
-	ssize_t r;
-
-	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (r > 0)
-			jb_put(buf, chunk, (size_t)r);
-	}
-	return 0;
-}
-
 /* argv's exit status, with stdin from in as spawn's, its stdout in out,
  * its stderr ours or, quiet, none; -1 if it could not be started. */
 static int
@@ -377,7 +361,7 @@ capture(char **argv, int in, struct jbuf *out, int quiet)
 
 	if ((pid = spawn(argv, in, &fd, NULL, quiet)) < 0)
 		return -1;
-	slurp(fd, out);
+	jb_read(out, fd, -1);
 	close(fd);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
@@ -813,7 +797,7 @@ resume(struct batch *b, struct tally *t)
 			return;
 		die("--resume %s:", b->resume);
 	}
-	if (slurp(fd, &buf) < 0)
+	if (jb_read(&buf, fd, -1) < 0)
 		die("--resume %s:", b->resume);
 	if (buf.len && buf.s[buf.len - 1] != '\n' && fstat(fd, &fs) == 0 &&
 	    fstat(1, &os) == 0 && fs.st_dev == os.st_dev &&
@@ -922,7 +906,8 @@ get_file(const struct shared *d, const char *name, struct jbuf *buf,
 			die("batch: %s/%s:", d->path, name);
 		return 0;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || slurp(fd, buf) < 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    jb_read(buf, fd, -1) < 0)
 		die("batch: %s/%s: not a file to read", d->path, name);
 	close(fd);
 	return 1;
@@ -1265,7 +1250,7 @@ task_dir(const char *script)
 	int fd;
 
 	if ((fd = open(script, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    slurp(fd, &job) < 0)
+	    jb_read(&job, fd, -1) < 0)
 		die("batch-task: %s:", script);
 	close(fd);
 	for (p = job.s, i = 0; p && i < 2 && (p = strchr(p, '\n')); i++)

@@ -2,7 +2,6 @@
 #include <sys/stat.h>
 
 #include <ctype.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,22 +248,15 @@ blocks_free(struct block *b, size_t n)
 static void
 read_reply(const char *path, long long max, struct jbuf *text)
 {
-	char buf[65536];
-	ssize_t r;
-	int fd = 0;
+	int fd = 0, r;
 
 	if (strcmp(path, "-") != 0 &&
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		die("-x %s:", path);
-	while ((r = read(fd, buf, sizeof(buf))) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			die("-x %s:", path);
-		jb_put(text, buf, (size_t)r);
-		if ((long long)text->len > max)
-			die("-x %s: more than %lld bytes (max_bytes)", path, max);
-	}
+	if ((r = jb_read(text, fd, max)) == -1)
+		die("-x %s:", path);
+	if (r == -2)
+		die("-x %s: more than %lld bytes (max_bytes)", path, max);
 	if (fd != 0)
 		close(fd);
 }

@@ -24,6 +24,28 @@ jb_put(struct jbuf *j, const char *s, size_t n)
 	j->s[j->len] = '\0';
 }
 
+/*
+ * All of fd appended to j, max bytes at most (< 0: no bound).  0, or -1
+ * if a read failed, -2 past max (what came is kept).
+ */
+int
+jb_read(struct jbuf *j, int fd, long long max)
+{
+	char buf[65536];
+	ssize_t r;
+
+	while ((r = read(fd, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		jb_put(j, buf, (size_t)r);
+		if (max >= 0 && (long long)j->len > max)
+			return -2;
+	}
+	return 0;
+}
+
 static void
 puts_(struct jbuf *j, const char *s)
 {

@@ -416,6 +416,7 @@ struct jbuf {
 	int first;		/* no member yet at this level */
 };
 void jb_put(struct jbuf *j, const char *s, size_t n);
+int jb_read(struct jbuf *j, int fd, long long max);	/* all of fd */
 void jb_begin(struct jbuf *j, const char *event);
 void jb_str(struct jbuf *j, const char *key, const char *s);
 void jb_mem(struct jbuf *j, const char *key, const char *s, size_t n);
