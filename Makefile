@@ -6,7 +6,7 @@ include config.mk
 
 SRC = sbx.c job.c policy.c rundir.c shadow.c backend_cli.c relay.c result.c \
 	changes.c apply.c diff.c session.c step.c gc.c dockerapi.c sig.c json.c \
-	util.c audit.c pool.c human.c ps.c batch.c extract.c
+	util.c audit.c pool.c human.c ps.c batch.c extract.c proxy.c pump.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
@@ -31,6 +31,7 @@ FORCE:
 policy.o: builtin.h
 rundir.o: guard.h
 $(OBJ): proto.h
+proxy.o pump.o: pump.h
 
 # The import guard, as the bytes of a C array (a string literal that
 # long is beyond what C99 promises), written next to the workspace.
@@ -44,9 +45,9 @@ builtin.h: sbx.ini
 
 # A session's PID 1, copied into containers of any image: static, and
 # nothing but libc.
-sbx-supervise: supervise.c proto.h config.mk paths.stamp
+sbx-supervise: supervise.c pump.c pump.h proto.h config.mk paths.stamp
 	$(CC) $(SBX_CPPFLAGS) $(CPPFLAGS) -std=c99 -pedantic -Wall -Wextra \
-		$(CFLAGS) $(LDFLAGS) -static -o $@ supervise.c
+		$(CFLAGS) $(LDFLAGS) -static -o $@ supervise.c pump.c
 
 tests/difftest: tests/difftest.o diff.o json.o util.o
 	$(CC) $(LDFLAGS) -o $@ tests/difftest.o diff.o json.o util.o

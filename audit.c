@@ -177,6 +177,22 @@ staged_sha256(const struct job *jb, char out[65])
 	    out);
 }
 
+/* An audit line's first members: its phase, when, and whose. */
+void
+audit_begin(struct jbuf *j, const char *phase)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char when[32];
+	time_t t = time(NULL);
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	jb_begin(j, "audit");
+	jb_str(j, "phase", phase);
+	jb_str(j, "time", when);
+	jb_str(j, "user", pw ? pw->pw_name : NULL);
+	jb_int(j, "uid", (long long)getuid());
+}
+
 /*
  * One line, one write(2) on an O_APPEND descriptor: concurrent runs
  * append whole lines and never interleave.  Two lines a run or step:
@@ -190,21 +206,13 @@ audit_write(int fd, const struct job *jb, const struct result *r,
     const char *image_id)
 {
 	static char sha[65] = "unreadable";
-	struct passwd *pw = getpwuid(getuid());
 	struct jbuf j;
-	char when[32];
-	time_t t = time(NULL);
 
 	if (fd < 0)
 		return;
 	if (r == NULL && !staged_sha256(jb, sha))
 		strcpy(sha, "unreadable");
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	jb_begin(&j, "audit");
-	jb_str(&j, "phase", r ? "end" : "start");
-	jb_str(&j, "time", when);
-	jb_str(&j, "user", pw ? pw->pw_name : NULL);
-	jb_int(&j, "uid", (long long)getuid());
+	audit_begin(&j, r ? "end" : "start");
 	jb_str(&j, "template", jb->pol.name);
 	policy_json(&j, &jb->pol);
 	jb_str(&j, "runtime", jb->ctr.runtime);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +105,25 @@ static const char *proxy_vars[] = {
 	"all_proxy"
 };
 
+/*
+ * With allow_hosts, the four that pip, npm, curl and urllib read name
+ * our proxy's port (see proxy.c), and NO_PROXY is empty; the others,
+ * and all of them without it, are unset on docker and, through
+ * --http-proxy=false, on podman.
+ */
+static void
+add_proxy_var(struct args *a, const struct job *jb, const char *var)
+{
+	int on = jb->pol.allow_hosts[0] != NULL;
+
+	if (on && strncasecmp(var, "no_", 3) == 0)
+		add(a, "--env=%s=", var);
+	else if (on && strncasecmp(var, "http", 4) == 0)
+		add(a, "--env=%s=" PROXY_URL, var);
+	else if (!is_podman(jb->ctr.runtime))
+		add(a, "--env=%s", var);
+}
+
 /* A compiled language's cpu_time and fsize are the init's to set, per
  * phase: see init_main() in supervise.c. */
 static void
@@ -146,7 +166,7 @@ add_isolation(struct args *a, const struct job *jb)
 	/* A uid alone would run with group 0: always name the group. */
 	add(a, "--user=%ld:%ld", (long)jb->uid, (long)jb->gid);
 	add(a, "--hostname=sbx");
-	if (p->oci_runtime)
+	if (p->oci_runtime && !is_podman(jb->ctr.runtime))
 		add(a, "--runtime=%s", p->oci_runtime);
 }
 
@@ -201,6 +221,13 @@ backend_argv(const struct job *jb)
 	size_t i;
 
 	add(&a, "%s", jb->ctr.runtime);
+	/* podman's are its own options, docker's a run's (and its
+	 * runtimes' flags dockerd's: see runtime_check). */
+	if (is_podman(jb->ctr.runtime) && jb->pol.oci_runtime) {
+		add(&a, "--runtime=%s", jb->pol.oci_runtime);
+		for (i = 0; jb->pol.oci_flags[i]; i++)
+			add(&a, "--runtime-flag=%s", jb->pol.oci_flags[i]);
+	}
 	add(&a, "run");
 	if (jb->session)	/* the supervisor runs on, sbx exits */
 		add(&a, "--detach");
@@ -216,9 +243,8 @@ backend_argv(const struct job *jb)
 	 * to the container unless told not to; docker its config's. */
 	if (is_podman(jb->ctr.runtime))
 		add(&a, "--http-proxy=false");
-	else
-		for (i = 0; i < LEN(proxy_vars); i++)
-			add(&a, "--env=%s", proxy_vars[i]);
+	for (i = 0; i < LEN(proxy_vars); i++)
+		add_proxy_var(&a, jb, proxy_vars[i]);
 	add(&a, "--name=%s", jb->ctr.name);
 	add(&a, "--label=sbx=%s", VERSION);
 	add(&a, "--label=sbx.owner=%s", owner_self());
@@ -249,10 +275,12 @@ backend_argv(const struct job *jb)
 	add(&a, "--entrypoint=" CTR_INIT);
 	add(&a, "%s", jb->image);
 	add(&a, "-t");
+	add(&a, "%ld", jb->pol.timeout + INIT_GRACE +
+	    (jb->lang->compile ? jb->pol.compile_timeout : 0));
+	if (jb->pol.allow_hosts[0])
+		add(&a, "-n");
 	if (jb->lang->compile) {
 		/* The compiler and the script, then the program. */
-		add(&a, "%ld", jb->pol.compile_timeout + jb->pol.timeout +
-		    INIT_GRACE);
 		add(&a, "-c");
 		add(&a, "%zu", strv_len(jb->lang->compile) + 1);
 		add(&a, "%ld", jb->pol.compile_cpu);
@@ -268,7 +296,6 @@ backend_argv(const struct job *jb)
 			add(&a, "%s", jb->args[i]);
 		return a.v;
 	}
-	add(&a, "%ld", jb->pol.timeout + INIT_GRACE);
 	add(&a, "--");
 	for (i = 0; jb->lang->command[i]; i++)
 		add(&a, "%s", jb->lang->command[i]);
@@ -519,7 +546,7 @@ wait_loop(struct container *c, struct stream *s, long timeout,
     struct result *r)
 {
 	struct stopper st = { 0, -1 };
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int i, ws = 0, reaped = 0, nopen = 2;
 	pid_t w;
 
@@ -527,6 +554,8 @@ wait_loop(struct container *c, struct stream *s, long timeout,
 		pfd[i].fd = s[i].fd;
 		pfd[i].events = POLLIN;
 	}
+	pfd[2].fd = proxy_fd(c->net);	/* its events, as they come */
+	pfd[2].events = POLLIN;
 	/* From here on, the event writer may start the stop itself. */
 	opt_run.c = c;
 	opt_run.r = r;
@@ -549,7 +578,7 @@ wait_loop(struct container *c, struct stream *s, long timeout,
 			alarm((unsigned)timeout);
 			timeout = 0;
 		}
-		if (nopen > 0 && poll(pfd, 2, streams_due(s, 2)) > 0) {
+		if (nopen > 0 && poll(pfd, 3, streams_due(s, 2)) > 0) {
 			for (i = 0; i < 2; i++)
 				if (pfd[i].fd >= 0 && pfd[i].revents &&
 				    stream_read(&s[i]) == 0) {
@@ -557,6 +586,9 @@ wait_loop(struct container *c, struct stream *s, long timeout,
 					pfd[i].fd = s[i].fd = -1;
 					nopen--;
 				}
+			if (pfd[2].fd >= 0 && pfd[2].revents &&
+			    !proxy_read(c->net))
+				pfd[2].fd = -1;
 		}
 		w = waitpid(c->client, &ws, nopen > 0 ? WNOHANG : 0);
 		if (w == c->client)

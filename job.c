@@ -253,6 +253,10 @@ job_session(const struct config *cfg, struct job *jb, const char *dir,
 	if (dir)
 		set_dir(jb, dir);
 	job_common(cfg, jb, ext ? ext : "py", "-e", dryrun);
+	/* Its proxy would have to outlive every sbx of its steps. */
+	if (jb->pol.allow_hosts[0])
+		die("allow_hosts: for one-shot runs, not sessions or pools "
+		    "(template %s)", jb->pol.name);
 }
 
 static void

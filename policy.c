@@ -1,4 +1,6 @@
 /* See LICENSE file for copyright and license details. */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -42,7 +44,7 @@ struct tmpl {
 };
 
 enum ktype { K_STR, K_SIZE, K_DUR, K_CPUS, K_BOOL, K_LONG, K_RUNTIME,
-	K_WS, K_USER, K_IMAGE, K_LIST, K_PROG };
+	K_WS, K_USER, K_IMAGE, K_LIST, K_PROG, K_FLAGS, K_HOSTS };
 
 /* What a [ceiling] value means for a key. */
 enum ceil { C_NONE,	/* cannot be a ceiling */
@@ -51,6 +53,7 @@ enum ceil { C_NONE,	/* cannot be a ceiling */
 	C_OFF,		/* false forbids true */
 	C_ON,		/* true forbids false */
 	C_WS,		/* none < ro < rw */
+	C_HOSTS,	/* a list each entry must be in */
 	C_USER };	/* uid and gid are minimums */
 
 struct key {
@@ -63,6 +66,7 @@ struct key {
 
 #define P(f) offsetof(struct policy, f)
 static const struct key keys[] = {
+	{ "allow_hosts", K_HOSTS, P(allow_hosts), 0, 0, C_HOSTS },
 	{ "authorized_imports", K_LIST, P(imports), 0, 0, C_NONE },
 	{ "compile_cpu_time", K_DUR, P(compile_cpu), 0, MAXDURATION, C_MAX0 },
 	{ "compile_max_output", K_SIZE, P(compile_output), 1024, MAXSIZE,
@@ -79,11 +83,14 @@ static const struct key keys[] = {
 	{ "max_files", K_LONG, P(max_files), 1, 10000000, C_MAX },
 	{ "max_lifetime", K_DUR, P(max_lifetime), 1, MAXDURATION, C_MAX },
 	{ "max_output", K_SIZE, P(max_output), 1024, MAXSIZE, C_MAX },
+	{ "net_bytes", K_SIZE, P(net_bytes), 0, MAXSIZE, C_MAX0 },
+	{ "net_connections", K_LONG, P(net_conns), 1, 1024, C_MAX },
 	{ "memory", K_SIZE, P(memory), 6LL << 20, MAXSIZE, C_MAX },
 	{ "network", K_BOOL, P(network), 0, 0, C_OFF },
 	{ "nofile", K_LONG, P(nofile), 16, 1048576, C_MAX },
 	{ "nproc", K_LONG, P(nproc), 1, 4194304, C_MAX },
 	{ "oci_runtime", K_PROG, P(oci_runtime), 0, 0, C_NONE },
+	{ "oci_runtime_flags", K_FLAGS, P(oci_flags), 0, 0, C_NONE },
 	{ "pids", K_LONG, P(pids), 1, 4194304, C_MAX },
 	{ "read_only", K_BOOL, P(read_only), 0, 0, C_ON },
 	{ "repl", K_BOOL, P(repl), 0, 0, C_NONE },
@@ -121,7 +128,19 @@ policy_base(struct policy *p)
 	p->max_output = 16LL << 20;
 	p->max_files = 100000;
 	p->max_bytes = 1LL << 30;
+	p->net_conns = 16;
+	p->net_bytes = 256LL << 20;
+	policy_lists(p);
+}
+
+/* The lists of a policy, empty: what a policy read back from a state
+ * file starts from, as it writes an empty one as no words. */
+void
+policy_lists(struct policy *p)
+{
 	p->imports = ecalloc(1, sizeof(char *));
+	p->oci_flags = ecalloc(1, sizeof(char *));
+	p->allow_hosts = ecalloc(1, sizeof(char *));
 }
 
 void
@@ -134,6 +153,8 @@ policy_free(struct policy *p)
 	free(p->user);
 	free(p->oci_runtime);
 	strv_free(p->imports);
+	strv_free(p->oci_flags);
+	strv_free(p->allow_hosts);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -271,12 +292,102 @@ valid_word(const char *s, const char *first, const char *rest)
 }
 
 #define IDENT "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 static int
 valid_imports(char **v)
 {
 	for (; *v; v++)
 		if (!valid_word(*v, IDENT, IDENT "0123456789."))
+			return 0;
+	return 1;
+}
+
+/* An OCI runtime's flags, "name[=value]": never an option of ours. */
+static int
+valid_flags(char **v)
+{
+	for (; *v; v++)
+		if (strlen(*v) > 255 || !valid_word(*v, ALNUM, ALNUM "._=:/-"))
+			return 0;
+	return 1;
+}
+
+/* A host name's labels: letters, digits and inner '-', 63 at most. */
+static int
+valid_hostname(const char *s)
+{
+	size_t n;
+
+	if (*s == '\0' || strlen(s) > 253)
+		return 0;
+	for (; *s; s += n + (s[n] == '.')) {
+		n = strspn(s, ALNUM "-");
+		if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-' ||
+		    (s[n] != '.' && s[n] != '\0') ||
+		    (s[n] == '.' && s[n + 1] == '\0'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * HOST[:PORT][=ADDR], as curl's --resolve maps a name: HOST a name, an
+ * IPv4 address, or "*." and a name; PORT 1 to 65535; ADDR an IPv4 or
+ * IPv6 address, for a name only.  A HOST that is an address is its own.
+ */
+int
+allow_entry(const char *s, struct allow *a)
+{
+	unsigned char bin[16];
+	char buf[512], *eq, *colon, *host = buf, *end;
+	long port;
+	int wild;
+
+	memset(a, 0, sizeof(*a));
+	if (strlen(s) >= sizeof(buf))
+		return 0;
+	strcpy(buf, s);
+	if ((eq = strchr(buf, '=')) != NULL) {
+		*eq++ = '\0';
+		if (strlen(eq) >= sizeof(a->addr) ||
+		    (inet_pton(AF_INET, eq, bin) != 1 &&
+		    inet_pton(AF_INET6, eq, bin) != 1))
+			return 0;
+		strcpy(a->addr, eq);
+	}
+	if ((colon = strchr(buf, ':')) != NULL) {
+		*colon++ = '\0';
+		if (!isdigit((unsigned char)*colon))
+			return 0;
+		errno = 0;
+		port = strtol(colon, &end, 10);
+		if (*end != '\0' || errno || port < 1 || port > 65535)
+			return 0;
+		a->port = (int)port;
+	}
+	if ((wild = strncmp(host, "*.", 2) == 0))
+		host += 2;
+	if (!valid_hostname(host) || (wild && *a->addr))
+		return 0;
+	for (end = buf; *end; end++)
+		*end = (char)tolower((unsigned char)*end);
+	strcpy(a->host, buf);
+	if (inet_pton(AF_INET, a->host, bin) == 1) {
+		if (wild || *a->addr)
+			return 0;
+		strcpy(a->addr, a->host);
+	}
+	return 1;
+}
+
+static int
+valid_hosts(char **v)
+{
+	struct allow a;
+
+	for (; *v; v++)
+		if (!allow_entry(*v, &a))
 			return 0;
 	return 1;
 }
@@ -371,8 +482,12 @@ policy_set(struct policy *p, const char *name, const char *val)
 		}
 		break;
 	case K_LIST:
+	case K_FLAGS:
+	case K_HOSTS:
 		list = strv_split(val, " \t,");
-		if ((ok = valid_imports(list))) {
+		if ((ok = k->type == K_LIST ? valid_imports(list) :
+		    k->type == K_FLAGS ? valid_flags(list) :
+		    valid_hosts(list))) {
 			strv_free(*(char ***)field);
 			*(char ***)field = list;
 		} else {
@@ -1133,6 +1248,10 @@ policy_json(struct jbuf *j, const struct policy *p)
 	jb_int(j, "compile_cpu_time", p->compile_cpu);
 	jb_int(j, "compile_max_output", p->compile_output);
 	jb_str(j, "oci_runtime", p->oci_runtime);
+	jb_strv(j, "oci_runtime_flags", p->oci_flags);
+	jb_strv(j, "allow_hosts", p->allow_hosts);
+	jb_int(j, "net_connections", p->net_conns);
+	jb_int(j, "net_bytes", p->net_bytes);
 	jb_int(j, "max_files", p->max_files);
 	jb_int(j, "max_bytes", p->max_bytes);
 	jb_int(j, "idle_timeout", p->idle_timeout);
@@ -1228,6 +1347,8 @@ policy_write(FILE *f, const char *prefix, const struct policy *p)
 			fprintf(f, "%s\n", workspace_name(p->workspace));
 			break;
 		case K_LIST:
+		case K_FLAGS:
+		case K_HOSTS:
 			for (v = *(char **const *)field; *v; v++)
 				fprintf(f, "%s%s", v == *(char **const *)field ?
 				    "" : ",", *v);
@@ -1305,6 +1426,30 @@ user_within(const char *user, const char *ceil)
 	return u >= cu && g >= cg;
 }
 
+/* Does a template of the system file set key to this list of words? */
+static int
+system_sets(const struct config *c, const char *key, char **words)
+{
+	const struct setting *s;
+	const struct tmpl *t;
+	char **v;
+	size_t i;
+	int same = 0;
+
+	for (t = c->tmpls; t && !same; t = t->next)
+		for (s = t->set; s && !same; s = s->next) {
+			if (s->file != c->files[0] || strcmp(s->key, key) != 0)
+				continue;
+			v = strv_split(s->value, " \t,");
+			for (i = 0; v[i] && words[i] &&
+			    strcmp(v[i], words[i]) == 0; i++)
+				;
+			same = v[i] == NULL && words[i] == NULL;
+			strv_free(v);
+		}
+	return same;
+}
+
 /*
  * Whether the system file sanctions prog as the OCI runtime: one of its
  * templates names it, or allowed_oci_runtimes does.  A user's file must
@@ -1313,19 +1458,14 @@ user_within(const char *user, const char *ceil)
 static int
 runtime_allowed(const struct config *c, const char *prog)
 {
-	const struct setting *s;
-	const struct tmpl *t;
+	char *one[2] = { (char *)prog, NULL };
 	const char *v;
 	char **allowed;
 	size_t i;
 	int ok;
 
-	for (t = c->tmpls; t; t = t->next)
-		for (s = t->set; s; s = s->next)
-			if (s->file == c->files[0] &&
-			    strcmp(s->key, "oci_runtime") == 0 &&
-			    strcmp(s->value, prog) == 0)
-				return 1;
+	if (system_sets(c, "oci_runtime", one))
+		return 1;
 	if ((v = system_value(c, "allowed_oci_runtimes")) == NULL)
 		return 0;
 	allowed = strv_split(v, " \t,");
@@ -1336,36 +1476,71 @@ runtime_allowed(const struct config *c, const char *prog)
 	return ok;
 }
 
+/* Is every entry of v one of the ceiling's? */
+static int
+hosts_within(char **v, char **ceil)
+{
+	size_t i;
+
+	for (; *v; v++) {
+		for (i = 0; ceil[i] && strcmp(ceil[i], *v) != 0; i++)
+			;
+		if (ceil[i] == NULL)
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * The system's ceilings bind every setting, from a template or the
  * command line alike: loosening one is an error, never a silent clamp.
+ * A ceiling's network = false forbids allow_hosts too, unless it has
+ * an allow_hosts of its own.  A user's file may not choose the OCI
+ * runtime or its flags, which run as root.
  */
 void
 policy_check(const struct config *c, const struct policy *p,
     const char *image)
 {
+	const struct setting *s, *nonet = NULL, *hosts = NULL;
 	struct policy ceil;
-	const struct setting *s;
 	const struct key *k;
 	char **pat;
 	size_t i;
 	int ok;
 
+	if (p->network && p->allow_hosts[0])
+		die("allow_hosts: with network = true the container reaches "
+		    "every host already (template %s)", p->name);
 	policy_base(&ceil);
 	for (s = c->ceiling ? c->ceiling->set : NULL; s; s = s->next) {
 		k = key_find(s->key);
 		policy_set(&ceil, s->key, s->value);
 		if (k->ceil == C_USER ? !user_within(p->user, ceil.user) :
+		    k->ceil == C_HOSTS ? !hosts_within(p->allow_hosts,
+		    ceil.allow_hosts) :
 		    !within(k->ceil, numeric(p, k), numeric(&ceil, k)))
 			die("%s: above the system ceiling '%s = %s' (%s:%d)",
 			    s->key, s->key, s->value, s->file, s->line);
+		if (k->ceil == C_HOSTS)
+			hosts = s;
+		if (k->ceil == C_OFF && !ceil.network)
+			nonet = s;
 	}
 	policy_free(&ceil);
+	if (nonet && !hosts && p->allow_hosts[0])
+		die("allow_hosts: above the system ceiling 'network = false', "
+		    "which has no allow_hosts (%s:%d)", nonet->file,
+		    nonet->line);
 	if ((c->ceiling || c->system) && p->oci_runtime &&
 	    !runtime_allowed(c, p->oci_runtime))
 		die("oci_runtime %s: not set by the system configuration nor "
 		    "in its allowed_oci_runtimes (%s)", p->oci_runtime,
 		    c->files[0]);
+	if ((c->ceiling || c->system) && p->oci_flags[0] &&
+	    !system_sets(c, "oci_runtime_flags", p->oci_flags))
+		die("oci_runtime_flags: not as a template of the system "
+		    "configuration sets them (%s)", c->files[0]);
 	for (s = c->system ? c->system->set : NULL; s; s = s->next) {
 		if (strcmp(s->key, "allowed_images") != 0)
 			continue;

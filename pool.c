@@ -222,7 +222,7 @@ pool_policy(const struct pool *p, struct policy *pol)
 
 	memset(pol, 0, sizeof(*pol));
 	pol->name = state_get(&p->st, "template");
-	pol->imports = ecalloc(1, sizeof(char *));
+	policy_lists(pol);
 	state_policy(&p->st, pol);
 	/* auto was resolved once, for all of its containers */
 	if ((e = policy_set(pol, "runtime", rt)) != NULL)

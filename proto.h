@@ -39,6 +39,16 @@
  * stderr, then "KEY CODE CPU_US\n": the host cuts it out. */
 #define COMPILED_SAYS	"\036sbx-compiled "
 #define ENV_INIT_KEY	"SBX_INIT_KEY"
+/*
+ * allow_hosts: the container has no network.  With "-n" after its "-t
+ * SECONDS", the init forwards each connection to 127.0.0.1:PROXY_PORT
+ * to the host's proxy (proxy.c) on the Unix socket CTR_PROXY, which
+ * checks the request and connects, or answers with a refusal.
+ */
+#define NAME_PROXY	"proxy"		/* under /sbx */
+#define CTR_PROXY	CTR_SBX "/" NAME_PROXY
+#define PROXY_PORT	3128
+#define PROXY_URL	"http://127.0.0.1:3128"
 #define INIT_STOP	SIGUSR2
 #define INIT_STOP_NAME	"SIGUSR2"
 

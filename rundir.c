@@ -154,7 +154,7 @@ int
 rundir_reserved(const char *name)
 {
 	return strcmp(name, "out") == 0 || strcmp(name, NAME_INIT) == 0 ||
-	    strcmp(name, NAME_GUARD) == 0;
+	    strcmp(name, NAME_GUARD) == 0 || strcmp(name, NAME_PROXY) == 0;
 }
 
 /* A file of a run's directory, created with its text; or die. */

@@ -23,7 +23,7 @@ struct opts {
 	const char *ext;
 	const char *override[32][2];	/* policy key, value */
 	size_t noverride;
-	char opt[32];			/* the option of each override */
+	int opt[32];			/* the option of each override */
 	const char *runtime;		/* -r, for gc and -L */
 	const char *pool;		/* -P */
 	const char *timeout;		/* -T, for -P */
@@ -43,10 +43,10 @@ static void usage(int status) NORETURN;
 static void
 usage(int status)
 {
-	fprintf(stderr, "usage: %s [-DhkLlnuV] [--human | --json] [-c config] "
-	    "[-d dir] [-e ext]\n           [-i image] [-m memory] [-p cpus] "
-	    "[-r runtime] [-T timeout] [-t template]\n           [-w mode] "
-	    "script [arg ...]\n"
+	fprintf(stderr, "usage: %s [-DhkLlnuV] [--human | --json] "
+	    "[--allow-host host] [-c config]\n           [-d dir] [-e ext] "
+	    "[-i image] [-m memory] [-p cpus] [-r runtime]\n           "
+	    "[-T timeout] [-t template] [-w mode] script [arg ...]\n"
 	    "       %s -x [--all | --block n] [run options] reply "
 	    "[arg ...]\n"
 	    "       %s start [-Dn] [--repl] [-c config] [-d dir] [-e ext] "
@@ -73,10 +73,12 @@ usage(int status)
 }
 
 /* --diff reads better in a script than -u; the others have no letter. */
-enum { OPT_REPL = 256, OPT_HUMAN, OPT_JSON, OPT_ALL, OPT_BLOCK };
+enum { OPT_REPL = 256, OPT_HUMAN, OPT_JSON, OPT_ALL, OPT_BLOCK,
+	OPT_ALLOW_HOST };
 
 static const struct option longopts[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
+	{ "allow-host", required_argument, NULL, OPT_ALLOW_HOST },
 	{ "block", required_argument, NULL, OPT_BLOCK },
 	{ "diff", no_argument, NULL, 'u' },
 	{ "human", no_argument, NULL, OPT_HUMAN },
@@ -85,12 +87,24 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* An option as the user gave it, for a message. */
+static const char *
+opt_name(int c)
+{
+	static char s[3] = "-?";
+
+	if (c == OPT_ALLOW_HOST)
+		return "--allow-host";
+	s[1] = (char)c;
+	return s;
+}
+
 static void
 override(struct opts *o, int c, const char *key, const char *val)
 {
 	if (o->noverride == LEN(o->override))
-		die("-%c: too many options", c);
-	o->opt[o->noverride] = (char)c;
+		die("%s: too many options", opt_name(c));
+	o->opt[o->noverride] = c;
 	o->override[o->noverride][0] = key;
 	o->override[o->noverride++][1] = val;
 }
@@ -115,7 +129,8 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 	    longopts, NULL)) != -1) {
 		/* "gc" with any of these is a script's name, not ours. */
 		o->runopts |= c >= OPT_REPL || strchr("DdeikmnPpTtuwx", c);
-		if (c < OPT_REPL && strchr("Dimnprtw", c) != NULL && !o->made)
+		if ((c == OPT_ALLOW_HOST || (c < OPT_REPL &&
+		    strchr("Dimnprtw", c) != NULL)) && !o->made)
 			o->made = c;
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -171,6 +186,9 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 		case 'w': override(o, c, "workspace", optarg); break;
 		case 'x': o->extract = 1; break;
 		case OPT_ALL: o->all = 1; break;
+		case OPT_ALLOW_HOST:
+			override(o, c, "allow_hosts", optarg);
+			break;
 		case OPT_BLOCK:
 			o->block = strspn(optarg, "0123456789") ==
 			    strlen(optarg) && strlen(optarg) < 6 ?
@@ -186,8 +204,8 @@ parse_args(int argc, char *argv[], struct opts *o, int what)
 	if ((o->list || o->langs) && what == FOR_RUN)
 		return;
 	if (o->pool && o->made)
-		die("-%c: a pool's containers are made already: give it to "
-		    "sbx pool start", o->made);
+		die("%s: a pool's containers are made already: give it to "
+		    "sbx pool start", opt_name(o->made));
 	if (what != FOR_RUN) {
 		if (optind < argc || o->keep || o->diff || o->list ||
 		    o->langs || o->extract || o->all || o->block)
@@ -209,7 +227,7 @@ static void
 make_policy(const struct config *cfg, const struct opts *o, struct policy *p)
 {
 	const char *e;
-	char *names;
+	char *names, *list;
 	size_t i;
 
 	if (!policy_resolve(cfg, o->tmpl, p)) {
@@ -217,9 +235,22 @@ make_policy(const struct config *cfg, const struct opts *o, struct policy *p)
 		die("unknown template '%s' in %s (available: %s)", o->tmpl,
 		    cfg->path, names);
 	}
-	for (i = 0; i < o->noverride; i++)
-		if ((e = policy_set(p, o->override[i][0], o->override[i][1])))
-			die("-%c: %s", o->opt[i], e);
+	for (i = 0; i < o->noverride; i++) {
+		/* --allow-host adds to the template's list. */
+		if (o->opt[i] == OPT_ALLOW_HOST) {
+			names = strv_join(p->allow_hosts, ",");
+			list = smprintf("%s%s%s", names, *names ? "," : "",
+			    o->override[i][1]);
+			free(names);
+			e = policy_set(p, "allow_hosts", list);
+			free(list);
+		} else {
+			e = policy_set(p, o->override[i][0],
+			    o->override[i][1]);
+		}
+		if (e)
+			die("%s: %s", opt_name(o->opt[i]), e);
+	}
 }
 
 /* -D: the exact argv, with the temp dir's name left as its pattern. */
@@ -264,8 +295,11 @@ run(const struct config *cfg, struct job *jb)
 	cp.key = jb->ctr.key;
 	cp.timeout = jb->pol.compile_timeout;
 	cp.max = jb->pol.compile_output;
+	jb->ctr.net = proxy_start(&jb->pol, jb->lay.sbx, jb->ctr.name, audit);
 	backend_run(&jb->ctr, argv, jb->pol.timeout, jb->pol.max_output,
 	    jb->lang->compile ? &cp : NULL, &r);
+	proxy_stop(jb->ctr.net);
+	jb->ctr.net = NULL;
 	free(cp.out[0].s);
 	free(cp.out[1].s);
 	read_out(jb, &r);

@@ -85,6 +85,10 @@ struct policy {
 	long long fsize;	/* RLIMIT_FSIZE bytes, 0 for none */
 	long long max_output;	/* stdout + stderr bytes kept */
 	char *oci_runtime;	/* --runtime, NULL for the default */
+	char **oci_flags;	/* its flags, "name=value" without "--" */
+	char **allow_hosts;	/* HOST[:PORT][=ADDR]: see proxy.c */
+	long net_conns;		/* through the proxy at once */
+	long long net_bytes;	/* through it, both ways, in all */
 	long max_files;		/* shadow copy guard */
 	long long max_bytes;	/* shadow copy guard */
 	char **imports;		/* authorized_imports, NULL-terminated */
@@ -135,6 +139,7 @@ struct container {
 	char key[33];		/* a run's, for its init's count: NONCE_LEN */
 	pid_t client;		/* a run's client, 0 once reaped */
 	int started;		/* the container may exist */
+	struct proxy *net;	/* allow_hosts' proxy, or NULL */
 };
 
 /* One run or step: the policy, where things are, what to run. */
@@ -449,6 +454,15 @@ void event_gc(const char *kind, const char *runtime, const char *name,
     const char *reason);
 
 /* policy.c */
+/* An allow_hosts entry, HOST[:PORT][=ADDR]. */
+struct allow {
+	char host[256];		/* lower case; "*.example.org" for any
+				 * name under example.org */
+	int port;		/* 0: 80 and 443 */
+	char addr[64];		/* ADDR, or the host if it is an address;
+				 * "": resolve the host */
+};
+int allow_entry(const char *s, struct allow *a);	/* 0: not one */
 int parse_size(const char *s, long long *v);
 int parse_duration(const char *s, long *v);
 int parse_cpus(const char *s, long *v);
@@ -461,6 +475,7 @@ const char *policy_set(struct policy *p, const char *key, const char *val);
 char *config_names(const struct config *c);	/* caller frees */
 char *config_files(const struct config *c);	/* caller frees */
 int policy_resolve(const struct config *c, const char *name, struct policy *p);
+void policy_lists(struct policy *p);
 void policy_free(struct policy *p);
 void policy_check(const struct config *c, const struct policy *p,
     const char *image);
@@ -511,8 +526,17 @@ int diff_hunks(struct jbuf *out, const char *a, size_t an, const char *b,
 /* audit.c */
 int sha256_file(const char *dir, const char *rel, char out[65]);
 int audit_open(const char *path);
+void audit_begin(struct jbuf *j, const char *phase);
 void audit_write(int fd, const struct job *jb, const struct result *r,
     const char *image_id);
+
+/* proxy.c: allow_hosts' proxy on the host */
+struct proxy;
+struct proxy *proxy_start(const struct policy *p, const char *sbxdir,
+    const char *name, int audit);	/* NULL: no allow_hosts */
+int proxy_fd(const struct proxy *px);
+int proxy_read(struct proxy *px);	/* 0 at the end */
+void proxy_stop(struct proxy *px);	/* and frees px */
 
 /* relay.c: one of the script's output streams, relayed as events */
 /*

@@ -332,7 +332,7 @@ session_job(struct job *jb, const char *dir, struct state *st)
 	jb->uid = (uid_t)state_num(st, "uid");
 	jb->gid = (gid_t)state_num(st, "gid");
 	jb->pol.name = state_get(st, "template");
-	jb->pol.imports = ecalloc(1, sizeof(char *));
+	policy_lists(&jb->pol);
 	state_policy(st, &jb->pol);
 }
 

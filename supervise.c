@@ -2,9 +2,10 @@
 /*
  * sbx-supervise: pid 1 of an sbx container, of a run or a session.
  *
- *	/sbx/init -t SECONDS -- ARGV...
+ *	/sbx/init -t SECONDS [-n] [-c WORDS CCPU CPU FSIZE] -- ARGV...
  *
- * A one-shot run's init, as tini is docker's: see init_main().
+ * A one-shot run's init, as tini is docker's: see init_main().  With
+ * -n, it also forwards allow_hosts' proxy port: see forward().
  *
  *	/sbx/supervise IDLE MAX
  *
@@ -24,14 +25,18 @@
  *
  * Self-contained and static, as it runs in images that have no libc:
  *	cc -static -std=c99 -pedantic -Wall -Wextra -D_DEFAULT_SOURCE \
- *	    -D_XOPEN_SOURCE=700 -O2 -o sbx-supervise supervise.c
+ *	    -D_XOPEN_SOURCE=700 -O2 -o sbx-supervise supervise.c pump.c
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,6 +60,7 @@
 #endif
 
 #include "proto.h"
+#include "pump.h"
 
 #define RSP_WAIT	2000		/* ms a full rsp FIFO gets to drain */
 #define KILL_ROUNDS	5000		/* of kill(-1), reaping, a 1 ms nap */
@@ -1495,6 +1501,118 @@ init_compile(char **argv, size_t words, const sigset_t *old, sigset_t *all,
 	return code;
 }
 
+#define FWD_MAX	64	/* connections at once through the forwarder */
+
+/* allow_hosts' port, bound before the script runs so that it cannot
+ * take it first. */
+static int
+forward_listen(void)
+{
+	struct sockaddr_in in;
+	int l, one = 1;
+
+	memset(&in, 0, sizeof(in));
+	in.sin_family = AF_INET;
+	in.sin_port = htons(PROXY_PORT);
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1 ||
+	    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(l, (struct sockaddr *)&in, sizeof(in)) == -1 ||
+	    listen(l, FWD_MAX) == -1)
+		die("proxy port 127.0.0.1:%d:", PROXY_PORT);
+	return l;
+}
+
+/* A connection to the port, joined to one of its own to the host's
+ * proxy; NULL if that cannot be had now. */
+static struct pump *
+forward_accept(int l)
+{
+	struct sockaddr_un un;
+	struct pump *p;
+	int c, u;
+
+	if ((c = accept(l, NULL, NULL)) == -1)
+		return NULL;
+	fcntl(c, F_SETFD, FD_CLOEXEC);
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	strcpy(un.sun_path, CTR_PROXY);
+	if ((u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1 || connect(u, (struct sockaddr *)&un, sizeof(un)) == -1 ||
+	    (p = malloc(sizeof(*p))) == NULL) {
+		if (u != -1)
+			close(u);
+		close(c);
+		return NULL;
+	}
+	pump_init(p, c, u);
+	return p;
+}
+
+/*
+ * The forwarder, a child of the init: each connection to the port goes
+ * on, as it is, to the host's proxy on CTR_PROXY, which checks it.  It
+ * checks nothing itself and holds nothing the script may not have: the
+ * script can reach the socket too.  One process, so that it costs the
+ * run's pids limit one.
+ */
+NORETURN static void
+forward(int l)
+{
+	struct pollfd pfd[1 + 2 * FWD_MAX];
+	struct pump *p[FWD_MAX];
+	int i, n = 0;
+
+	memset(p, 0, sizeof(p));
+	for (;;) {
+		pfd[0].fd = n < FWD_MAX ? l : -1;
+		pfd[0].events = POLLIN;
+		for (i = 0; i < FWD_MAX; i++)
+			if (p[i])
+				pump_events(p[i], pfd + 1 + 2 * i);
+			else
+				pfd[1 + 2 * i].fd = pfd[2 + 2 * i].fd = -1;
+		if (poll(pfd, sizeof(pfd) / sizeof(pfd[0]), -1) == -1)
+			continue;
+		for (i = 0; i < FWD_MAX; i++) {
+			if (p[i] == NULL) {
+				if ((pfd[0].revents & POLLIN) &&
+				    (p[i] = forward_accept(l)) != NULL)
+					n++;
+				pfd[0].revents = 0;
+				continue;
+			}
+			pump_move(p[i], pfd + 1 + 2 * i, PUMP_BUF);
+			if (pump_done(p[i])) {
+				close(p[i]->fd[0]);
+				close(p[i]->fd[1]);
+				free(p[i]);
+				p[i] = NULL;
+				n--;
+			}
+		}
+	}
+}
+
+/* The forwarder's process, in a group of its own; the init's copy of
+ * the port closed, so only the forwarder holds it. */
+static void
+forward_start(int l)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == -1)
+		die("fork:");
+	if (pid == 0) {
+		setpgid(0, 0);
+		forward(l);
+	}
+	close(l);
+}
+
 /*
  * A run's init.  What tini does, as a run through sbx must behave as a
  * plain one with --init: ARGV runs in a process group of its own, the
@@ -1512,10 +1630,11 @@ init_compile(char **argv, size_t words, const sigset_t *old, sigset_t *all,
  * of ARGV compile (init_compile), and if that exits 0 the rest runs,
  * with RLIMIT_CPU CPU and RLIMIT_FSIZE FSIZE (0: none), which the
  * container's limits then leave to us.  A failed compile ends the run
- * with 1.
+ * with 1.  With -n, allow_hosts' forwarder runs beside the program,
+ * not the compiler (see forward()).
  */
 static int
-init_main(const char *secs, const char *const *c, char **argv)
+init_main(const char *secs, int fwd, const char *const *c, char **argv)
 {
 	static char key[NONCE_LEN + 1];
 	long long t, deadline, words = 0, lim[3] = { 0, 0, 0 };
@@ -1527,8 +1646,8 @@ init_main(const char *secs, const char *const *c, char **argv)
 	if (getpid() != 1)
 		die("must be pid 1 of a container, refusing to run");
 	if (num(secs, strlen(secs), 1, SECONDS_MAX, &t) == -1 || !argv[0])
-		die("usage: init -t SECONDS [-c WORDS CCPU CPU FSIZE] -- "
-		    "ARGV...");
+		die("usage: init -t SECONDS [-n] [-c WORDS CCPU CPU FSIZE] "
+		    "-- ARGV...");
 	for (i = 0; c && i < 4; i++)
 		if (num(c[i], strlen(c[i]), 0, i == 3 ? LLONG_MAX / 2 : i ?
 		    SECONDS_MAX : 1024, i ? &lim[i - 1] : &words) == -1)
@@ -1554,6 +1673,8 @@ init_main(const char *secs, const char *const *c, char **argv)
 		if (argv[0] == NULL)
 			die("init -c: no program after the compiler");
 	}
+	if (fwd)	/* after the compile, whose end kills all */
+		forward_start(forward_listen());
 	code = init_wait(init_child(argv, &old, lim[1], lim[2]), deadline,
 	    &all);
 	return init_end(key, code < 0 ? 128 + SIGKILL : code);
@@ -1562,15 +1683,22 @@ init_main(const char *secs, const char *const *c, char **argv)
 int
 main(int argc, char *argv[])
 {
+	const char *const *c = NULL;
 	struct sup s;
+	int i = 3, fwd = 0;
 
-	if (argc >= 4 && strcmp(argv[1], "-t") == 0 &&
-	    strcmp(argv[3], "--") == 0)
-		return init_main(argv[2], NULL, argv + 4);
-	if (argc >= 9 && strcmp(argv[1], "-t") == 0 &&
-	    strcmp(argv[3], "-c") == 0 && strcmp(argv[8], "--") == 0)
-		return init_main(argv[2], (const char *const *)argv + 4,
-		    argv + 9);
+	/* init -t SECONDS [-n] [-c WORDS CCPU CPU FSIZE] -- ARGV... */
+	if (argc >= 4 && strcmp(argv[1], "-t") == 0) {
+		if (strcmp(argv[i], "-n") == 0)
+			fwd = i++;
+		if (i + 5 < argc && strcmp(argv[i], "-c") == 0 &&
+		    strcmp(argv[i + 5], "--") == 0) {
+			c = (const char *const *)argv + i + 1;
+			i += 5;
+		}
+		if (i < argc && strcmp(argv[i], "--") == 0)
+			return init_main(argv[2], fwd != 0, c, argv + i + 1);
+	}
 	setup(&s, argc, argv);
 	for (;;) {
 		reap(&s);

@@ -51,7 +51,7 @@ else
 	# Warnings fail the build here, as they would in review.
 	if ! msg=$(${CC:-cc} -static -std=c99 -pedantic -Wall \
 	    -Wextra -Werror -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -O2 \
-	    -o "$D/supervise" supervise.c 2>&1); then
+	    -o "$D/supervise" supervise.c pump.c 2>&1); then
 		notok "static build of supervise.c"
 		diag "$msg"
 		exit 1

@@ -14,6 +14,8 @@
  * value refused leaves the policy as it was, with a message that names
  * the key; and with the input as an unknown key's name.
  */
+#include <arpa/inet.h>
+
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,7 +174,7 @@ check_parsers(const char *s)
 /* --- policy_set ------------------------------------------------------- */
 
 enum kind { SIZE, DUR, CPUS, BOOL, LONG, STR, RUNTIME, WS, USER, IMAGE,
-	PROG, LIST, NONE };
+	PROG, LIST, FLAGS, HOSTS, NONE };
 
 /* The keys of sbx.ini(5); a key added to policy.c and not here is
  * still fuzzed through config files by fuzz_ini. */
@@ -182,6 +184,7 @@ static const struct {
 	size_t off;
 } keys[] = {
 #define P(f) offsetof(struct policy, f)
+	{ "allow_hosts", HOSTS, P(allow_hosts) },
 	{ "authorized_imports", LIST, P(imports) },
 	{ "compile_cpu_time", DUR, P(compile_cpu) },
 	{ "compile_max_output", SIZE, P(compile_output) },
@@ -197,11 +200,14 @@ static const struct {
 	{ "max_files", LONG, P(max_files) },
 	{ "max_lifetime", DUR, P(max_lifetime) },
 	{ "max_output", SIZE, P(max_output) },
+	{ "net_bytes", SIZE, P(net_bytes) },
+	{ "net_connections", LONG, P(net_conns) },
 	{ "memory", SIZE, P(memory) },
 	{ "network", BOOL, P(network) },
 	{ "nofile", LONG, P(nofile) },
 	{ "nproc", LONG, P(nproc) },
 	{ "oci_runtime", PROG, P(oci_runtime) },
+	{ "oci_runtime_flags", FLAGS, P(oci_flags) },
 	{ "pids", LONG, P(pids) },
 	{ "read_only", BOOL, P(read_only) },
 	{ "repl", BOOL, P(repl) },
@@ -225,6 +231,59 @@ ref_id(const char *s)
 	size_t i = digits(s, &n);
 
 	return i > 0 && n <= INT_MAX;
+}
+
+/* A host name: labels of letters, digits and inner '-', 1 to 63
+ * long, 253 in all. */
+static int
+ref_hostname(const char *s)
+{
+	const char *dot;
+	size_t n;
+
+	if (*s == '\0' || strlen(s) > 253)
+		return 0;
+	for (;;) {
+		dot = strchr(s, '.');
+		n = dot ? (size_t)(dot - s) : strlen(s);
+		if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-' ||
+		    strspn(s, ALNUM "-") != n)
+			return 0;
+		if (dot == NULL)
+			return 1;
+		s = dot + 1;
+	}
+}
+
+/* HOST[:PORT][=ADDR] as sbx.ini(5) has it. */
+static int
+ref_host_entry(const char *s)
+{
+	unsigned char bin[16];
+	char buf[512], *addr, *port, *host = buf;
+	long long n;
+	int wild;
+
+	if (strlen(s) >= sizeof(buf))
+		return 0;
+	strcpy(buf, s);
+	if ((addr = strchr(buf, '=')) != NULL) {
+		*addr++ = '\0';
+		if (strlen(addr) >= 64 || (inet_pton(AF_INET, addr, bin) != 1 &&
+		    inet_pton(AF_INET6, addr, bin) != 1))
+			return 0;
+	}
+	if ((port = strchr(buf, ':')) != NULL) {
+		*port++ = '\0';
+		if (digits(port, &n) == 0 || port[strspn(port, "0123456789")] ||
+		    n < 1 || n > 65535)
+			return 0;
+	}
+	if ((wild = strncmp(host, "*.", 2) == 0))
+		host += 2;
+	if (!ref_hostname(host) || (wild && addr))
+		return 0;
+	return !(inet_pton(AF_INET, buf, bin) == 1 && (wild || addr));
 }
 
 /* Whether a value of this kind is well formed; 1 for numbers whose
@@ -275,6 +334,17 @@ ref_valid(enum kind k, const char *s)
 		b = *w == NULL;
 		strv_free(v);
 		return b;
+	case FLAGS:
+	case HOSTS:
+		v = strv_split(s, " \t,");
+		for (w = v; *w; w++)
+			if (k == FLAGS ? !strchr(ALNUM, **w) || strlen(*w) > 255 ||
+			    (*w)[strspn(*w, ALNUM "._=:/-")] != '\0' :
+			    !ref_host_entry(*w))
+				break;
+		b = *w == NULL;
+		strv_free(v);
+		return b;
 	}
 	return 0;
 }
@@ -294,6 +364,8 @@ field_text(const struct policy *p, enum kind k, size_t off)
 	case BOOL: return smprintf("%d", *(const int *)f);
 	case WS: return estrdup(workspace_name(p->workspace));
 	case LIST:
+	case FLAGS:
+	case HOSTS:
 		s = estrdup("");
 		for (v = *(char **const *)f; *v; v++) {
 			t = smprintf("%s%s ", s, *v);
@@ -323,6 +395,8 @@ want_text(enum kind k, const char *s)
 	case LONG: digits(s, &ll); return smprintf("%lld", ll);
 	case BOOL: parse_bool(s, &b); return smprintf("%d", b);
 	case LIST:
+	case FLAGS:
+	case HOSTS:
 		v = strv_split(s, " \t,");
 		t = estrdup("");
 		for (w = v; *w; w++) {
