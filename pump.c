@@ -34,16 +34,13 @@ pump_events(const struct pump *p, struct pollfd pfd[2])
 	}
 }
 
-/* Both ends failed: nothing more goes either way. */
+/* fd[i] takes no more: what is for it, and will be, goes nowhere, while
+ * what it says still goes to the other end. */
 static void
-pump_fail(struct pump *p)
+pump_refused(struct pump *p, int i)
 {
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		p->eof[i] = 1;
-		p->len[i] = p->off[i] = 0;
-	}
+	p->eof[!i] = 1;
+	p->len[!i] = p->off[!i] = 0;
 }
 
 /* Moves what poll said can move, reading room bytes at most. */
@@ -80,10 +77,8 @@ pump_move(struct pump *p, const struct pollfd pfd[2], long long room)
 			    p->len[!i] - p->off[!i], MSG_NOSIGNAL);
 			if (n > 0)
 				p->off[!i] += (size_t)n;
-			else if (n < 0 && errno != EINTR && errno != EAGAIN) {
-				pump_fail(p);
-				return moved;
-			}
+			else if (n < 0 && errno != EINTR && errno != EAGAIN)
+				pump_refused(p, i);
 			if (p->off[!i] == p->len[!i])
 				p->len[!i] = p->off[!i] = 0;
 		}
