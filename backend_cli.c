@@ -405,15 +405,68 @@ kill_container(const struct container *c, int gently)
 	    INIT_STOP_NAME : "--signal=SIGKILL", c->name, (char *)NULL);
 }
 
+/* dockerd's inspection of c on its own socket: see docker_api(). */
+static int
+inspect_api(const struct container *c, char *buf, size_t size)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/containers/%s/json", c->name);
+	return docker_api("GET", path, buf, size);
+}
+
+/*
+ * docker has no option for an OCI runtime's flags: they are the
+ * runtimeArgs of the runtime's entry in dockerd's configuration, which
+ * must have each of flags, as "--flag".  Dies if it lacks one, or the
+ * runtime, naming what to do.  podman takes them per run, and says
+ * itself when it has no such runtime (see diagnose()).
+ */
+void
+backend_runtime_check(const struct container *c, const char *oci,
+    char **flags)
+{
+	static char buf[1 << 16];
+	char want[300], *p, *end;
+	size_t i;
+
+	if (is_podman(c->runtime) || oci == NULL)
+		return;
+	/* {"name":{"path":...,"runtimeArgs":["--a",...]},...} */
+	if (docker_api("GET", "/info", buf, sizeof(buf)) == 200 &&
+	    (p = strstr(buf, "\"Runtimes\":")) != NULL)
+		memmove(buf, p + 11, strlen(p + 11) + 1);
+	else if (run_quiet(c, buf, sizeof(buf), "info",
+	    "--format={{json .Runtimes}}", (char *)NULL) != 0)
+		die("docker: cannot ask dockerd for its runtimes (is it "
+		    "running?)");
+	snprintf(want, sizeof(want), "\"%s\":{", oci);
+	if ((p = strstr(buf, want)) == NULL)
+		die("oci_runtime %s: not a runtime of dockerd: add it to "
+		    "\"runtimes\" in /etc/docker/daemon.json%s", oci,
+		    strstr(oci, "runsc") ? " (gVisor: Debian's runsc package)" :
+		    "");
+	if ((end = strchr(p, '}')) != NULL)
+		*end = '\0';
+	for (i = 0; flags[i]; i++) {
+		snprintf(want, sizeof(want), "\"--%s\"", flags[i]);
+		if (strstr(p, want) == NULL)
+			die("oci_runtime_flags: dockerd's runtime %s lacks "
+			    "--%s: add it to its \"runtimeArgs\" in "
+			    "/etc/docker/daemon.json", oci, flags[i]);
+	}
+}
+
 int
 backend_remove(const struct container *c)
 {
-	char buf[256];
+	char buf[256], path[96];
 
 	if (is_podman(c->runtime))
 		return run_quiet(c, NULL, 0, "rm", "--force", "--time=0",
 		    c->name, (char *)NULL) == 0 ? 0 : -1;
-	if (docker_api("DELETE", c->name, "?force=1", buf, sizeof(buf)) ==
+	snprintf(path, sizeof(path), "/containers/%s?force=1", c->name);
+	if (docker_api("DELETE", path, buf, sizeof(buf)) ==
 	    204)
 		return 0;
 	/* Not that daemon's, maybe: a context may name another. */
@@ -625,6 +678,25 @@ backend_image_id(const struct container *c, const char *image)
 	return estrdup(out);
 }
 
+/* Is there such an OCI runtime where podman looks for one by name? */
+static int
+oci_present(const char *oci)
+{
+	static const char *dirs[] = { "/usr/bin", "/usr/sbin",
+	    "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin" };
+	char path[512];
+	size_t i;
+
+	if (*oci == '/')
+		return access(oci, X_OK) == 0;
+	for (i = 0; i < LEN(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], oci);
+		if (access(path, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* What a runtime's status 125 meant, asked only after it happened. */
 static const char *
 diagnose(const struct container *c)
@@ -645,6 +717,12 @@ diagnose(const struct container *c)
 		    c->image);
 		return msg;
 	}
+	if (c->oci && !oci_present(c->oci)) {
+		snprintf(msg, sizeof(msg), "oci_runtime %s: not found%s",
+		    c->oci, strstr(c->oci, "runsc") ? " (gVisor: install "
+		    "Debian's runsc package)" : "");
+		return msg;
+	}
 	return NULL;	/* the script's own exit 125, as far as we can tell */
 }
 
@@ -659,7 +737,7 @@ ask_oom(const struct container *c)
 		return lstat(c->lay->oom, &st) == 0;
 	/* The daemon's JSON: OOMKilled is one of its booleans, and a
 	 * string the script chose cannot hold an unescaped quote. */
-	if (docker_api("GET", c->name, "/json", buf, sizeof(buf)) == 200 &&
+	if (inspect_api(c, buf, sizeof(buf)) == 200 &&
 	    strchr(buf, '\0') < buf + sizeof(buf) - 1)
 		return strstr(buf, "\"OOMKilled\":true") != NULL;
 	return run_quiet(c, out, sizeof(out), "inspect",
@@ -710,7 +788,7 @@ started(const struct container *c, time_t since)
 		free(who);
 		return r != 0 || strcmp(out, "start") == 0;
 	}
-	switch (docker_api("GET", c->name, "/json", buf, sizeof(buf))) {
+	switch (inspect_api(c, buf, sizeof(buf))) {
 	case 404:
 		return 0;
 	case 200:
@@ -900,7 +978,7 @@ backend_pid(const struct container *c)
 
 	/* The daemon's JSON: State's members before Pid are its own
 	 * words, where Args before State are the caller's. */
-	if (!is_podman(c->runtime) && docker_api("GET", c->name, "/json", buf,
+	if (!is_podman(c->runtime) && inspect_api(c, buf,
 	    sizeof(buf)) == 200 && (p = strstr(buf, "\"State\":{")) != NULL &&
 	    (p = strstr(p, "\"Pid\":")) != NULL)
 		pid = strtol(p + 6, NULL, 10);

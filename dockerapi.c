@@ -19,8 +19,7 @@
  * elsewhere still gets its container removed.
  */
 int
-docker_api(const char *method, const char *name, const char *what,
-    char *buf, size_t size)
+docker_api(const char *method, const char *path_q, char *buf, size_t size)
 {
 	const char *host = getenv("DOCKER_HOST"), *path = "/var/run/docker.sock";
 	struct sockaddr_un sa;
@@ -42,8 +41,8 @@ docker_api(const char *method, const char *name, const char *what,
 	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return 0;
 	strcpy(sa.sun_path, path);
-	snprintf(req, sizeof(req), "%s /containers/%s%s HTTP/1.0\r\n"
-	    "Host: docker\r\n\r\n", method, name, what);
+	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: docker\r\n\r\n",
+	    method, path_q);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
 		/* HTTP/1.0: the daemon closes when it is done. */

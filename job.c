@@ -190,10 +190,14 @@ job_common(const struct config *cfg, struct job *jb, const char *ext,
 	jb->image = jb->ctr.image = jb->pol.image ? jb->pol.image :
 	    jb->lang->image;
 	jb->ctr.lay = &jb->lay;
+	jb->ctr.oci = jb->pol.oci_runtime;
 	policy_check(cfg, &jb->pol, jb->image);
 	if (jb->dir)
 		check_tmpdir(jb->dir);
 	pick_runtime(jb, dryrun);
+	if (!dryrun)
+		backend_runtime_check(&jb->ctr, jb->pol.oci_runtime,
+		    jb->pol.oci_flags);
 	if (strcmp(jb->pol.user, "auto") == 0) {
 		auto_user(jb);
 		return;

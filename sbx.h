@@ -136,6 +136,7 @@ struct container {
 					 * NULL for gc's and -L's, which only
 					 * list, remove and inspect */
 	const char *image;	/* for saying why it never ran */
+	const char *oci;	/* its oci_runtime, or NULL; the same */
 	char key[33];		/* a run's, for its init's count: NONCE_LEN */
 	pid_t client;		/* a run's client, 0 once reaped */
 	int started;		/* the container may exist */
@@ -591,10 +592,12 @@ void human_choose(int how);
 void human_line(const char *line);
 
 /* dockerapi.c */
-int docker_api(const char *method, const char *name, const char *what,
-    char *buf, size_t size);
+int docker_api(const char *method, const char *path_query, char *buf,
+    size_t size);
 
 /* backend_cli.c */
+void backend_runtime_check(const struct container *c, const char *oci,
+    char **flags);
 struct labels {			/* of a container, as sbx set them */
 	const char *name, *deadline, *owner, *session, *run, *tmpl, *pool;
 };

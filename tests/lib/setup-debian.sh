@@ -14,7 +14,8 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 pkgs="podman runc catatonit tini docker.io busybox-static libinih-dev
 pkg-config make gcc clang jq mandoc ca-certificates uidmap
 build-essential dpkg-dev debhelper lintian man-db file valgrind
-libclang-rt-14-dev llvm git patch diffutils python3 slurm-wlm munge"
+libclang-rt-14-dev llvm git patch diffutils python3 slurm-wlm munge
+runsc"
 
 # 1. packages; skipped when all are installed, to keep reruns fast
 missing=
@@ -88,10 +89,37 @@ else
 	EOF
 fi
 
-# 3. dockerd, without any network: no bridge, no iptables rules
+# 3. dockerd, without any network: no bridge, no iptables rules; with
+# gVisor's runsc as a runtime, whose flags docker cannot pass per run:
+# they are the runtime's runtimeArgs here (sbx checks them, see
+# oci_runtime_flags in sbx.ini(5)).  Any other daemon.json is merged.
 docker_ok() { timeout 20 docker info >/dev/null 2>&1; }
+dj=/etc/docker/daemon.json
+runsc='{"path":"/usr/bin/runsc","runtimeArgs":["--network=none","--host-fifo=open","--host-uds=open"]}'
+reload=0
+if [ -s $dj ] && jq -e --argjson r "$runsc" '.runtimes.runsc == $r' $dj >/dev/null 2>&1; then
+	log "$dj already registers runsc"
+else
+	mkdir -p /etc/docker
+	if [ -s $dj ]; then
+		bak="$dj.sbx-bak.$(date +%Y%m%d%H%M%S)"
+		cp $dj "$bak"
+		jq --argjson r "$runsc" '.runtimes.runsc = $r' "$bak" \
+			>"$dj.new" || die "$dj: not JSON that jq can read"
+	else
+		jq -n --argjson r "$runsc" '{runtimes: {runsc: $r}}' >"$dj.new"
+	fi
+	mv "$dj.new" $dj
+	log "registered runsc in $dj"
+	reload=1
+fi
 if docker_ok; then
 	log "dockerd already running"
+	# dockerd reads its runtimes again on SIGHUP
+	if [ $reload = 1 ] && [ -s /var/run/docker.pid ]; then
+		kill -HUP "$(cat /var/run/docker.pid)"
+		sleep 1
+	fi
 else
 	[ -x /usr/sbin/dockerd ] || die "/usr/sbin/dockerd missing"
 	log "starting dockerd (log: /var/log/sbx-dockerd.log)"
