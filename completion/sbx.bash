@@ -159,7 +159,7 @@ _sbx()
 	# After the script, the words are its own arguments.
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-[cdeimPprTtw] | --block) ((i++)) ;;
+		-[cdeimPprTtw] | --block | --allow-host) ((i++)) ;;
 		--) ((i++)); break ;;
 		-*) ;;
 		*) break ;;
@@ -168,7 +168,7 @@ _sbx()
 	if ((i < COMP_CWORD)); then
 		COMPREPLY=($(compgen -f -- "$cur"))
 	elif [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -P -p -r -T -t -u -V -w -x --all --block --diff --human --json" -- "$cur"))
+		COMPREPLY=($(compgen -W "-c -D -d -e -h -i -k -L -l -m -n -P -p -r -T -t -u -V -w -x --all --allow-host --block --diff --human --json" -- "$cur"))
 	elif ((COMP_CWORD == 1)); then
 		# A command, or a script's name.
 		COMPREPLY=($(compgen -W "start exec stop ls diff apply batch pool ps gc" -- "$cur")
