@@ -37,6 +37,7 @@ memory = 256m
 timeout = 20
 cpu_time = 10
 network = false
+allow_hosts = ok.test:1=127.0.0.1
 workspace = ro
 read_only = true
 user = 1000:1000
@@ -105,6 +106,33 @@ allowed "an oci_runtime in allowed_oci_runtimes" -c "$t/user.ini" \
 printf '[default]\noci_runtime = /usr/bin/runsc\n' >"$t/user.ini"
 allowed "an oci_runtime that a system template sets" -c "$t/user.ini" \
     -d "$t/src" ok.py
+printf '[default]\noci_runtime_flags = debug-log=/etc/x\n' >"$t/user.ini"
+refused "oci_runtime_flags of a user's file" \
+    "oci_runtime_flags: not as a template of the system configuration" \
+    -c "$t/user.ini" -D -d "$t/src" ok.py
+refused "an allow_hosts entry beyond the ceiling's" \
+    "allow_hosts: above the system ceiling 'allow_hosts = ok.test:1=127.0.0.1'" \
+    --allow-host other.test -D -d "$t/src" ok.py
+# The ceiling's own entry: a port where nothing listens, on loopback.
+# The connection's net event, and its audit line between start and end.
+printf 'import urllib.request\ntry:\n    urllib.request.urlopen("http://ok.test:1/")\nexcept Exception as e:\n    print(e)\n' >"$t/src/net.py"
+for rt in podman docker; do
+	rm -f "$t/audit.jsonl"
+	"$sbx" -r "$rt" --allow-host ok.test:1=127.0.0.1 -d "$t/src" net.py \
+	    >"$t/out" 2>&1 </dev/null
+	[ "$(jq -r 'select(.event == "net") | [.host, .port, .allowed, .status] | @csv' "$t/out")" = '"ok.test",1,true,502' ] &&
+	    ok "$rt: allow_hosts within the ceiling: a net event, 502" ||
+	    { notok "$rt: allow_hosts within the ceiling: a net event, 502"
+	    sed 's/^/# /' "$t/out"; }
+	[ "$(jq -r -s '(map(.phase + (if .phase == "net" then ":" + .host + ":" +
+	    (.status | tostring) else "" end)) | join(" ")) + " " +
+	    (map(.name) | unique | length | tostring)' "$t/audit.jsonl")" = \
+	    "start net:ok.test:502 end 1" ] &&
+	    ok "$rt: audit_log: the connection's line, between start and end" ||
+	    { notok "$rt: audit_log: the connection's line, between start and end"
+	    sed 's/^/# /' "$t/audit.jsonl"; }
+done
+rm -f "$t/audit.jsonl" "$t/src/net.py"
 for u in 0:0 1000:0 0 999:1000; do
 	printf '[default]\nuser = %s\n' "$u" >"$t/user.ini"
 	refused "user $u below the ceiling's 1000:1000" "user: above the system" \
