@@ -39,10 +39,10 @@ proxy.o pump.o: pump.h
 guard.h: guard.py
 	od -A n -v -t x1 guard.py | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g' > $@
 
-# The shipped sbx.ini as a C string, so sbx works with no config file.
+# The shipped sbx.ini, as the bytes of a C array as guard.h is, so sbx
+# works with no config file.
 builtin.h: sbx.ini
-	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
-		sbx.ini > $@
+	od -A n -v -t x1 sbx.ini | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g' > $@
 
 # A session's PID 1, copied into containers of any image: static, and
 # nothing but libc.

@@ -381,6 +381,20 @@ allow_entry(const char *s, struct allow *a)
 	return 1;
 }
 
+/* Does entry a let host:port through?  host in lower case. */
+int
+allow_match(const struct allow *a, const char *host, int port)
+{
+	size_t hl = strlen(host), al = strlen(a->host);
+
+	if (a->port ? a->port != port : port != 80 && port != 443)
+		return 0;
+	if (strncmp(a->host, "*.", 2) == 0)	/* ".example.org" ends it */
+		return hl > al - 1 && strcmp(host + hl - (al - 1),
+		    a->host + 1) == 0;
+	return strcmp(host, a->host) == 0;
+}
+
 static int
 valid_hosts(char **v)
 {
@@ -954,10 +968,11 @@ layer_file(struct config *c, const char *path, int system)
 	fclose(ps.fp);
 }
 
-/* The shipped sbx.ini, compiled in by the Makefile. */
-static const char builtin_ini[] =
+/* The shipped sbx.ini, compiled in by the Makefile, and a NUL. */
+static const char builtin_ini[] = {
 #include "builtin.h"
-;
+	0
+};
 
 static void
 layer_builtin(struct config *c)

@@ -287,26 +287,16 @@ parse_request(char *buf, struct conn *c, const char **path, size_t *plen)
 	return NULL;
 }
 
-/* The entry that lets host:port through, or NULL. */
+/* The entry that lets host:port through, or NULL: one that maps the
+ * name wins. */
 static const struct allow *
 allowed(const struct serve *sv, const char *host, int port)
 {
 	const struct allow *a, *found = NULL;
-	size_t hl = strlen(host), al;
-	int name;
 
-	for (a = sv->allow; a < sv->allow + sv->nallow; a++) {
-		if (a->port ? a->port != port : port != 80 && port != 443)
-			continue;
-		al = strlen(a->host);
-		if (strncmp(a->host, "*.", 2) == 0)
-			name = hl > al - 1 && strcmp(host + hl - (al - 1),
-			    a->host + 1) == 0;
-		else
-			name = strcmp(host, a->host) == 0;
-		if (name && (found == NULL || *a->addr))
-			found = a;	/* an entry that maps wins */
-	}
+	for (a = sv->allow; a < sv->allow + sv->nallow; a++)
+		if (allow_match(a, host, port) && (found == NULL || *a->addr))
+			found = a;
 	return found;
 }
 

@@ -464,6 +464,7 @@ struct allow {
 				 * "": resolve the host */
 };
 int allow_entry(const char *s, struct allow *a);	/* 0: not one */
+int allow_match(const struct allow *a, const char *host, int port);
 int parse_size(const char *s, long long *v);
 int parse_duration(const char *s, long *v);
 int parse_cpus(const char *s, long *v);

@@ -130,7 +130,7 @@ PATH=/nonexistent-dir "$SBX" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
     notok "-h"
 "$SBX" -V | grep -q '^sbx [0-9]' && ok "-V" || notok "-V"
 "$SBX" -l >"$t/out" &&
-    [ "$(jq -r .name "$t/out" | tr "\n" " ")" = "default secure ml web minimal standard hardened paranoid " ] &&
+    [ "$(jq -r .name "$t/out" | tr "\n" " ")" = "default secure ml web minimal standard hardened gvisor paranoid " ] &&
     jq -e -s 'all(.event == "template" and .limits.memory > 0)' "$t/out" \
     >/dev/null && ok "-l lists the built-in templates in order" ||
     notok "-l lists the built-in templates in order"

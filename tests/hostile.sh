@@ -482,7 +482,7 @@ EOF
 			num "$w: the host did see the bomb's processes" \
 			    "$PEAK_PROCS" '>=' 16
 		fi
-		diag "$w: at most $mp tasks in the container's cgroup," \
+		diag "$w: at most ${mp:-no count of} tasks in the container's cgroup," \
 		    "$PEAK_PROCS processes of the script on the host"
 		check "$w: no process of the bomb left on the host" \
 		    gone_from_host "/workspace/$s"

@@ -379,6 +379,63 @@ test_compact(void)
 	check(compacts("tru", NULL), "json: cut literal refused");
 }
 
+/* allow_hosts entries as sbx.ini(5) has them, and what each lets by. */
+static void
+test_allow(void)
+{
+	static const char *good[] = { "pypi.org", "pypi.org:443",
+		"*.example.org", "*.example.org:8443", "ok.test:8080=127.0.0.1",
+		"ok.test=::1", "10.0.0.5:80", "a-b.c0", "X.ORG" };
+	static const char *bad[] = { "", ":80", "pypi.org:", "pypi.org:0",
+		"pypi.org:65536", "pypi.org:+80", "pypi.org:80:81", "-a.org",
+		"a-.org", "a..org", "a.org.", "*.", "*", "a.*.org", "*.a.org=1.2.3.4",
+		"a.org=1.2.3", "a.org=host", "a_b.org", "10.0.0.5=1.2.3.4",
+		"[::1]:80", "a.org:80=", "a.org/x", "a.org=1.2.3.4=5" };
+	static const struct { const char *e, *host; int port, ok; } m[] = {
+		{ "pypi.org", "pypi.org", 443, 1 },
+		{ "pypi.org", "pypi.org", 80, 1 },
+		{ "pypi.org", "pypi.org", 8080, 0 },
+		{ "pypi.org:8080", "pypi.org", 8080, 1 },
+		{ "pypi.org:8080", "pypi.org", 443, 0 },
+		{ "pypi.org", "files.pypi.org", 443, 0 },
+		{ "pypi.org", "xpypi.org", 443, 0 },
+		{ "*.example.org", "a.example.org", 443, 1 },
+		{ "*.example.org", "a.b.example.org", 443, 1 },
+		{ "*.example.org", "example.org", 443, 0 },
+		{ "*.example.org", "aexample.org", 443, 0 },
+		{ "*.example.org", "example.org.evil", 443, 0 },
+		{ "X.ORG", "x.org", 443, 1 },
+	};
+	struct allow a;
+	char what[128];
+	size_t i;
+
+	for (i = 0; i < LEN(good); i++) {
+		snprintf(what, sizeof(what), "allow_hosts '%s' is an entry",
+		    good[i]);
+		check(allow_entry(good[i], &a), what);
+	}
+	for (i = 0; i < LEN(bad); i++) {
+		snprintf(what, sizeof(what), "allow_hosts '%s' is refused",
+		    bad[i]);
+		check(!allow_entry(bad[i], &a), what);
+	}
+	check(allow_entry("ok.test:8080=127.0.0.1", &a) &&
+	    strcmp(a.addr, "127.0.0.1") == 0 && a.port == 8080,
+	    "allow_hosts: a mapped entry keeps its address and port");
+	check(allow_entry("10.0.0.5:80", &a) && strcmp(a.addr, "10.0.0.5") == 0,
+	    "allow_hosts: an address is its own mapping");
+	check(allow_entry("pypi.org", &a) && *a.addr == '\0' && a.port == 0,
+	    "allow_hosts: a name alone is resolved, ports 80 and 443");
+	for (i = 0; i < LEN(m); i++) {
+		snprintf(what, sizeof(what), "allow_hosts '%s' %s %s:%d",
+		    m[i].e, m[i].ok ? "lets by" : "refuses", m[i].host,
+		    m[i].port);
+		check(allow_entry(m[i].e, &a) &&
+		    allow_match(&a, m[i].host, m[i].port) == m[i].ok, what);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -395,5 +452,6 @@ main(int argc, char *argv[])
 	test_layers();
 	test_sha256();
 	test_compact();
+	test_allow();
 	return 0;
 }
