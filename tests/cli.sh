@@ -130,7 +130,7 @@ PATH=/nonexistent-dir "$SBX" -r podman -d "$t/src" ok.py >/dev/null 2>"$t/err"
     notok "-h"
 "$SBX" -V | grep -q '^sbx [0-9]' && ok "-V" || notok "-V"
 "$SBX" -l >"$t/out" &&
-    [ "$(jq -r .name "$t/out" | tr "\n" " ")" = "default secure ml web minimal standard hardened gvisor paranoid " ] &&
+    [ "$(jq -r .name "$t/out" | tr "\n" " ")" = "default secure ml web minimal standard hardened paranoid gvisor " ] &&
     jq -e -s 'all(.event == "template" and .limits.memory > 0)' "$t/out" \
     >/dev/null && ok "-l lists the built-in templates in order" ||
     notok "-l lists the built-in templates in order"
@@ -175,7 +175,7 @@ done
 # Config lookup, in layers: the built-in copy (no system file here), the
 # user's file (XDG, else ~/.config), then -c or else $SBX_CONFIG; never
 # the cwd or dir.
-builtin="default secure ml web minimal standard hardened paranoid"
+builtin="default secure ml web minimal standard hardened paranoid gvisor"
 mk() { printf '[%s]\npids = 7\n' "$1" >"$2"; }
 mkdir -p "$t/home/.config/sbx" "$t/xdg/sbx"
 mk cwd "$t/src/sbx.ini"
