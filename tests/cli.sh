@@ -268,7 +268,7 @@ fails "a new language needs both keys, in the user's file" \
     "^sbx: $x:1: \[language rb\] needs both" -D -r podman -d "$t/src" ok.py
 printf '[mine]\npids = 1\n' >"$x"
 fails "an unknown template lists the layers' templates" \
-    "unknown template 'nope'.*available: default, secure, .*paranoid, mine" \
+    "unknown template 'nope'.*available: default, secure, .*paranoid, gvisor, mine" \
     -t nope -D -r podman -d "$t/src" ok.py
 unset XDG_CONFIG_HOME
 exit 0

@@ -246,7 +246,7 @@ private_tmpdir
 export HOME="$t/home"
 n=$(/usr/bin/sbx -l 2>"$t/err" | jq -r 'select(.event == "template") | .name' |
     tr '\n' ' ')
-[ "$n" = "default secure ml web minimal standard hardened paranoid " ] && ok "installed sbx -l" ||
+[ "$n" = "default secure ml web minimal standard hardened paranoid gvisor " ] && ok "installed sbx -l" ||
     { notok "installed sbx -l"; echo "$n" | logtail; logtail "$t/err"; }
 # The installed sbx reads the system file: a template added there shows.
 cp -p /etc/sbx/sbx.ini "$t/sbx.ini.orig"
