@@ -11,7 +11,6 @@
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
-ON_EXIT='[ -n "${srv:-}" ] && kill "$srv" 2>/dev/null'
 runtime_suite gvisor "$@"
 res() { jq -r "select(.event == \"result\") | $1" "$t/out"; }
 out() { jq -j 'select(.event == "stdout") | .data' "$t/out"; }
@@ -127,14 +126,7 @@ done
 
 # allow_hosts under gVisor: its forwarder's socket is a host Unix
 # socket, which host-uds=open lets it reach.
-python3 "$root/tests/lib/netserver.py" "$t/ports" &
-srv=$!
-i=0
-while [ ! -s "$t/ports" ] && [ $i -lt 30 ]; do
-	sleep 0.2
-	i=$((i + 1))
-done
-read -r web echo <"$t/ports" || cannot "the test server did not start"
+net_server
 printf 'wget -q -O - "$1"\n' >"$t/src/wget.sh"
 for rt in $runtimes; do
 	RT=$rt

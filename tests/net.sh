@@ -14,20 +14,11 @@
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
-ON_EXIT='[ -n "${srv:-}" ] && kill "$srv" 2>/dev/null'
 runtime_suite net "$@"
 res() { jq -r "select(.event == \"result\") | $1" "$t/out"; }
 out() { jq -j 'select(.event == "stdout") | .data' "$t/out"; }
 net() { jq -r "select(.event == \"net\") | $1" "$t/out"; }
-
-python3 "$root/tests/lib/netserver.py" "$t/ports" &
-srv=$!
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	[ -s "$t/ports" ] && break
-	sleep 0.3
-done
-[ -s "$t/ports" ] || cannot "the test server did not start"
-read -r web echo <"$t/ports"
+net_server
 ok "the test server listens on 127.0.0.1:$web and :$echo"
 
 mkdir "$t/ws"

@@ -203,6 +203,21 @@ for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done
 	}
 }
 
+# net_server: tests/lib/netserver.py, ours, on 127.0.0.1 alone, killed
+# at exit; its HTTP and echo ports in $web and $echo.
+net_server() {
+	python3 "$root/tests/lib/netserver.py" "$BASE/ports" &
+	ON_EXIT="kill $! 2>/dev/null
+${ON_EXIT:-}"
+	_ns=0
+	while [ ! -s "$BASE/ports" ] && [ $_ns -lt 50 ]; do
+		sleep 0.2
+		_ns=$((_ns + 1))
+	done
+	read -r web echo <"$BASE/ports" ||
+	    cannot "tests/lib/netserver.py did not start"
+}
+
 # private_tmpdir: TMPDIR, for the suite and all it runs, is BASE/tmp,
 # new and empty, so that what is left in it is this suite's doing.
 private_tmpdir() {
