@@ -92,7 +92,7 @@ void
 human_line(const char *line)
 {
 	static char buf[4096];
-	char ev[32], path[512], *patch;
+	char ev[32], path[512], host[256], *patch;
 	const char *v;
 	size_t len;
 
@@ -119,6 +119,13 @@ human_line(const char *line)
 		jl_str(line, "language", buf + strlen(buf), sizeof(buf) -
 		    strlen(buf) - 1);
 		strcat(buf, "\n");
+		jb_out(2, buf, strlen(buf));
+	} else if (strcmp(ev, "net") == 0 && *jl_str(line, "reason", path,
+	    sizeof(path)) != '\0') {
+		/* A connection the proxy refused or cut: why. */
+		snprintf(buf, sizeof(buf), "sbx: net: %s:%lld: %s\n",
+		    jl_str(line, "host", host, sizeof(host)),
+		    (long long)jl_number(line, "port"), path);
 		jb_out(2, buf, strlen(buf));
 	} else if (strcmp(ev, "diff") == 0) {
 		/* A patch is as long as its event allows: no buffer of ours

@@ -117,6 +117,11 @@ for rt in $runtimes; do
 	is "net events come before the result" \
 	    "$(jq -r .event "$t/out" | grep -n . | grep -E 'net|result' | tail -1 | cut -d: -f2)" result
 
+	"$SBX" --human -c "$conf" -r "$rt" -t net -d "$t/ws" --allow-host "$ok_host" \
+	    get.py "http://denied.test:$web/x" >"$t/out" 2>"$t/err"
+	like "--human: a refused connection, why, on stderr" "$(cat "$t/err")" \
+	    "sbx: net: denied.test:$web: not in allow_hosts"
+
 	run --allow-host "$ok_host" wget.sh "http://ok.test:$web/index.txt"
 	is "busybox wget follows http_proxy" "$(out)" hello-from-host || show
 
