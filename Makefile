@@ -139,3 +139,4 @@ bench/copy: bench/copy.o rundir.o shadow.o changes.o diff.o $(LIBOBJ)
 # Not part of check: timings are for people, not assertions.
 bench: sbx bench/copy
 	bench/run.sh
+	bench/gvisor.sh

@@ -49,6 +49,7 @@
 #define HEAD_MAX	8192	/* a request's line and headers */
 #define HEAD_WAIT	10	/* seconds for them to come */
 #define CONNECT_WAIT	10	/* seconds for the host to answer */
+#define NET_TOTAL	1000	/* connections in a run, events with them */
 
 struct proxy {
 	pid_t pid;		/* the server */
@@ -176,7 +177,7 @@ read_head(int fd, char *buf, size_t *len, size_t *head)
 		buf[*len] = '\0';
 		if ((e = strstr(buf, "\r\n\r\n")) != NULL) {
 			*head = (size_t)(e - buf) + 4;
-			return memchr(buf, '\0', *len) ? -1 : 0;
+			return memchr(buf, '\0', *head) ? -1 : 0;
 		}
 	}
 	return -1;
@@ -214,53 +215,86 @@ authority(struct conn *c, const char *s, size_t n, int dflt)
 	return 1;
 }
 
-/* A header's value in the head, or NULL; *n its length. */
-static const char *
-header(const char *head, const char *name, size_t *n)
-{
-	const char *p = strstr(head, "\r\n"), *v;
-	size_t len = strlen(name);
+#define TOKEN "!#$%&'*+-.^_`|~0123456789" \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-	for (; p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
-		if (strncasecmp(p + 2, name, len) != 0 || p[2 + len] != ':')
-			continue;
-		for (v = p + 3 + len; *v == ' ' || *v == '\t'; v++)
-			;
-		*n = strcspn(v, "\r ");
-		return v;
+/*
+ * The header lines, checked as a proxy must read them alike with the
+ * host behind it: each "name:" with the name a token and no space
+ * before the colon, every line ended by CR LF, none folded.  The value
+ * of the one Host header in *host (NULL if none), its length in *hn.
+ * Returns NULL, or what is wrong.
+ */
+static const char *
+check_headers(const char *buf, size_t head, const char **host, size_t *hn)
+{
+	const char *p = strstr(buf, "\r\n") + 2, *end = buf + head - 2, *nl;
+	size_t n;
+
+	*host = NULL;
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end + 2 - p));
+		if (nl == NULL || nl[-1] != '\r')
+			return "a line not ended by CR LF";
+		n = strspn(p, TOKEN);
+		if (n == 0 || p[n] != ':')
+			return "a header line that is not \"name: value\"";
+		if (n == 4 && strncasecmp(p, "host", 4) == 0) {
+			if (*host)
+				return "two Host headers";
+			for (*host = p + 5; **host == ' ' || **host == '\t';
+			    (*host)++)
+				;
+			*hn = strcspn(*host, "\r \t");
+		}
 	}
 	return NULL;
 }
 
+/* The Host header names what the URL does: host, and port if any. */
+static int
+host_agrees(const struct conn *c, const char *h, size_t hn)
+{
+	struct conn hc;
+
+	memset(&hc, 0, sizeof(hc));
+	return authority(&hc, h, hn, 80) && strcmp(hc.host, c->host) == 0 &&
+	    hc.port == c->port;
+}
+
 /*
  * The request line: CONNECT host:port, or METHOD http://host[:port]/...
- * or METHOD /... with a Host header.  For the two plain forms, *path is
- * where the origin-form path starts, to be sent on in place of the URL.
- * Returns NULL, or what is wrong.
+ * or METHOD /..., both with a Host header that says the same host.  For
+ * the two plain forms, *path and *plen are the origin-form path to send
+ * on in place of the URL, "/" if it has none; *ver is where " HTTP/1.x"
+ * starts.  Returns NULL, or what is wrong.
  */
 static const char *
-parse_request(char *buf, struct conn *c, const char **path, size_t *plen)
+parse_request(const char *buf, size_t head, struct conn *c,
+    const char **path, size_t *plen, const char **ver)
 {
-	const char *sp1, *sp2, *t, *h, *slash;
-	size_t n, hn;
+	const char *t, *h, *slash, *why;
+	size_t n, hn = 0;
 
 	n = strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
 	if (n == 0 || n >= sizeof(c->method) || buf[n] != ' ')
 		return "not an HTTP request";
 	memcpy(c->method, buf, n);
 	c->method[n] = '\0';
-	sp1 = buf + n;
-	t = sp1 + 1;
-	if ((sp2 = strchr(t, ' ')) == NULL || sp2 > strstr(buf, "\r\n") ||
-	    strncmp(sp2, " HTTP/1.", 8) != 0)
+	t = buf + n + 1;
+	if ((*ver = strchr(t, ' ')) == NULL || *ver > strstr(buf, "\r\n") ||
+	    strncmp(*ver, " HTTP/1.", 8) != 0 || (*ver)[9] != '\r')
 		return "not an HTTP/1 request";
-	n = (size_t)(sp2 - t);
+	if ((why = check_headers(buf, head, &h, &hn)) != NULL)
+		return why;
+	n = (size_t)(*ver - t);
 	if (strcmp(c->method, "CONNECT") == 0) {
 		*path = NULL;
 		return authority(c, t, n, 0) ? NULL :
 		    "CONNECT wants host:port";
 	}
-	h = header(buf, "Host", &hn);
+	if (h == NULL)
+		return "no Host header";
 	if (strncasecmp(t, "http://", 7) == 0) {
 		t += 7;
 		n -= 7;
@@ -270,21 +304,65 @@ parse_request(char *buf, struct conn *c, const char **path, size_t *plen)
 			return "no user names in the URL";
 		if (!authority(c, t, hn, 80))
 			return "a bad host in the URL";
-		/* The host must read the name we checked. */
-		if (h && (strlen(c->host) != strcspn(h, ":\r ") ||
-		    strncasecmp(h, c->host, strlen(c->host)) != 0))
-			return "the Host header is not the URL's host";
 		*path = slash ? slash : "/";
-		*plen = slash ? (size_t)(sp2 - slash) : 1;
-		return NULL;
-	}
-	if (*t != '/')
+		*plen = slash ? (size_t)(*ver - slash) : 1;
+	} else if (*t == '/') {
+		if (!authority(c, h, hn, 80))
+			return "a bad Host header";
+		*path = t;
+		*plen = n;
+	} else {
 		return "https:// and other URLs want CONNECT";
-	if (h == NULL || !authority(c, h, hn, 80))
-		return "no Host header";
-	*path = t;
-	*plen = n;
-	return NULL;
+	}
+	/* The host must read the name we checked. */
+	return host_agrees(c, h, hn) ? NULL :
+	    "the Host header is not the URL's host";
+}
+
+/* Headers about the connection, which is ours to end: not passed on. */
+static int
+hop_header(const char *p)
+{
+	static const char *names[] = { "Connection:", "Keep-Alive:",
+	    "Proxy-Connection:", "Proxy-Authorization:", "Upgrade:" };
+	size_t i;
+
+	for (i = 0; i < LEN(names); i++)
+		if (strncasecmp(p, names[i], strlen(names[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A plain request as it goes to the host, into out (PUMP_BUF, more
+ * than HEAD_MAX needs): its line with the path alone, its headers but
+ * those about the connection, "Connection: close", so that the host
+ * takes this one request and no other, then what came after the head.
+ * Returns its length.
+ */
+static size_t
+rebuild(const char *buf, size_t head, size_t len, const struct conn *c,
+    const char *path, size_t plen, const char *ver, char *out)
+{
+	const char *p, *nl;
+	size_t n;
+
+	n = (size_t)sprintf(out, "%s ", c->method);
+	memcpy(out + n, path, plen);
+	n += plen;
+	memcpy(out + n, ver, 11);	/* " HTTP/1.x\r\n" */
+	n += 11;
+	for (p = strstr(buf, "\r\n") + 2; p < buf + head - 2; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (hop_header(p))
+			continue;
+		memcpy(out + n, p, (size_t)(nl + 1 - p));
+		n += (size_t)(nl + 1 - p);
+	}
+	memcpy(out + n, "Connection: close\r\n\r\n", 21);
+	n += 21;
+	memcpy(out + n, buf + head, len - head);
+	return n + len - head;
 }
 
 /* The entry that lets host:port through, or NULL: one that maps the
@@ -300,35 +378,43 @@ allowed(const struct serve *sv, const char *host, int port)
 	return found;
 }
 
-/* Loopback, private, link-local, shared, multicast or reserved: not
+/* Loopback, private, link-local, shared, multicast, documentation or
+ * reserved, IPv4 or within IPv6 (mapped, compatible, 6to4, NAT64): not
  * for a name to reach unless its entry says so. */
 static int
 inner(const struct sockaddr *sa)
 {
+	static const unsigned char zero[12];
 	const unsigned char *b;
-	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 0xff, 0xff };
 
 	if (sa->sa_family == AF_INET6) {
 		b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		if (memcmp(b, v4mapped, 12) == 0) {
-			b += 12;
-			goto v4;
-		}
-		/* ::, ::1, fc00::/7, fe80::/10, ff00::/8 */
-		return (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) == 0 &&
-		    b[15] <= 1) || (b[0] & 0xfe) == 0xfc ||
-		    (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;
+		if (memcmp(b, zero, 10) == 0 && ((b[10] == 0xff &&
+		    b[11] == 0xff) || (b[10] == 0 && b[11] == 0 &&
+		    (b[12] | b[13]) != 0)))
+			b += 12;	/* ::ffff:a.b.c.d, ::a.b.c.d */
+		else if (b[0] == 0x20 && b[1] == 0x02)
+			b += 2;		/* 2002:a.b.c.d::/48 */
+		else if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff &&
+		    b[3] == 0x9b && memcmp(b + 4, zero, 8) == 0)
+			b += 12;	/* 64:ff9b::a.b.c.d */
+		else		/* ::, ::1, fc00::/7, fe80::/9 (fec0 too) */
+			return (memcmp(b, zero, 12) == 0 && (b[12] | b[13] |
+			    b[14]) == 0 && b[15] <= 1) ||
+			    (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe &&
+			    (b[1] & 0x80) == 0x80) || b[0] == 0xff;
+	} else {
+		b = (const unsigned char *)
+		    &((const struct sockaddr_in *)sa)->sin_addr.s_addr;
 	}
-	b = (const unsigned char *)
-	    &((const struct sockaddr_in *)sa)->sin_addr.s_addr;
-v4:
 	return b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224 ||
 	    (b[0] == 100 && (b[1] & 0xc0) == 64) ||
 	    (b[0] == 169 && b[1] == 254) || (b[0] == 172 &&
 	    (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
-	    (b[0] == 192 && b[1] == 0 && b[2] == 0) ||
-	    (b[0] == 198 && (b[1] & 0xfe) == 18);
+	    (b[0] == 192 && b[1] == 0 && (b[2] == 0 || b[2] == 2)) ||
+	    (b[0] == 198 && (b[1] & 0xfe) == 18) ||
+	    (b[0] == 198 && b[1] == 51 && b[2] == 100) ||
+	    (b[0] == 203 && b[1] == 0 && b[2] == 113);
 }
 
 /* A connection to the first address that may be reached; -1 with
@@ -336,7 +422,7 @@ v4:
 static int
 reach(struct conn *c, const struct allow *a)
 {
-	static char why[160];
+	static char why[700];
 	struct addrinfo hints, *res, *ai;
 	struct pollfd pfd;
 	char port[8];
@@ -401,26 +487,55 @@ reach(struct conn *c, const struct allow *a)
 	return fd;
 }
 
-/* Bytes both ways until either side is done, the run's bytes are spent,
- * or the run ends. */
+/*
+ * n bytes of the run's net_bytes, taken before they move: 0 if they are
+ * not all there.  Taken and given back around each read, so that no
+ * two connections spend the same bytes.
+ */
+static int
+spend(const struct serve *sv, long long n)
+{
+	if (sv->max_bytes == 0)
+		return 1;
+	if (__atomic_add_fetch(sv->used, n, __ATOMIC_SEQ_CST) <= sv->max_bytes)
+		return 1;
+	__atomic_sub_fetch(sv->used, n, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static void
+unspend(const struct serve *sv, long long n)
+{
+	if (sv->max_bytes)
+		__atomic_sub_fetch(sv->used, n, __ATOMIC_SEQ_CST);
+}
+
+/* Bytes both ways until both sides are done, the run's bytes are
+ * spent, or the run ends. */
 static void
 relay(const struct serve *sv, struct conn *c, struct pump *p)
 {
 	struct pollfd pfd[2];
 	long long room, n;
 
-	while (!opt_stop && !pump_done(p)) {
-		room = sv->max_bytes ? sv->max_bytes -
-		    __atomic_load_n(sv->used, __ATOMIC_RELAXED) : PUMP_BUF;
-		if (room <= 0) {
-			c->reason = "net_bytes reached";
+	while (!pump_done(p)) {
+		if (opt_stop) {
+			c->reason = "the run ended";
 			break;
 		}
 		pump_events(p, pfd);
 		if (poll(pfd, 2, 1000) <= 0)
 			continue;
+		/* The most a move reads: both buffers' worth. */
+		for (room = 2 * PUMP_BUF; room > 0 && !spend(sv, room);
+		    room /= 2)
+			;
+		if (room == 0) {
+			c->reason = "net_bytes reached";
+			break;
+		}
 		n = pump_move(p, pfd, room);
-		__atomic_add_fetch(sv->used, n, __ATOMIC_RELAXED);
+		unspend(sv, room - n);
 	}
 	c->bytes[0] += p->bytes[0];
 	c->bytes[1] = p->bytes[1];
@@ -432,8 +547,9 @@ serve_one(const struct serve *sv, int fd, struct conn *c)
 {
 	static char buf[HEAD_MAX + 1];
 	static struct pump p;
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	const struct allow *a;
-	const char *why, *path;
+	const char *why, *path, *ver;
 	size_t len, head, plen = 0, n;
 	int up;
 
@@ -442,7 +558,7 @@ serve_one(const struct serve *sv, int fd, struct conn *c)
 		    "no whole request line and headers in time");
 		return;
 	}
-	if ((why = parse_request(buf, c, &path, &plen)) != NULL) {
+	if ((why = parse_request(buf, head, c, &path, &plen, &ver)) != NULL) {
 		answer(fd, c, 400, why);
 		return;
 	}
@@ -451,31 +567,31 @@ serve_one(const struct serve *sv, int fd, struct conn *c)
 		return;
 	}
 	c->allowed = 1;
+	pump_init(&p, fd, -1);
+	if (path == NULL) {	/* CONNECT: the tunnel opens */
+		memcpy(p.buf[1], ok, sizeof(ok) - 1);
+		p.len[1] = sizeof(ok) - 1;
+		n = len - head;
+		memcpy(p.buf[0], buf + head, n);
+	} else {
+		n = rebuild(buf, head, len, c, path, plen, ver, p.buf[0]);
+	}
+	/* What goes on with the request counts as the script's bytes. */
+	if (!spend(sv, (long long)n)) {
+		answer(fd, c, 503, "net_bytes reached");
+		return;
+	}
 	if ((up = reach(c, a)) < 0) {
+		unspend(sv, (long long)n);
 		answer(fd, c, c->status, c->reason);
 		return;
 	}
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	pump_init(&p, fd, up);
-	if (path == NULL) {	/* CONNECT: the tunnel is open */
+	if (path == NULL)
 		c->status = 200;
-		n = strlen("HTTP/1.1 200 Connection established\r\n\r\n");
-		memcpy(p.buf[1], "HTTP/1.1 200 Connection established\r\n\r\n",
-		    n);
-		p.len[1] = n;
-		memcpy(p.buf[0], buf + head, len - head);
-		p.len[0] = len - head;
-	} else {		/* the request with the path alone */
-		n = strlen(c->method);
-		memcpy(p.buf[0], c->method, n);
-		p.buf[0][n++] = ' ';
-		memcpy(p.buf[0] + n, path, plen);
-		n += plen;
-		len -= (size_t)(path + plen - buf);
-		memcpy(p.buf[0] + n, path + plen, len);
-		p.len[0] = n + len;
-	}
-	c->bytes[0] = (long long)p.len[0];	/* the request, as sent on */
+	p.fd[1] = up;
+	p.len[0] = n;
+	c->bytes[0] = (long long)n;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	relay(sv, c, &p);
 	close(up);
 }
@@ -500,7 +616,7 @@ serve(struct serve *sv)
 {
 	struct pollfd pfd = { sv->listen, POLLIN, 0 };
 	struct conn c;
-	long live = 0;
+	long live = 0, total = 0;
 	pid_t pid;
 	int fd, i;
 
@@ -514,13 +630,20 @@ serve(struct serve *sv)
 			continue;
 		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
 			live--;
-		if (live >= sv->conns) {
+		if (live >= sv->conns || ++total > NET_TOTAL) {
 			memset(&c, 0, sizeof(c));
 			clock_gettime(CLOCK_MONOTONIC, &c.t0);
 			strcpy(c.method, "?");
-			answer(fd, &c, 503, "net_connections reached");
+			answer(fd, &c, 503, total > NET_TOTAL ? "1000 "
+			    "connections in this run: no more" :
+			    "net_connections reached");
 			conn_end(sv, &c);
 			close(fd);
+			/* The last event: no more connections come. */
+			if (total > NET_TOTAL) {
+				close(sv->listen);
+				pfd.fd = -1;
+			}
 			continue;
 		}
 		if ((pid = fork()) == 0) {
@@ -575,7 +698,8 @@ proxy_start(const struct policy *p, const char *sbxdir, const char *name,
 	struct sigaction sa;
 	struct proxy *px;
 	struct serve sv;
-	int ev[2];
+	sigset_t all, old;
+	int ev[2], null;
 	size_t i;
 
 	if (p->allow_hosts[0] == NULL)
@@ -599,6 +723,9 @@ proxy_start(const struct policy *p, const char *sbxdir, const char *name,
 	fcntl(ev[0], F_SETFD, FD_CLOEXEC);
 	fcntl(ev[1], F_SETFD, FD_CLOEXEC);
 	sv.events = ev[1];
+	/* No signal of ours until its own handlers are in place. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((px->pid = fork()) < 0)
 		die("fork:");
 	if (px->pid == 0) {
@@ -613,9 +740,21 @@ proxy_start(const struct policy *p, const char *sbxdir, const char *name,
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
 		sigaction(SIGALRM, &sa, NULL);
-		sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+		/* sbx's output is not ours: a reader waits for its end. */
+		if ((null = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			if (null > 2)
+				close(null);
+		}
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (getppid() == 1)	/* sbx died before the prctl */
+			_exit(0);
 		serve(&sv);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(ev[1]);
 	close(sv.listen);
 	free(sv.allow);

@@ -31,6 +31,9 @@ pump_events(const struct pump *p, struct pollfd pfd[2])
 			pfd[i].events |= POLLIN;
 		if (p->len[!i] > p->off[!i])
 			pfd[i].events |= POLLOUT;
+		/* Else its hang-up would wake poll again and again. */
+		if (pfd[i].events == 0)
+			pfd[i].fd = -1;
 	}
 }
 

@@ -288,6 +288,7 @@ run(const struct config *cfg, struct job *jb)
 	argv = backend_argv(jb);
 	if (audit >= 0)
 		id = backend_image_id(&jb->ctr, jb->image);
+	jb->ctr.net = proxy_start(&jb->pol, jb->lay.sbx, jb->ctr.name, audit);
 	event_start(jb);
 	audit_write(audit, jb, NULL, id);
 	result_init(&r);
@@ -295,7 +296,6 @@ run(const struct config *cfg, struct job *jb)
 	cp.key = jb->ctr.key;
 	cp.timeout = jb->pol.compile_timeout;
 	cp.max = jb->pol.compile_output;
-	jb->ctr.net = proxy_start(&jb->pol, jb->lay.sbx, jb->ctr.name, audit);
 	backend_run(&jb->ctr, argv, jb->pol.timeout, jb->pol.max_output,
 	    jb->lang->compile ? &cp : NULL, &r);
 	proxy_stop(jb->ctr.net);

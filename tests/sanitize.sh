@@ -5,7 +5,7 @@
 # asan      sbx, tests/unit (and tests/sbx-sys, if the Makefile has it)
 #           built with clang -fsanitize=address,undefined; then the
 #           unit, diff, cli, golden (guard, system) suites and the
-#           integration, changes and session suites on podman and docker
+#           integration, changes, session and net suites on podman and docker
 #           run with them.  One line for each
 #           suite's own verdict, one for its sanitizer reports: every
 #           report is written to a file (log_path), so even a report from
@@ -129,7 +129,7 @@ asan() {
 	esac
 	for rt in $runtimes; do
 		# shellcheck disable=SC2016
-		for s in integration changes session; do
+		for s in integration changes session net; do
 			# shellcheck disable=SC2016
 			suite "tests/$s.sh $rt" env SBX="$a/sbx" \
 			    SBX_SUPERVISE="$a/sbx-supervise" \
