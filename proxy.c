@@ -106,8 +106,11 @@ static void
 conn_fields(struct jbuf *j, const struct conn *c)
 {
 	jb_str(j, "method", c->method);
-	jb_str(j, "host", c->host);
-	jb_int(j, "port", c->port);
+	jb_str(j, "host", *c->host ? c->host : NULL);
+	if (c->port)
+		jb_int(j, "port", c->port);
+	else
+		jb_null(j, "port");
 	jb_bool(j, "allowed", c->allowed);
 	jb_str(j, "address", *c->addr ? c->addr : NULL);
 	if (c->status)
@@ -630,7 +633,7 @@ serve(struct serve *sv)
 			continue;
 		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
 			live--;
-		if (live >= sv->conns || ++total > NET_TOTAL) {
+		if (++total > NET_TOTAL || live >= sv->conns) {
 			memset(&c, 0, sizeof(c));
 			clock_gettime(CLOCK_MONOTONIC, &c.t0);
 			strcpy(c.method, "?");

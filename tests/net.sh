@@ -96,6 +96,57 @@ PY
 cat >"$t/ws/wget.sh" <<'SH'
 wget -q -O - "$1"
 SH
+cat >"$t/ws/post.py" <<'PY'
+import sys, urllib.request
+data = b"\x00\x01binary\x00" * 100
+print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=data),
+                             timeout=5).read().decode().strip())
+PY
+cat >"$t/ws/heads.py" <<'PY'
+# Requests with 8000 bytes of headers each, to spend net_bytes on heads.
+import socket, sys
+host, n = sys.argv[1], int(sys.argv[2])
+codes = {}
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", 3128))
+    s.sendall(b"GET /index.txt HTTP/1.1\r\nHost: %s\r\nX-Pad: %s\r\n\r\n"
+              % (host.encode(), b"p" * 8000))
+    got = b""
+    while True:
+        x = s.recv(65536)
+        if not x:
+            break
+        got += x
+    code = got.split(b" ", 2)[1].decode() if got else "none"
+    codes[code] = codes.get(code, 0) + 1
+print(sorted(codes.items()))
+PY
+cat >"$t/ws/many.py" <<'PY'
+# Connections one after another, each refused, until none are taken.
+import socket
+n = 0
+for i in range(1100):
+    try:
+        s = socket.create_connection(("127.0.0.1", 3128))
+        s.sendall(b"CONNECT denied.test:1 HTTP/1.1\r\n\r\n")
+        if not s.recv(100):
+            break
+        n += 1
+    except OSError:
+        break
+print(n)
+PY
+cat >"$t/ws/halfclose.py" <<'PY'
+# A tunnel straight through the proxy's socket, closed by the script
+# while the host says nothing: the proxy's end is hung up.
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect("/sbx/proxy")
+s.sendall(b"CONNECT %s HTTP/1.1\r\n\r\n" % sys.argv[1].encode())
+print(s.recv(100).split(b"\r\n")[0].decode(), flush=True)
+s.close()
+time.sleep(3)
+PY
 ok_host="ok.test:$web=127.0.0.1"
 run() { "$SBX" -c "$conf" -r "$rt" -t net -d "$t/ws" "$@" >"$t/out" 2>"$t/err"; }
 
@@ -147,6 +198,7 @@ for rt in $runtimes; do
 	is "plain HTTP with a path and Host: passed on" "$(out)" "HTTP/1.0 200 OK
 X-Host-Seen: ok.test:$web
 X-Path-Seen: /index.txt
+X-Conn-Seen: close
 hello-from-host" || show
 	run --allow-host "$ok_host" raw.py \
 	    "GET http://ok.test:$web/index.txt HTTP/1.0\r\nHost: ok.test:$web\r\n\r\n"
@@ -159,6 +211,22 @@ hello-from-host" || show
 sbx: the Host header is not the URL's host"
 	run --allow-host "$ok_host" raw.py "SSH-2.0-OpenSSH\r\n\r\n"
 	is "not HTTP: 400" "$(out | head -1)" "HTTP/1.1 400 Bad Request"
+	run --allow-host "$ok_host" raw.py \
+	    "GET http://ok.test:$web HTTP/1.0\r\nHost: ok.test:$web\r\n\r\n"
+	like "a URL with no path: the host gets /" "$(out)" "X-Path-Seen: /"
+	like "a plain request: the host gets Connection: close, ours" "$(out)" \
+	    "X-Conn-Seen: close"
+	for bad in "Host: ok.test:$web\r\nHost: evil.test" \
+	    "X: y\nHost: ok.test:$web" "Host : ok.test:$web" "Host: ok.test:1" \
+	    "X-No-Host: ok.test"; do
+		run --allow-host "$ok_host" raw.py \
+		    "GET http://ok.test:$web/ HTTP/1.1\r\n$bad\r\n\r\n"
+		is "a head that hosts could read apart ($bad): 400" \
+		    "$(out | head -1)" "HTTP/1.1 400 Bad Request"
+	done
+	run --allow-host "$ok_host" post.py "http://ok.test:$web/up"
+	is "a body with NUL bytes, sent with the head: passed on" "$(out)" \
+	    "got 900 bytes, 200 NUL" || show
 
 	run --allow-host "$ok_host" nonet.py
 	is "in the container: no route, no raw socket, no DNS, no UDP" "$(out)" \
@@ -170,6 +238,27 @@ udp refused" || show
 	run --allow-host "$ok_host" get.py "http://ok.test:$web/big/8000000"
 	is "net_bytes 1m: a flood is cut" "$(net .reason)" "net_bytes reached" || show
 	num "net_bytes 1m: what passed" "$(net .bytes_in)" '<=' $((1048576 + 16384))
+
+	run --allow-host "$ok_host" heads.py "ok.test:$web" 300
+	num "net_bytes 1m: heads count too (bytes out, in all)" \
+	    "$(jq -s '[.[] | select(.event == "net") | .bytes_out] | add' "$t/out")" \
+	    '<=' 1048576
+	like "net_bytes 1m: past it, 503" "$(out)" "('503', "
+
+	run --allow-host "$ok_host" many.py
+	is "1000 connections a run, a 503, then no more" "$(out)" 1001 || show
+	is "1000 connections a run: 1001 events, the last says so" \
+	    "$(net .reason | wc -l | tr -d ' ') $(net .reason | tail -1)" \
+	    "1001 1000 connections in this run: no more"
+
+	# The proxy's CPU is sbx's children's: a hang-up must not spin it.
+	sh -c '"$@" >"$0" 2>/dev/null; times' "$t/out" "$SBX" -c "$conf" -r "$rt" \
+	    -t net -d "$t/ws" --allow-host "ok.test:$sink=127.0.0.1" halfclose.py \
+	    "ok.test:$sink" >"$t/times"
+	is "a tunnel its script closed: 200" "$(out)" "HTTP/1.1 200 Connection established"
+	num "a tunnel its script closed, 3 s on: the proxy did not spin (CPU s)" \
+	    "$(tail -1 "$t/times" | awk '{ split($1, u, "m"); split($2, s, "m");
+	    print u[1] * 60 + u[2] + s[1] * 60 + s[2] }' | tr -d s)" '<' 1.5
 
 	run --allow-host "ok.test:$echo=127.0.0.1" hold.py "ok.test:$echo" 3 0.5
 	is "net_connections 2: the third gets 503" "$(out)" \

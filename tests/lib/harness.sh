@@ -204,7 +204,7 @@ for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done
 }
 
 # net_server: tests/lib/netserver.py, ours, on 127.0.0.1 alone, killed
-# at exit; its HTTP and echo ports in $web and $echo.
+# at exit; its HTTP, echo and sink ports in $web, $echo and $sink.
 net_server() {
 	python3 "$root/tests/lib/netserver.py" "$BASE/ports" &
 	ON_EXIT="kill $! 2>/dev/null
@@ -214,7 +214,7 @@ ${ON_EXIT:-}"
 		sleep 0.2
 		_ns=$((_ns + 1))
 	done
-	read -r web echo <"$BASE/ports" ||
+	read -r web echo sink <"$BASE/ports" ||
 	    cannot "tests/lib/netserver.py did not start"
 }
 
