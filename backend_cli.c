@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -91,6 +92,62 @@ static int
 is_podman(const char *runtime)
 {
 	return strcmp(runtime, "podman") == 0;
+}
+
+/*
+ * What makes runtime's client talk to an engine on another host, or
+ * NULL: there every bind mount of a run would name the engine's paths,
+ * and docker would make an empty one where ours is missing.  podman:
+ * CONTAINER_HOST or CONTAINER_CONNECTION; docker: a DOCKER_HOST that is
+ * not a unix socket, a DOCKER_CONTEXT, or a current context in its
+ * config.json other than "default".
+ */
+const char *
+backend_remote(const char *runtime)
+{
+	static char why[512];
+	const char *v, *dir;
+	char path[PATH_MAX], buf[4096], *p;
+	ssize_t n;
+	int fd;
+
+	if (is_podman(runtime)) {
+		if ((v = getenv("CONTAINER_HOST")) && *v)
+			snprintf(why, sizeof(why), "CONTAINER_HOST=%s", v);
+		else if ((v = getenv("CONTAINER_CONNECTION")) && *v)
+			snprintf(why, sizeof(why), "CONTAINER_CONNECTION=%s",
+			    v);
+		else
+			return NULL;
+		return why;
+	}
+	if ((v = getenv("DOCKER_HOST")) && *v && strncmp(v, "unix://", 7))
+		snprintf(why, sizeof(why), "DOCKER_HOST=%s", v);
+	else if ((v = getenv("DOCKER_CONTEXT")) && *v &&
+	    strcmp(v, "default") != 0)
+		snprintf(why, sizeof(why), "DOCKER_CONTEXT=%s", v);
+	else {
+		/* "currentContext": "name" in DOCKER_CONFIG or ~/.docker */
+		dir = getenv("DOCKER_CONFIG");
+		if (dir && *dir)
+			snprintf(path, sizeof(path), "%s/config.json", dir);
+		else
+			snprintf(path, sizeof(path), "%s/.docker/config.json",
+			    (v = getenv("HOME")) ? v : "/");
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return NULL;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if ((p = strstr(buf, "\"currentContext\"")) == NULL ||
+		    (p = strchr(p + 16, '"')) == NULL ||
+		    strncmp(p, "\"default\"", 9) == 0)
+			return NULL;
+		n = (ssize_t)strcspn(p + 1, "\"");
+		snprintf(why, sizeof(why), "docker context %.*s (%.300s)",
+		    (int)(n < 128 ? n : 128), p + 1, path);
+	}
+	return why;
 }
 
 /*

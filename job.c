@@ -29,13 +29,17 @@ static void cleanup(void);
 static void
 pick_runtime(struct job *jb, int dryrun)
 {
-	const char *rt = jb->pol.runtime;
+	const char *rt = jb->pol.runtime, *remote;
 
 	if (strcmp(rt, "auto") == 0 && (rt = runtime_auto()) == NULL)
 		die("no container runtime: install podman or docker");
 	jb->ctr.runtime = rt;
 	if ((jb->ctr.path = runtime_find(rt)) == NULL && !dryrun)
 		die("%s: not found in PATH", rt);
+	if (!dryrun && (remote = backend_remote(rt)) != NULL)
+		die("%s: an engine reached as a client sees its own paths, "
+		    "not ours, and the run's bind mounts would miss: sbx does "
+		    "not run there (see Remote engines in sbx(1))", remote);
 	/* Rootless podman on cgroup v1 warns and runs without memory,
 	 * CPU or pids limits: better no run than an unlimited one. */
 	if (strcmp(rt, "podman") == 0 && geteuid() != 0 && !dryrun &&

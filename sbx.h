@@ -599,6 +599,7 @@ int docker_api(const char *method, const char *path_query, char *buf,
 /* backend_cli.c */
 void backend_runtime_check(const struct container *c, const char *oci,
     char **flags);
+const char *backend_remote(const char *runtime);	/* NULL: local */
 struct labels {			/* of a container, as sbx set them */
 	const char *name, *deadline, *owner, *session, *run, *tmpl, *pool;
 };

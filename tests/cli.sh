@@ -226,6 +226,27 @@ done
     notok "a user's template runs, over [default]"
 lim() { "$SBX" "$@" -l | jq -c 'select(.name == "secure") | .limits'; }
 unset XDG_CONFIG_HOME
+# An engine reached elsewhere: refused before anything is made.
+mkdir -p "$t/dockercfg"
+printf '{"auths": {}, "currentContext": "far"}\n' >"$t/dockercfg/config.json"
+for e in DOCKER_HOST=tcp://127.0.0.1:1 DOCKER_HOST=ssh://nobody@127.0.0.1 \
+    DOCKER_CONTEXT=far DOCKER_CONFIG=$t/dockercfg; do
+	export "${e?}"
+	case $e in
+	DOCKER_CONFIG=*) said="docker context far ($t/dockercfg/config.json)" ;;
+	*) said=$e ;;
+	esac
+	fails "docker with $e: refused, it names it" \
+	    "^sbx: $said: an engine reached as a client sees its own paths" \
+	    -r docker -d "$t/src" ok.py
+	unset "${e%%=*}"
+done
+for e in CONTAINER_HOST=unix:///nowhere.sock CONTAINER_CONNECTION=far; do
+	export "${e?}"
+	fails "podman with $e: refused, it names it" \
+	    "^sbx: $e: an engine reached as a client" -r podman -d "$t/src" ok.py
+	unset "${e%%=*}"
+done
 want=$(lim | jq -c '.timeout = 20')
 export XDG_CONFIG_HOME="$t/xdg"
 printf '[secure]\ntimeout = 20\n' >"$x"
