@@ -473,41 +473,68 @@ inspect_api(const struct container *c, char *buf, size_t size)
 }
 
 /*
- * docker has no option for an OCI runtime's flags: they are the
- * runtimeArgs of the runtime's entry in dockerd's configuration, which
- * must have each of flags, as "--flag".  Dies if it lacks one, or the
- * runtime, naming what to do.  podman takes them per run, and says
- * itself when it has no such runtime (see diagnose()).
+ * dockerd's entry for runtime oci, as '"oci":{"path":...,"runtimeArgs":
+ * [...]' cut at its '}'; NULL if it has none, or if dockerd cannot be
+ * asked (*asked 0).
  */
-void
-backend_runtime_check(const struct container *c, const char *oci,
-    char **flags)
+static const char *
+docker_runtime(const struct container *c, const char *oci, int *asked)
 {
 	static char buf[1 << 16];
 	char want[300], *p, *end;
-	size_t i;
 
-	if (is_podman(c->runtime) || oci == NULL)
-		return;
-	/* {"name":{"path":...,"runtimeArgs":["--a",...]},...} */
+	*asked = 1;
 	if (docker_api("GET", "/info", buf, sizeof(buf)) == 200 &&
 	    (p = strstr(buf, "\"Runtimes\":")) != NULL)
 		memmove(buf, p + 11, strlen(p + 11) + 1);
 	else if (run_quiet(c, buf, sizeof(buf), "info",
 	    "--format={{json .Runtimes}}", (char *)NULL) != 0)
-		die("docker: cannot ask dockerd for its runtimes (is it "
-		    "running?)");
+		return (*asked = 0, NULL);
 	snprintf(want, sizeof(want), "\"%s\":{", oci);
 	if ((p = strstr(buf, want)) == NULL)
-		die("oci_runtime %s: not a runtime of dockerd: add it to "
-		    "\"runtimes\" in /etc/docker/daemon.json%s", oci,
-		    strstr(oci, "runsc") ? " (gVisor: Debian's runsc package)" :
-		    "");
+		return NULL;
 	if ((end = strchr(p, '}')) != NULL)
 		*end = '\0';
+	return p;
+}
+
+static const char *
+oci_missing(const char *oci, const char *how)
+{
+	static char msg[512];
+
+	snprintf(msg, sizeof(msg), "oci_runtime %s: %s%s", oci, how,
+	    strstr(oci, "runsc") ? " (gVisor: Debian's runsc package)" : "");
+	return msg;
+}
+
+/*
+ * docker has no option for an OCI runtime's flags: they are the
+ * runtimeArgs of the runtime's entry in dockerd's configuration, which
+ * must have each of flags, as "--flag".  Dies if it lacks one, or the
+ * runtime, naming what to do.  podman takes them per run.  A runtime
+ * that is not there without flags is found out when the run fails
+ * (see diagnose()).
+ */
+void
+backend_runtime_check(const struct container *c, const char *oci,
+    char **flags)
+{
+	const char *entry;
+	char want[300];
+	size_t i;
+	int asked;
+
+	if (is_podman(c->runtime) || oci == NULL || flags[0] == NULL)
+		return;
+	if ((entry = docker_runtime(c, oci, &asked)) == NULL)
+		die("%s", asked ? oci_missing(oci, "not a runtime of dockerd: "
+		    "add it to \"runtimes\" in /etc/docker/daemon.json") :
+		    "docker: cannot ask dockerd for its runtimes (is it "
+		    "running?)");
 	for (i = 0; flags[i]; i++) {
 		snprintf(want, sizeof(want), "\"--%s\"", flags[i]);
-		if (strstr(p, want) == NULL)
+		if (strstr(entry, want) == NULL)
 			die("oci_runtime_flags: dockerd's runtime %s lacks "
 			    "--%s: add it to its \"runtimeArgs\" in "
 			    "/etc/docker/daemon.json", oci, flags[i]);
@@ -758,8 +785,9 @@ oci_present(const char *oci)
 static const char *
 diagnose(const struct container *c)
 {
-	static char msg[512];
+	static char msg[768];
 	char out[256];
+	int asked;
 
 	if (!is_podman(c->runtime) && run_quiet(c, out, sizeof(out), "version",
 	    "--format={{.Server.Version}}", (char *)NULL) != 0) {
@@ -774,10 +802,12 @@ diagnose(const struct container *c)
 		    c->image);
 		return msg;
 	}
-	if (c->oci && !oci_present(c->oci)) {
-		snprintf(msg, sizeof(msg), "oci_runtime %s: not found%s",
-		    c->oci, strstr(c->oci, "runsc") ? " (gVisor: install "
-		    "Debian's runsc package)" : "");
+	if (c->oci && (is_podman(c->runtime) ? !oci_present(c->oci) :
+	    docker_runtime(c, c->oci, &asked) == NULL && asked)) {
+		snprintf(msg, sizeof(msg), "%s: the container did not start: "
+		    "%s", c->runtime, oci_missing(c->oci,
+		    is_podman(c->runtime) ? "not found" :
+		    "not a runtime of dockerd"));
 		return msg;
 	}
 	return NULL;	/* the script's own exit 125, as far as we can tell */

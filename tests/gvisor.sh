@@ -118,7 +118,7 @@ new"
 	    >"$t/out" 2>"$t/err"
 	is "a runtime that is not there: 125" "$?" 125
 	case $rt in
-	podman) want="oci_runtime /usr/bin/runsc-missing: not found (gVisor: install Debian's runsc package)" ;;
+	podman) want="oci_runtime /usr/bin/runsc-missing: not found (gVisor: Debian's runsc package)" ;;
 	docker) want="oci_runtime /usr/bin/runsc-missing: not a runtime of dockerd" ;;
 	esac
 	like "a runtime that is not there: says so" "$(cat "$t/err"; res .error)" "$want"
