@@ -279,7 +279,7 @@ backend_argv(const struct job *jb)
 
 	add(&a, "%s", jb->ctr.runtime);
 	/* podman's are its own options, docker's a run's (and its
-	 * runtimes' flags dockerd's: see runtime_check). */
+	 * runtimes' flags dockerd's: see backend_runtime_check). */
 	if (is_podman(jb->ctr.runtime) && jb->pol.oci_runtime) {
 		add(&a, "--runtime=%s", jb->pol.oci_runtime);
 		for (i = 0; jb->pol.oci_flags[i]; i++)

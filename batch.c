@@ -73,9 +73,11 @@ struct batch {
 	size_t n;
 };
 
-enum { OPT_INPUT = 256, OPT_RESUME, OPT_SLURM, OPT_SLURM_ARGS, OPT_DIFF };
+enum { OPT_INPUT = 256, OPT_RESUME, OPT_SLURM, OPT_SLURM_ARGS, OPT_DIFF,
+	OPT_ALLOW_HOST };
 
 static const struct option longopts[] = {
+	{ "allow-host", required_argument, NULL, OPT_ALLOW_HOST },
 	{ "diff", no_argument, NULL, OPT_DIFF },
 	{ "input", required_argument, NULL, OPT_INPUT },
 	{ "resume", required_argument, NULL, OPT_RESUME },
@@ -214,6 +216,10 @@ parse(int argc, char *argv[], struct batch *b)
 		case OPT_SLURM: b->slurm = 1; break;
 		case OPT_SLURM_ARGS: b->slurm_args = optarg; break;
 		case OPT_DIFF: run_arg(b, "-u"); break;
+		case OPT_ALLOW_HOST:
+			run_arg(b, "--allow-host");
+			run_arg(b, optarg);
+			break;
 		case '?':
 			die("batch: %s: not an option of a batch, or its "
 			    "value is missing", argv[optind - 1]);

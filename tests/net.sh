@@ -175,6 +175,12 @@ for rt in $runtimes; do
 
 	run --allow-host "$ok_host" wget.sh "http://ok.test:$web/index.txt"
 	is "busybox wget follows http_proxy" "$(out)" hello-from-host || show
+	printf 'wget -q -O - http://ok.test:%s/index.txt\n' "$web" >"$t/ws/fetch.sh"
+	(cd "$t" && "$SBX" batch -j 1 --allow-host "$ok_host" -c "$conf" -r "$rt" \
+	    -t net fetch.sh ws >"$t/out" 2>"$t/err" </dev/null)
+	is "sbx batch --allow-host: each case has the proxy" \
+	    "$(out):$(jq -r 'select(.event == "batch") | .ok' "$t/out")" \
+	    "hello-from-host:1" || show
 
 	run --allow-host "ok.test:$echo=127.0.0.1" tunnel.py "ok.test:$echo" 400000
 	is "CONNECT: 200, and 400 kB back byte for byte" "$(out)" \
