@@ -35,7 +35,8 @@
 # (sbx -D, for the same template and script) and each one is sorted into
 # one of three kinds; a flag of no kind fails the comparison, so that a
 # new option of sbx is never mirrored, or left out, unseen:
-#   mirrored, as sbx gives it: --interactive (and the same stdin),
+#   mirrored, as sbx gives it: podman's --runtime and --runtime-flag
+#     before "run", docker's --runtime, --interactive (and the same stdin),
 #     --pull=never, --network=none, --read-only, --read-only-tmpfs=false,
 #     --tmpfs=/tmp:..., --shm-size, --cap-drop=ALL,
 #     --security-opt=no-new-privileges, --user, --hostname=sbx, --memory,
@@ -115,6 +116,7 @@ plan() {
 		    "--security-opt=no-new-privileges", "--hostname=sbx",
 		    "--http-proxy=false", "--workdir=/workspace",
 		    "--env=SBX_RESULT=/sbx/out/result.json") or
+		    test("^--runtime(-flag)?=[A-Za-z0-9._=:/-]+$") or
 		    test("^--(" + (["tmpfs=/tmp:[a-z0-9,=]+",
 		    "shm-size=[0-9]+", "user=[0-9]+:[0-9]+", "memory=[0-9]+",
 		    "memory-swap=[0-9]+", "cpus=[0-9.]+", "pids-limit=[0-9]+",
@@ -140,11 +142,13 @@ plan() {
 	([range($r + 1; $v | length) | select($v[.] | startswith("-") | not)]
 	    [0]) as $i |
 	[$v[$r + 1:$i][] | kind] as $k |
+	# podman'"'"'s own options before "run": the OCI runtime and its flags.
+	[$v[1:$r][] | kind] as $g |
 	# sbx-supervise as init: "-t SECONDS --" before the command.
 	$v[$i + 1:] as $c0 |
 	(if $c0[0] == "-t" and $c0[2] == "--" then $c0[3:] else ["?"] end)
 	    as $c |
-	([$k[] | .unknown // empty] | join(" ")),
+	([$g[], $k[] | .unknown // empty] | join(" ")),
 	($c[:$in | length] == $in and
 	    $c[$c | length - ($tail | length):] == $tail and
 	    ((($c | length) - ($in | length) - ($tail | length)) as $m |
@@ -153,7 +157,7 @@ plan() {
 	    select(startswith("--user="))][0] //
 	    "" | ltrimstr("--user=")),
 	($c | join(" ")),
-	([$v[0], "run", "--rm", "--name=" + $name] +
+	([$v[0]] + [$g[] | .mirror // empty] + ["run", "--rm", "--name=" + $name] +
 	    [$k[] | .mirror // empty | arrays // [.] | .[]] + [$v[$i]] +
 	    $in + $tail | map(@sh) |
 	    join(" "))
@@ -375,6 +379,16 @@ done
 jq -r 'select(.limits.network | not) | [.name, .image // "-"] +
     .limits.authorized_imports | join(" ")' "$BASE/templates" \
     >"$BASE/tpls"
+# Under gVisor a pipe takes part of a large write, and python3 -u drops
+# the rest, plain or through sbx alike (sbx(1) CAVEATS): the outputs of
+# the cases that write more than a pipe holds at once differ from run
+# to run.  Not compared under a template with an OCI runtime of its own.
+oci=$(jq -r 'select(.limits.oci_runtime) | .name' "$BASE/templates")
+big="large_output.py unicode_out.py"
+for o in $oci; do
+	echo "# template $o has its own OCI runtime: $big not compared" \
+	    "under it (gVisor's partial writes)"
+done
 
 # allows IMPORTS TPL_LINE: the template of that line allows every module.
 allows() {
@@ -402,6 +416,9 @@ for f in $(cd "$CORPUS" && ls); do
 		[ -n "$im" ] || continue	# a local module
 		im=${im#\# imports:}
 		while read -r line; do
+			case " $oci " in *" ${line%% *} "*)
+				case " $big " in *" $f "*) continue ;; esac ;;
+			esac
 			allows "$im" "$line" &&
 			    echo "$f ${line%% *}" >>"$BASE/cmp"
 		done <"$BASE/tpls"
