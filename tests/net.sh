@@ -175,9 +175,11 @@ for rt in $runtimes; do
 
 	run --allow-host "$ok_host" wget.sh "http://ok.test:$web/index.txt"
 	is "busybox wget follows http_proxy" "$(out)" hello-from-host || show
-	printf 'wget -q -O - http://ok.test:%s/index.txt\n' "$web" >"$t/ws/fetch.sh"
-	(cd "$t" && "$SBX" batch -j 1 --allow-host "$ok_host" -c "$conf" -r "$rt" \
-	    -t net fetch.sh ws >"$t/out" 2>"$t/err" </dev/null)
+	mkdir -p "$t/batch/c1"
+	printf 'wget -q -O - http://ok.test:%s/index.txt\n' "$web" \
+	    >"$t/batch/c1/fetch.sh"
+	(cd "$t/batch" && "$SBX" batch -j 1 --allow-host "$ok_host" -c "$conf" \
+	    -r "$rt" -t net fetch.sh c1 >"$t/out" 2>"$t/err" </dev/null)
 	is "sbx batch --allow-host: each case has the proxy" \
 	    "$(out):$(jq -r 'select(.event == "batch") | .ok' "$t/out")" \
 	    "hello-from-host:1" || show
