@@ -119,7 +119,7 @@ uninstall:
 dist: clean
 	mkdir -p sbx-$(VERSION)
 	cp -R LICENSE Makefile README.md config.mk sbx.ini guard.py $(SRC) sbx.h \
-		proto.h supervise.c \
+		proto.h pump.h supervise.c doc \
 		man tests examples bench completion .ci sbx-$(VERSION)
 	tar -cf - sbx-$(VERSION) | gzip > sbx-$(VERSION).tar.gz
 	rm -rf sbx-$(VERSION)
