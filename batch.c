@@ -519,11 +519,13 @@ no_result(struct tally *t, const char *name, enum outcome o, int said,
 static char *
 next_line(const struct jbuf *buf, size_t *at)
 {
-	const char *p = buf->s + *at, *nl;
+	const char *p, *nl;
 	char *line;
 
-	if (buf->s == NULL || *at >= buf->len ||
-	    (nl = memchr(p, '\n', buf->len - *at)) == NULL)
+	if (buf->s == NULL || *at >= buf->len)
+		return NULL;
+	p = buf->s + *at;
+	if ((nl = memchr(p, '\n', buf->len - *at)) == NULL)
 		return NULL;	/* a line with no end is dropped */
 	line = emalloc((size_t)(nl - p) + 1);
 	memcpy(line, p, (size_t)(nl - p));
