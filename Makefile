@@ -6,10 +6,11 @@ include config.mk
 
 SRC = sbx.c job.c policy.c rundir.c shadow.c backend_cli.c relay.c result.c \
 	changes.c apply.c diff.c session.c step.c gc.c dockerapi.c sig.c json.c \
-	util.c audit.c pool.c human.c ps.c batch.c extract.c proxy.c pump.c
+	util.c audit.c pool.c human.c ps.c batch.c extract.c proxy.c pump.c \
+	tar.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
-TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
+TESTS = tests/unit.sh tests/diff.sh tests/tar.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 	tests/build.sh tests/system.sh tests/guard.sh tests/value.sh \
 	tests/rootless.sh tests/integration.sh tests/transparency.sh tests/hostile.sh \
 	tests/changes.sh tests/session.sh tests/repl.sh tests/pool.sh \
@@ -20,7 +21,7 @@ TESTS = tests/unit.sh tests/diff.sh tests/cli.sh tests/golden.sh tests/docs.sh \
 
 all: sbx sbx-supervise
 
-$(OBJ) tests/unit.o tests/difftest.o bench/copy.o: sbx.h config.mk paths.stamp
+$(OBJ) tests/unit.o tests/difftest.o tests/tartest.o bench/copy.o: sbx.h config.mk paths.stamp
 
 # The paths compiled in, so that "make install PREFIX=..." after a plain
 # "make" rebuilds what was compiled for others.
@@ -69,6 +70,9 @@ tests/policy-sys.o: policy.c builtin.h sbx.h config.mk
 	$(CC) $(SBX_CPPFLAGS) -USYSCONFDIR -DSYSCONFDIR=\"$$(pwd)/tests/sysconf\" \
 		$(CPPFLAGS) $(SBX_CFLAGS) $(CFLAGS) -c -o $@ policy.c
 
+tests/tartest: tests/tartest.o tar.o json.o util.o
+	$(CC) $(LDFLAGS) -o $@ tests/tartest.o tar.o json.o util.o $(LDLIBS)
+
 tests/unit: tests/unit.o $(LIBOBJ)
 	$(CC) $(LDFLAGS) -o $@ tests/unit.o $(LIBOBJ) $(SBX_LIBS) $(LDLIBS)
 
@@ -79,7 +83,7 @@ tests/unit: tests/unit.o $(LIBOBJ)
 # package, then all again under ASan+UBSan and valgrind, and a short
 # time-boxed fuzz run (FUZZ_SECONDS per target).
 FUZZ_SECONDS = 10
-check: sbx sbx-supervise tests/unit tests/sbx-sys tests/difftest
+check: sbx sbx-supervise tests/unit tests/sbx-sys tests/difftest tests/tartest
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SBX_SUPERVISE=$$(pwd)/sbx-supervise \
 		tests/lib/run.sh $(TESTS)
 
@@ -127,7 +131,8 @@ dist: clean
 clean:
 	rm -f sbx sbx-supervise $(OBJ) builtin.h guard.h paths.stamp paths.tmp \
 		tests/unit tests/unit.o \
-		tests/sbx-sys tests/difftest tests/difftest.o \
+		tests/sbx-sys tests/difftest tests/difftest.o tests/tartest \
+		tests/tartest.o \
 		tests/policy-sys.o bench/copy bench/copy.o sbx-$(VERSION).tar.gz
 
 .PHONY: all bench check fuzz install uninstall dist clean static FORCE

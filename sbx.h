@@ -495,6 +495,34 @@ void shadow_keep(const char *src, const char *dst, uid_t uid, gid_t gid);
 int shadow_remove(const char *path);
 int shadow_empty(const char *path);
 
+/* tar.c: the copy transport's archives */
+struct tar_owner {		/* what the container sees its files as */
+	uid_t uid;
+	gid_t gid;
+	int ro;			/* not the user's to write: owner bits
+				 * given to the group, no w anywhere */
+};
+struct tar_bound {		/* what an extraction may make */
+	long long bytes;
+	long files;
+	int strip;		/* leading components taken off names */
+	int chown;		/* to uid:gid (we are root) */
+	uid_t uid;
+	gid_t gid;
+};
+struct tar_result {
+	long long bytes;
+	long files;
+	int full;		/* a bound stopped it */
+	const char *error;
+};
+int tar_tree(int fd, const char *dir, const struct tar_owner *o);
+int tar_file(int fd, const char *path, const char *name,
+    const struct tar_owner *o, mode_t mode);
+int tar_end(int fd);
+int tar_extract(int in, const char *dir, const struct tar_bound *b,
+    struct tar_result *res);
+
 /* changes.c */
 void entries_add(struct entries *es, const struct entry *e);
 void entries_copy(struct entries *es, const struct entry *e);
