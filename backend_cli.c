@@ -219,9 +219,21 @@ add_isolation(struct args *a, const struct job *jb)
 	    p->tmpfs);
 	add(a, "--shm-size=%lld", p->tmpfs);
 	add(a, "--cap-drop=ALL");
+	if (jb->ctr.remote) {
+		/* Its init starts as root to own what the copy made
+		 * root's, then becomes the user with none of these: see
+		 * become() in supervise.c. */
+		add(a, "--cap-add=CHOWN");
+		add(a, "--cap-add=SETUID");
+		add(a, "--cap-add=SETGID");
+		add(a, "--cap-add=SETPCAP");
+	}
 	add(a, "--security-opt=no-new-privileges");
 	/* A uid alone would run with group 0: always name the group. */
-	add(a, "--user=%ld:%ld", (long)jb->uid, (long)jb->gid);
+	if (jb->ctr.remote)
+		add(a, "--user=0:0");
+	else
+		add(a, "--user=%ld:%ld", (long)jb->uid, (long)jb->gid);
 	add(a, "--hostname=sbx");
 	if (p->oci_runtime && !is_podman(jb->ctr.runtime))
 		add(a, "--runtime=%s", p->oci_runtime);
@@ -231,6 +243,16 @@ static void
 add_mounts(struct args *a, const struct job *jb)
 {
 	const struct policy *p = &jb->pol;
+
+	/* Remote: volumes of the engine's, which the copy fills. */
+	if (jb->ctr.remote) {
+		add(a, "--mount=type=volume,target=" CTR_WORKSPACE);
+		add(a, "--mount=type=volume,target=" CTR_SBX);
+		add(a, "--env=SBX_RESULT=" CTR_RESULT);
+		add(a, "--env=" ENV_INIT_KEY "=%s", jb->ctr.key);
+		add(a, "--workdir=" CTR_WORKSPACE);
+		return;
+	}
 
 	/* none: an empty directory of the container user's own.  Not a
 	 * tmpfs: runc gives one the mode of the image's /workspace, which
@@ -285,12 +307,13 @@ backend_argv(const struct job *jb)
 		for (i = 0; jb->pol.oci_flags[i]; i++)
 			add(&a, "--runtime-flag=%s", jb->pol.oci_flags[i]);
 	}
-	add(&a, "run");
+	/* Remote: made, filled by the copy, then started (backend_run). */
+	add(&a, jb->ctr.remote ? "create" : "run");
 	if (jb->session)	/* the supervisor runs on, sbx exits */
 		add(&a, "--detach");
 	/* docker forgets OOMKilled with the container: remove it
-	 * ourselves after asking. */
-	if (is_podman(jb->ctr.runtime) || jb->session)
+	 * ourselves after asking; remote, either engine does. */
+	if ((is_podman(jb->ctr.runtime) || jb->session) && !jb->ctr.remote)
 		add(&a, "--rm");
 	add(&a, "--pull=never");
 	if (!jb->session)
@@ -334,6 +357,12 @@ backend_argv(const struct job *jb)
 	add(&a, "-t");
 	add(&a, "%ld", jb->pol.timeout + INIT_GRACE +
 	    (jb->lang->compile ? jb->pol.compile_timeout : 0));
+	if (jb->ctr.remote) {	/* whom it becomes; /workspace theirs? */
+		add(&a, "-u");
+		add(&a, "%ld", (long)jb->uid);
+		add(&a, "%ld", (long)jb->gid);
+		add(&a, "%d", jb->pol.workspace != WS_RO);
+	}
 	if (jb->pol.allow_hosts[0])
 		add(&a, "-n");
 	if (jb->lang->compile) {
@@ -468,6 +497,8 @@ inspect_api(const struct container *c, char *buf, size_t size)
 {
 	char path[96];
 
+	if (c->remote)	/* another daemon's: only the CLI reaches it */
+		return 0;
 	snprintf(path, sizeof(path), "/containers/%s/json", c->name);
 	return docker_api("GET", path, buf, size);
 }
@@ -546,15 +577,15 @@ backend_remove(const struct container *c)
 {
 	char buf[256], path[96];
 
+	/* With its anonymous volumes: a remote run's workspace. */
 	if (is_podman(c->runtime))
 		return run_quiet(c, NULL, 0, "rm", "--force", "--time=0",
-		    c->name, (char *)NULL) == 0 ? 0 : -1;
-	snprintf(path, sizeof(path), "/containers/%s?force=1", c->name);
-	if (docker_api("DELETE", path, buf, sizeof(buf)) ==
-	    204)
+		    "--volumes", c->name, (char *)NULL) == 0 ? 0 : -1;
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", c->name);
+	if (!c->remote && docker_api("DELETE", path, buf, sizeof(buf)) == 204)
 		return 0;
 	/* Not that daemon's, maybe: a context may name another. */
-	return run_quiet(c, NULL, 0, "rm", "--force", c->name,
+	return run_quiet(c, NULL, 0, "rm", "--force", "--volumes", c->name,
 	    (char *)NULL) == 0 ? 0 : -1;
 }
 
@@ -789,6 +820,12 @@ diagnose(const struct container *c)
 	char out[256];
 	int asked;
 
+	if (c->remote && run_quiet(c, out, sizeof(out), "version",
+	    "--format={{.Server.Version}}", (char *)NULL) != 0) {
+		snprintf(msg, sizeof(msg), "%s: cannot reach the engine of "
+		    "%s", c->runtime, c->remote);
+		return msg;
+	}
 	if (!is_podman(c->runtime) && run_quiet(c, out, sizeof(out), "version",
 	    "--format={{.Server.Version}}", (char *)NULL) != 0) {
 		return "docker: cannot reach the docker daemon "
@@ -796,10 +833,11 @@ diagnose(const struct container *c)
 	}
 	if (run_quiet(c, NULL, 0, "image", "inspect", "--format={{.Id}}",
 	    c->image, (char *)NULL) != 0) {
-		snprintf(msg, sizeof(msg), "%s: image '%s' not found; sbx "
-		    "never pulls: pull, load or build it first (sbx -L "
+		snprintf(msg, sizeof(msg), "%s: image '%s' not found%s%s; "
+		    "sbx never pulls: pull, load or build it first (sbx -L "
 		    "lists the image of each language)", c->runtime,
-		    c->image);
+		    c->image, c->remote ? " on the engine of " : "",
+		    c->remote ? c->remote : "");
 		return msg;
 	}
 	if (c->oci && (is_podman(c->runtime) ? !oci_present(c->oci) :
@@ -820,7 +858,7 @@ ask_oom(const struct container *c)
 	char out[64];
 	struct stat st;
 
-	if (is_podman(c->runtime))
+	if (is_podman(c->runtime) && !c->remote)
 		return lstat(c->lay->oom, &st) == 0;
 	/* The daemon's JSON: OOMKilled is one of its booleans, and a
 	 * string the script chose cannot hold an unescaped quote. */
@@ -844,7 +882,8 @@ oom_killed(const struct container *c, int sigkilled)
 	int i, r;
 
 	r = ask_oom(c);
-	for (i = 0; !r && sigkilled && !is_podman(c->runtime) && i < 6; i++) {
+	for (i = 0; !r && sigkilled && (!is_podman(c->runtime) || c->remote) &&
+	    i < 6; i++) {
 		nanosleep(&ts, NULL);
 		r = ask_oom(c);
 	}
@@ -863,7 +902,7 @@ started(const struct container *c, time_t since)
 	char out[64], *when, *who;
 	int r;
 
-	if (is_podman(c->runtime)) {
+	if (is_podman(c->runtime) && !c->remote) {
 		when = smprintf("--since=%lld", (long long)since - 1);
 		who = smprintf("--filter=container=%s", c->name);
 		/* No event log to ask (events_logger = none): as before,
@@ -1008,15 +1047,287 @@ compile_end(struct compile *cp, struct result *r)
 }
 
 /*
+ * Remote runs: the copy transport.  An engine reached as a client
+ * (backend_remote()) has a disk of its own, so nothing is bind-mounted:
+ * the container is created with volumes at /workspace and /sbx, the
+ * run's files are copied in as archives (tar.c), it is started
+ * attached, and what it left in /sbx/out and, rw, in /workspace is
+ * copied back before it is removed.  Create, put, attach, get, inspect
+ * and delete: the seam a Kubernetes backend would fill in (see
+ * doc/kubernetes.md).
+ */
+
+/* What the container sees of a file no run may write: not its user's. */
+static struct tar_owner
+not_users(const struct job *jb)
+{
+	struct tar_owner o = { 0, 0, 1 };
+
+	o.uid = jb->uid == 0 ? 65534 : 0;
+	o.gid = jb->gid;
+	return o;
+}
+
+/* /sbx: sbx's files and the init, not the user's; out/ the user's. */
+static int
+put_sbx(int fd, const struct job *jb)
+{
+	struct tar_owner o = not_users(jb), user = { 0, 0, 0 };
+
+	user.uid = jb->uid;
+	user.gid = jb->gid;
+	return tar_tree(fd, jb->lay.sbx, &o) || tar_dir(fd, "out", &user,
+	    0700) || tar_file(fd, supervisor(), NAME_INIT, &o, 0755) ||
+	    tar_end(fd) ? -1 : 0;
+}
+
+/* /workspace: the shadow, the user's unless it is read-only. */
+static int
+put_ws(int fd, const struct job *jb)
+{
+	struct tar_owner o = not_users(jb);
+
+	if (jb->pol.workspace != WS_RO) {
+		o.uid = jb->uid;
+		o.ro = 0;
+	}
+	return tar_tree(fd, jb->lay.ws, &o) || tar_end(fd) ? -1 : 0;
+}
+
+/*
+ * "runtime cp" between the container's dir and an archive on a pipe:
+ * in, the archive that put() writes; out, read by tar_extract() into
+ * dst within b.  0, or -1 with *why.
+ */
+static int
+copy(const struct job *jb, const char *dir, int (*put)(int,
+    const struct job *), const char *dst, const struct tar_bound *b,
+    struct tar_result *res, const char **why)
+{
+	const struct container *c = &jb->ctr;
+	char *target = smprintf("%s:%s", c->name, dir);
+	char *argv[8];
+	int fd[2], null, r = 0, code;
+	size_t i = 0;
+	pid_t pid;
+
+	argv[i++] = (char *)c->runtime;
+	argv[i++] = "cp";
+	/* podman's default chowns to the container's user: keep ours */
+	if (put && is_podman(c->runtime))
+		argv[i++] = "--archive=false";
+	argv[i++] = put ? "-" : target;
+	argv[i++] = put ? target : "-";
+	argv[i] = NULL;
+	if (pipe(fd) < 0)
+		die("pipe:");
+	fcntl(fd[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fd[1], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) < 0)
+		die("fork:");
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR);
+		dup2(put ? fd[0] : null, 0);
+		dup2(put ? null : fd[1], 1);
+		dup2(null, 2);
+		signal(SIGPIPE, SIG_DFL);
+		execv(c->path, argv);
+		_exit(EXIT_CANNOT);
+	}
+	close(put ? fd[0] : fd[1]);
+	if (put)
+		r = put(fd[1], jb);
+	else if ((r = tar_extract(fd[0], dst, b, res)) < 0)
+		*why = res->error;
+	close(put ? fd[1] : fd[0]);
+	code = reap(pid);
+	free(target);
+	/* A bound that stopped the read stopped the client too. */
+	if (!put && r == 0 && res->full)
+		return 0;
+	if (r == 0 && code != 0)
+		*why = smprintf("%s cp %s: exit status %d", c->runtime, dir,
+		    code);
+	else if (r < 0 && put)
+		*why = "the archive could not be written";
+	return r == 0 && code == 0 ? 0 : -1;
+}
+
+/* A command of the runtime's, argv, to its end; its stderr's last line
+ * in *why. */
+static int
+run_argv(const struct container *c, char **argv, const char **why)
+{
+	static char said[512];
+	char buf[4096], *p;
+	size_t len = 0;
+	ssize_t n;
+	int fd[2], null;
+	pid_t pid;
+
+	if (pipe(fd) < 0)
+		die("pipe:");
+	fcntl(fd[0], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) < 0)
+		die("fork:");
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(fd[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		execv(c->path, argv);
+		_exit(EXIT_CANNOT);
+	}
+	close(fd[1]);
+	/* The last of it: a line that the buffer cuts is the one kept. */
+	while ((n = read(fd[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1) {
+			memmove(buf, buf + len / 2, len - len / 2);
+			len -= len / 2;
+		}
+	}
+	close(fd[0]);
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
+	p = strrchr(buf, '\n');
+	snprintf(said, sizeof(said), "%.511s", p ? p + 1 : buf);
+	*why = said;
+	return reap(pid);
+}
+
+/* A remote run that cannot go on: its container goes. */
+static int
+remote_fail(struct container *c, struct result *r, const char *why)
+{
+	r->error = why;
+	r->status = EXIT_FAIL;
+	r->exit_code = -1;
+	backend_remove(c);
+	c->started = 0;
+	return -1;
+}
+
+/*
+ * The image asked for on the engine, the container created, then the
+ * copy in: /sbx, and /workspace unless it is none.
+ */
+static int
+remote_create(struct job *jb, char **argv, struct result *r)
+{
+	static char msg[768];
+	struct container *c = &jb->ctr;
+	const char *why = NULL;
+	char *id;
+	double t = now();
+
+	r->remote = 1;
+	if ((id = backend_image_id(c, c->image)) == NULL)
+		return remote_fail(c, r, (why = diagnose(c)) ? why :
+		    "the engine cannot say what its image is");
+	free(id);
+	c->started = 1;
+	if (run_argv(c, argv, &why) != 0) {
+		snprintf(msg, sizeof(msg), "%s: the container was not "
+		    "created: %s", c->runtime, why);
+		return remote_fail(c, r, msg);
+	}
+	r->create = now() - t;
+	t = now();
+	if (copy(jb, CTR_SBX, put_sbx, NULL, NULL, NULL, &why) < 0 ||
+	    (jb->pol.workspace != WS_NONE && copy(jb, CTR_WORKSPACE, put_ws,
+	    NULL, NULL, NULL, &why) < 0)) {
+		snprintf(msg, sizeof(msg), "%s: copy into the container: %s",
+		    c->runtime, why);
+		return remote_fail(c, r, msg);
+	}
+	r->copy_in = now() - t;
+	return 0;
+}
+
+/*
+ * What the run left comes back: /sbx/out into out/, and, rw, the
+ * workspace into ws/, emptied first, within workspace_size and
+ * workspace_files past the copy.  One that stops there marks the run's
+ * directory partial: the change report says it is incomplete, and
+ * sbx apply applies none of it.  Then the container goes.
+ */
+static void
+remote_end(struct job *jb, struct result *r)
+{
+	static char msg[768];
+	const struct policy *p = &jb->pol;
+	struct tar_result res;
+	struct tar_bound b;
+	const char *why = NULL;
+	char *mark;
+	double t = now();
+	int fd;
+
+	memset(&b, 0, sizeof(b));
+	b.strip = -1;	/* podman's "/", docker's "out/" */
+	b.chown = geteuid() == 0;
+	b.uid = jb->uid;
+	b.gid = jb->gid;
+	b.bytes = 2 << 20;	/* OUT_SIZE, OUT_INODES */
+	b.files = OUT_INODES;
+	if (copy(jb, CTR_OUT, NULL, jb->lay.out, &b, &res, &why) < 0)
+		goto fail;
+	if (p->workspace == WS_RW) {
+		b.bytes = p->ws_size > 0 ? p->max_bytes + p->ws_size :
+		    LLONG_MAX;
+		b.files = p->ws_files > 0 ? p->max_files + p->ws_files :
+		    LONG_MAX;
+		if (shadow_empty(jb->lay.ws) < 0)
+			die("empty %s:", jb->lay.ws);
+		if (copy(jb, CTR_WORKSPACE, NULL, jb->lay.ws, &b, &res,
+		    &why) < 0)
+			goto fail;
+		if (res.full) {
+			r->disk_full = 1;
+			mark = smprintf("%s/" MARK_PARTIAL, jb->lay.dir);
+			if ((fd = open(mark, O_WRONLY | O_CREAT | O_EXCL |
+			    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+				die("create %s:", mark);
+			close(fd);
+			free(mark);
+		}
+	}
+	r->copy_out = now() - t;
+	t = now();
+	backend_remove(&jb->ctr);
+	r->remove = now() - t;
+	return;
+fail:
+	if (r->error == NULL) {
+		snprintf(msg, sizeof(msg), "%s: copy out of the container: %s",
+		    jb->ctr.runtime, why);
+		r->error = msg;
+		r->status = EXIT_FAIL;
+	}
+	backend_remove(&jb->ctr);
+}
+
+/*
  * Runs the container of argv to its end, timeout seconds at most, its
  * output relayed up to max_output bytes, and says what happened in r.
  * With cp, a compiled language's: the compile first, with its own
  * timeout and output (see relay.c), then the run's timeout.
  */
 void
-backend_run(struct container *c, char **argv, long timeout,
-    long long max_output, struct compile *cp, struct result *r)
+backend_run(struct job *jb, char **argv, struct compile *cp,
+    struct result *r)
 {
+	struct container *c = &jb->ctr;
+	long timeout = jb->pol.timeout;
+	char *start[] = { (char *)c->runtime, "start", "--attach",
+	    "--interactive", c->name, NULL };
 	struct stream s[2];
 	double t0;
 	time_t since;
@@ -1028,6 +1339,11 @@ backend_run(struct container *c, char **argv, long timeout,
 		r->exit_code = -1;
 		return;
 	}
+	if (c->remote) {
+		if (remote_create(jb, argv, r) < 0)
+			return;
+		argv = start;
+	}
 	t0 = now();
 	since = time(NULL);
 	if (cp) {
@@ -1037,7 +1353,7 @@ backend_run(struct container *c, char **argv, long timeout,
 		alarm((unsigned)timeout);
 	}
 	c->client = spawn(c, argv, &out, &err);
-	streams_init(s, out, err, r, t0, max_output);
+	streams_init(s, out, err, r, t0, jb->pol.max_output);
 	s[0].cp = s[1].cp = cp;
 	ws = wait_loop(c, s, cp ? timeout : 0, r);
 	r->duration = now() - t0;
@@ -1045,7 +1361,9 @@ backend_run(struct container *c, char **argv, long timeout,
 	if (cp)
 		compile_end(cp, r);
 	/* podman's --rm did it, unless we had to stop the container. */
-	if (!is_podman(c->runtime) || r->timed_out || r->interrupted ||
+	if (c->remote)
+		remote_end(jb, r);
+	else if (!is_podman(c->runtime) || r->timed_out || r->interrupted ||
 	    r->truncated)
 		backend_remove(c);
 	c->started = 0;

@@ -273,7 +273,8 @@ scan(struct tree *t, int dfd, char *path, size_t len, int depth)
 void
 tree_open(struct tree *t, const char *rundir)
 {
-	char path[PATH_MAX] = "";
+	char path[PATH_MAX] = "", mark[8];
+	struct stat st;
 	int fd;
 
 	memset(t, 0, sizeof(*t));
@@ -284,6 +285,9 @@ tree_open(struct tree *t, const char *rundir)
 		die("%s:", t->lay.ws);
 	scan(t, fd, path, 0, 0);
 	qsort(t->now.v, t->now.n, sizeof(*t->now.v), by_path);
+	if (read_mark(t->lay.dir, MARK_PARTIAL, mark, sizeof(mark), &st) >= 0)
+		t->incomplete = "the copy back from the remote engine stopped "
+		    "at workspace_size or workspace_files";
 	if ((t->sfd = open(t->lay.ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
 		die("%s:", t->lay.ws);

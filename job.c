@@ -29,17 +29,15 @@ static void cleanup(void);
 static void
 pick_runtime(struct job *jb, int dryrun)
 {
-	const char *rt = jb->pol.runtime, *remote;
+	const char *rt = jb->pol.runtime;
 
 	if (strcmp(rt, "auto") == 0 && (rt = runtime_auto()) == NULL)
 		die("no container runtime: install podman or docker");
 	jb->ctr.runtime = rt;
 	if ((jb->ctr.path = runtime_find(rt)) == NULL && !dryrun)
 		die("%s: not found in PATH", rt);
-	if (!dryrun && (remote = backend_remote(rt)) != NULL)
-		die("%s: an engine reached as a client sees its own paths, "
-		    "not ours, and the run's bind mounts would miss: sbx does "
-		    "not run there (see Remote engines in sbx(1))", remote);
+	/* Its own disk: the copy transport, not bind mounts. */
+	jb->ctr.remote = backend_remote(rt);
 	/* Rootless podman on cgroup v1 warns and runs without memory,
 	 * CPU or pids limits: better no run than an unlimited one. */
 	if (strcmp(rt, "podman") == 0 && geteuid() != 0 && !dryrun &&
@@ -250,6 +248,10 @@ job_run(const struct config *cfg, struct job *jb, const char *dir,
 		jb->script = rel;
 	}
 	job_common(cfg, jb, ext, script, dryrun);
+	if (jb->ctr.remote && jb->pol.allow_hosts[0])
+		die("allow_hosts: %s: the proxy's socket cannot reach another "
+		    "host's container (see Remote engines in sbx(1))",
+		    jb->ctr.remote);
 	name_container(jb);
 }
 
@@ -261,6 +263,11 @@ job_session(const struct config *cfg, struct job *jb, const char *dir,
 	if (dir)
 		set_dir(jb, dir);
 	job_common(cfg, jb, ext ? ext : "py", "-e", dryrun);
+	if (jb->ctr.remote)
+		die("%s: sessions and pools talk to their supervisor through "
+		    "FIFOs in sbx's run directory, which another host's "
+		    "container cannot reach (see Remote engines in sbx(1))",
+		    jb->ctr.remote);
 	/* Its proxy would have to outlive every sbx of its steps. */
 	if (jb->pol.allow_hosts[0])
 		die("allow_hosts: for one-shot runs, not sessions or pools "

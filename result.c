@@ -109,6 +109,15 @@ event_result(const struct job *jb, const struct result *r)
 	}
 	if (jb->keep && jb->lay.dir && jb->pol.workspace != WS_NONE)
 		jb_str(&j, "shadow", jb->lay.ws);
+	if (r->remote) {	/* where a copy transport's time went */
+		jb_obj(&j, "remote");
+		jb_str(&j, "engine", jb->ctr.remote);
+		jb_fixed(&j, "create", (long long)(r->create * 1000), 3);
+		jb_fixed(&j, "copy_in", (long long)(r->copy_in * 1000), 3);
+		jb_fixed(&j, "copy_out", (long long)(r->copy_out * 1000), 3);
+		jb_fixed(&j, "remove", (long long)(r->remove * 1000), 3);
+		jb_endobj(&j);
+	}
 	jb_emit(&j);
 }
 

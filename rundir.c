@@ -203,9 +203,13 @@ static int engine_sees_ours(const char *runtime);
  * run is refused, not left without its bound.
  */
 static int
-ws_bounded(const struct policy *p)
+ws_bounded(const struct job *jb)
 {
-	return p->workspace != WS_RO && (p->ws_size > 0 || p->ws_files > 0);
+	const struct policy *p = &jb->pol;
+
+	/* Remote, the copy back is bounded instead: see remote_end(). */
+	return p->workspace != WS_RO && (p->ws_size > 0 || p->ws_files > 0) &&
+	    jb->ctr.remote == NULL;
 }
 
 /*
@@ -247,7 +251,7 @@ ws_fit(const struct job *jb)
 	struct statvfs sv;
 	char *opts, *o;
 
-	if (!ws_bounded(p))
+	if (!ws_bounded(jb))
 		return;
 	if (statvfs(jb->lay.ws, &sv) < 0)
 		die("statvfs %s:", jb->lay.ws);
@@ -271,7 +275,7 @@ ws_full(const struct job *jb)
 {
 	struct statvfs sv;
 
-	return ws_bounded(&jb->pol) && statvfs(jb->lay.ws, &sv) == 0 &&
+	return ws_bounded(jb) && statvfs(jb->lay.ws, &sv) == 0 &&
 	    ((jb->pol.ws_size > 0 && sv.f_bavail == 0) ||
 	    (jb->pol.ws_files > 0 && sv.f_favail == 0));
 }
@@ -286,7 +290,7 @@ ws_full(const struct job *jb)
 void
 make_shadow(struct job *jb)
 {
-	if (ws_bounded(&jb->pol))
+	if (ws_bounded(jb))
 		ws_mount(jb);
 	else if (jb->pol.workspace == WS_NONE || jb->dir == NULL)
 		user_dir(jb, jb->lay.ws);

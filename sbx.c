@@ -296,8 +296,7 @@ run(const struct config *cfg, struct job *jb)
 	cp.key = jb->ctr.key;
 	cp.timeout = jb->pol.compile_timeout;
 	cp.max = jb->pol.compile_output;
-	backend_run(&jb->ctr, argv, jb->pol.timeout, jb->pol.max_output,
-	    jb->lang->compile ? &cp : NULL, &r);
+	backend_run(jb, argv, jb->lang->compile ? &cp : NULL, &r);
 	proxy_stop(jb->ctr.net);
 	jb->ctr.net = NULL;
 	free(cp.out[0].s);

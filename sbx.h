@@ -141,6 +141,9 @@ struct container {
 	pid_t client;		/* a run's client, 0 once reaped */
 	int started;		/* the container may exist */
 	struct proxy *net;	/* allow_hosts' proxy, or NULL */
+	const char *remote;	/* what makes its engine another host's
+				 * (backend_remote()), or NULL: a remote
+				 * run copies, never bind-mounts */
 };
 
 /* One run or step: the policy, where things are, what to run. */
@@ -243,6 +246,8 @@ struct result {
 	long long mem_peak;	/* bytes, -1: unknown */
 	unsigned long long out_bytes;
 	unsigned long long err_bytes;
+	int remote;		/* by the copy transport: its phases */
+	double create, copy_in, copy_out, remove;	/* seconds */
 };
 
 /* sbx.c: main, called by nobody */
@@ -265,6 +270,7 @@ int langs_list(const struct config *cfg, const char *runtime);
 #define SESSION_PREFIX "sbx-session."	/* TMPDIR/sbx-session.ID */
 #define MARK_OWNER "owner"		/* the files sbx gc reads */
 #define MARK_CONTAINER "container"
+#define MARK_PARTIAL "partial"		/* ws/ came back in part: remote */
 const char *tmpdir(void);
 char *rundir_pattern(void);		/* caller frees */
 int rundir_name(const char *name);
@@ -505,7 +511,8 @@ struct tar_owner {		/* what the container sees its files as */
 struct tar_bound {		/* what an extraction may make */
 	long long bytes;
 	long files;
-	int strip;		/* leading components taken off names */
+	int strip;		/* leading components taken off names; -1:
+				 * as many as the first entry has */
 	int chown;		/* to uid:gid (we are root) */
 	uid_t uid;
 	gid_t gid;
@@ -519,6 +526,8 @@ struct tar_result {
 int tar_tree(int fd, const char *dir, const struct tar_owner *o);
 int tar_file(int fd, const char *path, const char *name,
     const struct tar_owner *o, mode_t mode);
+int tar_dir(int fd, const char *name, const struct tar_owner *o,
+    mode_t mode);
 int tar_end(int fd);
 int tar_extract(int in, const char *dir, const struct tar_bound *b,
     struct tar_result *res);
@@ -634,8 +643,8 @@ struct labels {			/* of a container, as sbx set them */
 char *runtime_find(const char *name);	/* caller frees */
 const char *runtime_auto(void);
 char **backend_argv(const struct job *jb);	/* caller frees with strv_free */
-void backend_run(struct container *c, char **argv, long timeout,
-    long long max_output, struct compile *cp, struct result *r);
+void backend_run(struct job *jb, char **argv, struct compile *cp,
+    struct result *r);
 int backend_detach(struct container *c, char **argv);
 int backend_stop(struct container *c);
 int backend_remove(const struct container *c);

@@ -28,6 +28,7 @@
  *	    -D_XOPEN_SOURCE=700 -O2 -o sbx-supervise supervise.c pump.c
  */
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -41,6 +42,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -58,6 +60,8 @@
 #define NORETURN
 #define PRINTF(f, a)
 #endif
+
+#include <linux/capability.h>
 
 #include "proto.h"
 #include "pump.h"
@@ -1614,6 +1618,44 @@ forward_start(int l)
 }
 
 /*
+ * -u UID GID OWN: a remote run's init, started as root with CAP_CHOWN,
+ * CAP_SETUID, CAP_SETGID and CAP_SETPCAP alone, as the engine's copy
+ * left /sbx and /workspace root's (see remote runs in backend_cli.c).
+ * /sbx becomes root's, /sbx/out and, with OWN 1, /workspace the run's
+ * user's; then we become that user with no capability in any set,
+ * before anything of the run's starts.
+ */
+static void
+become(char **u)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	long long uid, gid, own;
+	int cap;
+
+	if (num(u[0], strlen(u[0]), 0, INT_MAX, &uid) == -1 ||
+	    num(u[1], strlen(u[1]), 0, INT_MAX, &gid) == -1 ||
+	    num(u[2], strlen(u[2]), 0, 1, &own) == -1)
+		die("init -u: not a uid, gid and 0 or 1: %s %s %s", u[0], u[1],
+		    u[2]);
+	if (chown(CTR_SBX, 0, 0) == -1 || chmod(CTR_SBX, 0755) == -1 ||
+	    chown(CTR_OUT, (uid_t)uid, (gid_t)gid) == -1 ||
+	    (own && chown(CTR_WORKSPACE, (uid_t)uid, (gid_t)gid) == -1))
+		die("init -u: chown:");
+	for (cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
+		    errno != EINVAL)
+			die("prctl PR_CAPBSET_DROP:");
+	if (setgroups(0, NULL) == -1 || setgid((gid_t)gid) == -1 ||
+	    setuid((uid_t)uid) == -1)
+		die("init -u: cannot become %lld:%lld:", uid, gid);
+	/* uid 0 keeps what it had: take it all. */
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) == -1)
+		die("capset:");
+}
+
+/*
  * A run's init.  What tini does, as a run through sbx must behave as a
  * plain one with --init: ARGV runs in a process group of its own, the
  * signals we are sent go on to it, every orphan is reaped, and its end
@@ -1634,7 +1676,8 @@ forward_start(int l)
  * not the compiler (see forward()).
  */
 static int
-init_main(const char *secs, int fwd, const char *const *c, char **argv)
+init_main(const char *secs, int fwd, const char *const *c, char **u,
+    char **argv)
 {
 	static char key[NONCE_LEN + 1];
 	long long t, deadline, words = 0, lim[3] = { 0, 0, 0 };
@@ -1646,8 +1689,10 @@ init_main(const char *secs, int fwd, const char *const *c, char **argv)
 	if (getpid() != 1)
 		die("must be pid 1 of a container, refusing to run");
 	if (num(secs, strlen(secs), 1, SECONDS_MAX, &t) == -1 || !argv[0])
-		die("usage: init -t SECONDS [-n] [-c WORDS CCPU CPU FSIZE] "
-		    "-- ARGV...");
+		die("usage: init -t SECONDS [-u UID GID OWN] [-n] "
+		    "[-c WORDS CCPU CPU FSIZE] -- ARGV...");
+	if (u)
+		become(u);
 	for (i = 0; c && i < 4; i++)
 		if (num(c[i], strlen(c[i]), 0, i == 3 ? LLONG_MAX / 2 : i ?
 		    SECONDS_MAX : 1024, i ? &lim[i - 1] : &words) == -1)
@@ -1684,12 +1729,18 @@ int
 main(int argc, char *argv[])
 {
 	const char *const *c = NULL;
+	char **u = NULL;
 	struct sup s;
 	int i = 3, fwd = 0;
 
-	/* init -t SECONDS [-n] [-c WORDS CCPU CPU FSIZE] -- ARGV... */
+	/* init -t SECONDS [-u UID GID OWN] [-n] [-c WORDS CCPU CPU FSIZE]
+	 * -- ARGV... */
 	if (argc >= 4 && strcmp(argv[1], "-t") == 0) {
-		if (strcmp(argv[i], "-n") == 0)
+		if (i + 3 < argc && strcmp(argv[i], "-u") == 0) {
+			u = argv + i + 1;
+			i += 4;
+		}
+		if (i < argc && strcmp(argv[i], "-n") == 0)
 			fwd = i++;
 		if (i + 5 < argc && strcmp(argv[i], "-c") == 0 &&
 		    strcmp(argv[i + 5], "--") == 0) {
@@ -1697,7 +1748,8 @@ main(int argc, char *argv[])
 			i += 5;
 		}
 		if (i < argc && strcmp(argv[i], "--") == 0)
-			return init_main(argv[2], fwd != 0, c, argv + i + 1);
+			return init_main(argv[2], fwd != 0, c, u,
+			    argv + i + 1);
 	}
 	setup(&s, argc, argv);
 	for (;;) {

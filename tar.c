@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sbx.h"
@@ -207,6 +208,17 @@ tar_file(int fd, const char *path, const char *name,
 	return r ? -1 : 0;
 }
 
+/* A directory of that name, made with mode. */
+int
+tar_dir(int fd, const char *name, const struct tar_owner *o, mode_t mode)
+{
+	char *n = smprintf("%s/", name);
+	int r = entry(fd, '5', n, NULL, 0, o, mode, time(NULL));
+
+	free(n);
+	return r;
+}
+
 /* dir's entries under name (with its "/"), a descriptor a level. */
 static int
 tree(int fd, int dir, char *name, size_t len, const struct tar_owner *o,
@@ -307,6 +319,7 @@ struct reader {
 	long long size;			/* pax, or -1 */
 	struct dirmode { char *rel; mode_t mode; struct timespec t; } *dirs;
 	size_t ndirs;
+	int strip;			/* as b's, once known */
 };
 
 static int
@@ -405,6 +418,23 @@ clean(char *name, int strip, char *out, size_t size)
 		len += l;
 	}
 	return len ? out : NULL;
+}
+
+/* Of a name, the parts that are not empty or ".". */
+static int
+components(const char *name)
+{
+	const char *p = name;
+	int n = 0;
+	size_t l;
+
+	for (; *p; p += l) {
+		p += strspn(p, "/");
+		l = strcspn(p, "/");
+		if (l > 0 && !(l == 1 && *p == '.'))
+			n++;
+	}
+	return n;
 }
 
 /* pax records of interest: path, linkpath, size. */
@@ -549,7 +579,7 @@ make(struct reader *r, char type, const char *rel, const char *link,
 	case '1':
 		/* A copy of what the entry it names became. */
 		snprintf(lk, sizeof(lk), "%s", link);
-		if ((tr = clean(lk, r->b->strip, target, sizeof(target))) ==
+		if ((tr = clean(lk, r->strip, target, sizeof(target))) ==
 		    NULL || (src = open_file(r->root, tr, &st)) < 0)
 			break;
 		ret = over(r, st.st_size) ? 1 : make_file(r, dfd, base, src,
@@ -647,7 +677,7 @@ tar_extract(int in, const char *dir, const struct tar_bound *b,
 	long long size, mode, mtime;
 	struct timespec t[2];
 	size_t i;
-	int ret = 0, dfd, d;
+	int ret = 0, dfd, d, strip = b->strip;
 
 	memset(&r, 0, sizeof(r));
 	memset(res, 0, sizeof(*res));
@@ -655,6 +685,7 @@ tar_extract(int in, const char *dir, const struct tar_bound *b,
 	r.b = b;
 	r.res = res;
 	r.size = -1;
+	r.strip = strip;
 	if ((r.root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0) {
 		res->error = "cannot open the directory it goes to";
@@ -708,7 +739,11 @@ tar_extract(int in, const char *dir, const struct tar_bound *b,
 			    (int)strnlen(h.link, sizeof(h.link)), h.link);
 		r.path[0] = r.link[0] = '\0';
 		r.size = -1;
-		if ((cl = clean(name, b->strip, rel, sizeof(rel))) == NULL)
+		/* Strip -1: the first entry is the top, and names it as the
+		 * others do ("/", or docker's "workspace/"). */
+		if (strip < 0)
+			r.strip = strip = components(name);
+		if ((cl = clean(name, strip, rel, sizeof(rel))) == NULL)
 			ret = drop(in, size + padding(size));
 		else
 			ret = make(&r, h.type, cl, link, size, (mode_t)mode,

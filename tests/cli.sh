@@ -226,25 +226,41 @@ done
     notok "a user's template runs, over [default]"
 lim() { "$SBX" "$@" -l | jq -c 'select(.name == "secure") | .limits'; }
 unset XDG_CONFIG_HOME
-# An engine reached elsewhere: refused before anything is made.
+# An engine reached elsewhere that is not there: the copy transport's
+# run says so in its result, names the setting, and leaves nothing.
 mkdir -p "$t/dockercfg"
 printf '{"auths": {}, "currentContext": "far"}\n' >"$t/dockercfg/config.json"
-for e in DOCKER_HOST=tcp://127.0.0.1:1 DOCKER_HOST=ssh://nobody@127.0.0.1 \
-    DOCKER_CONTEXT=far DOCKER_CONFIG=$t/dockercfg; do
+unreachable() {
+	"$SBX" -r "$1" -d "$t/src" ok.py >"$t/out" 2>"$t/err" </dev/null
+	rc=$?
+	got=$(jq -r 'select(.event == "result") | .error' "$t/out" 2>/dev/null)
+	case $rc:$got in
+	"125:$1: cannot reach the engine of $said") [ -z "$(ls -A "$TMPDIR")" ] ;;
+	*) false ;;
+	esac
+}
+for e in DOCKER_HOST=tcp://127.0.0.1:1 DOCKER_CONTEXT=far \
+    DOCKER_CONFIG=$t/dockercfg; do
 	export "${e?}"
 	case $e in
 	DOCKER_CONFIG=*) said="docker context far ($t/dockercfg/config.json)" ;;
 	*) said=$e ;;
 	esac
-	fails "docker with $e: refused, it names it" \
-	    "^sbx: $said: an engine reached as a client sees its own paths" \
-	    -r docker -d "$t/src" ok.py
+	unreachable docker
+	say $? "docker with $e: remote, not there: 125, named, nothing left"
 	unset "${e%%=*}"
 done
 for e in CONTAINER_HOST=unix:///nowhere.sock CONTAINER_CONNECTION=far; do
 	export "${e?}"
-	fails "podman with $e: refused, it names it" \
-	    "^sbx: $e: an engine reached as a client" -r podman -d "$t/src" ok.py
+	said=$e
+	unreachable podman
+	say $? "podman with $e: remote, not there: 125, named, nothing left"
+	fails "podman with $e: no session there" \
+	    "^sbx: $e: sessions and pools talk to their supervisor through" \
+	    start -r podman -d "$t/src"
+	fails "podman with $e: no allow_hosts there" \
+	    "^sbx: allow_hosts: $e: the proxy's socket" \
+	    -r podman --allow-host ok.test -d "$t/src" ok.py
 	unset "${e%%=*}"
 done
 want=$(lim | jq -c '.timeout = 20')
