@@ -16,7 +16,7 @@ TESTS = tests/unit.sh tests/diff.sh tests/tar.sh tests/cli.sh tests/golden.sh te
 	tests/changes.sh tests/session.sh tests/repl.sh tests/pool.sh \
 	tests/supervise.sh tests/usage.sh tests/disk.sh \
 	tests/human.sh tests/batch.sh tests/extract.sh tests/compile.sh tests/net.sh \
-	tests/gvisor.sh tests/hostile-gvisor.sh \
+	tests/gvisor.sh tests/hostile-gvisor.sh tests/remote.sh \
 	tests/package.sh tests/sanitize.sh tests/fuzz.sh
 
 all: sbx sbx-supervise

@@ -1070,20 +1070,20 @@ not_users(const struct job *jb)
 
 /* /sbx: sbx's files and the init, not the user's; out/ the user's. */
 static int
-put_sbx(int fd, const struct job *jb)
+put_sbx(int fd, const struct job *jb, struct tar_result *n)
 {
 	struct tar_owner o = not_users(jb), user = { 0, 0, 0 };
 
 	user.uid = jb->uid;
 	user.gid = jb->gid;
-	return tar_tree(fd, jb->lay.sbx, &o) || tar_dir(fd, "out", &user,
+	return tar_tree(fd, jb->lay.sbx, &o, n) || tar_dir(fd, "out", &user,
 	    0700) || tar_file(fd, supervisor(), NAME_INIT, &o, 0755) ||
 	    tar_end(fd) ? -1 : 0;
 }
 
 /* /workspace: the shadow, the user's unless it is read-only. */
 static int
-put_ws(int fd, const struct job *jb)
+put_ws(int fd, const struct job *jb, struct tar_result *n)
 {
 	struct tar_owner o = not_users(jb);
 
@@ -1091,21 +1091,23 @@ put_ws(int fd, const struct job *jb)
 		o.uid = jb->uid;
 		o.ro = 0;
 	}
-	return tar_tree(fd, jb->lay.ws, &o) || tar_end(fd) ? -1 : 0;
+	return tar_tree(fd, jb->lay.ws, &o, n) || tar_end(fd) ? -1 : 0;
 }
 
 /*
  * "runtime cp" between the container's dir and an archive on a pipe:
- * in, the archive that put() writes; out, read by tar_extract() into
- * dst within b.  0, or -1 with *why.
+ * in, the archive that put() writes, counted in res; out, read by
+ * tar_extract() into dst within b, what it made in res.  0, or -1 with
+ * *why.
  */
 static int
 copy(const struct job *jb, const char *dir, int (*put)(int,
-    const struct job *), const char *dst, const struct tar_bound *b,
-    struct tar_result *res, const char **why)
+    const struct job *, struct tar_result *), const char *dst,
+    const struct tar_bound *b, struct tar_result *res, const char **why)
 {
 	const struct container *c = &jb->ctr;
 	char *target = smprintf("%s:%s", c->name, dir);
+	char *tmp = smprintf("%s/tmp", jb->lay.dir);
 	char *argv[8];
 	int fd[2], null, r = 0, code;
 	size_t i = 0;
@@ -1123,6 +1125,10 @@ copy(const struct job *jb, const char *dir, int (*put)(int,
 		die("pipe:");
 	fcntl(fd[0], F_SETFD, FD_CLOEXEC);
 	fcntl(fd[1], F_SETFD, FD_CLOEXEC);
+	/* podman's remote client keeps a copy of what it reads in
+	 * TMPDIR, and leaves it: in the run's directory, it goes too. */
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		die("mkdir %s:", tmp);
 	if ((pid = fork()) < 0)
 		die("fork:");
 	if (pid == 0) {
@@ -1131,17 +1137,19 @@ copy(const struct job *jb, const char *dir, int (*put)(int,
 		dup2(put ? null : fd[1], 1);
 		dup2(null, 2);
 		signal(SIGPIPE, SIG_DFL);
+		setenv("TMPDIR", tmp, 1);
 		execv(c->path, argv);
 		_exit(EXIT_CANNOT);
 	}
 	close(put ? fd[0] : fd[1]);
 	if (put)
-		r = put(fd[1], jb);
+		r = put(fd[1], jb, res);
 	else if ((r = tar_extract(fd[0], dst, b, res)) < 0)
 		*why = res->error;
 	close(put ? fd[1] : fd[0]);
 	code = reap(pid);
 	free(target);
+	free(tmp);
 	/* A bound that stopped the read stopped the client too. */
 	if (!put && r == 0 && res->full)
 		return 0;
@@ -1202,6 +1210,9 @@ run_argv(const struct container *c, char **argv, const char **why)
 	return reap(pid);
 }
 
+/* What the copy in put in /workspace: the copy back's bounds' base. */
+static struct tar_result copied;
+
 /* A remote run that cannot go on: its container goes. */
 static int
 remote_fail(struct container *c, struct result *r, const char *why)
@@ -1223,6 +1234,7 @@ remote_create(struct job *jb, char **argv, struct result *r)
 {
 	static char msg[768];
 	struct container *c = &jb->ctr;
+	struct tar_result sbx;
 	const char *why = NULL;
 	char *id;
 	double t = now();
@@ -1240,9 +1252,10 @@ remote_create(struct job *jb, char **argv, struct result *r)
 	}
 	r->create = now() - t;
 	t = now();
-	if (copy(jb, CTR_SBX, put_sbx, NULL, NULL, NULL, &why) < 0 ||
+	memset(&copied, 0, sizeof(copied));
+	if (copy(jb, CTR_SBX, put_sbx, NULL, NULL, &sbx, &why) < 0 ||
 	    (jb->pol.workspace != WS_NONE && copy(jb, CTR_WORKSPACE, put_ws,
-	    NULL, NULL, NULL, &why) < 0)) {
+	    NULL, NULL, &copied, &why) < 0)) {
 		snprintf(msg, sizeof(msg), "%s: copy into the container: %s",
 		    c->runtime, why);
 		return remote_fail(c, r, msg);
@@ -1271,6 +1284,7 @@ remote_end(struct job *jb, struct result *r)
 	int fd;
 
 	memset(&b, 0, sizeof(b));
+	memset(&res, 0, sizeof(res));
 	b.strip = -1;	/* podman's "/", docker's "out/" */
 	b.chown = geteuid() == 0;
 	b.uid = jb->uid;
@@ -1280,9 +1294,9 @@ remote_end(struct job *jb, struct result *r)
 	if (copy(jb, CTR_OUT, NULL, jb->lay.out, &b, &res, &why) < 0)
 		goto fail;
 	if (p->workspace == WS_RW) {
-		b.bytes = p->ws_size > 0 ? p->max_bytes + p->ws_size :
+		b.bytes = p->ws_size > 0 ? copied.bytes + p->ws_size :
 		    LLONG_MAX;
-		b.files = p->ws_files > 0 ? p->max_files + p->ws_files :
+		b.files = p->ws_files > 0 ? copied.files + p->ws_files :
 		    LONG_MAX;
 		if (shadow_empty(jb->lay.ws) < 0)
 			die("empty %s:", jb->lay.ws);

@@ -114,6 +114,7 @@ gc(const char *runtime)
 			continue;
 		memset(&c, 0, sizeof(c));
 		c.runtime = names[i];
+		c.remote = backend_remote(names[i]);
 		if ((c.path = runtime_find(names[i])) == NULL)
 			continue;
 		if (backend_ps(&c, gc_container) < 0) {

@@ -28,9 +28,10 @@
  * Its own failures are one stderr line that starts with INIT_SAYS, and
  * exit status 125: the script never ran.  Its environment's
  * ENV_INIT_KEY (NONCE_LEN hex digits, removed before the script runs)
- * starts the line "KEY CPU_US PEAK" it writes to OUT_USAGE once all of
- * the run is dead: CPU microseconds, the memory cgroup's peak in bytes
- * or -1.  INIT_STOP from outside the container ends the run so.
+ * starts the line "KEY CPU_US PEAK OOM" it writes to OUT_USAGE once all
+ * of the run is dead: CPU microseconds, the memory cgroup's peak in
+ * bytes or -1, and its count of OOM kills or -1.  INIT_STOP from
+ * outside the container ends the run so.
  */
 #define NAME_INIT	"init"		/* under /sbx */
 #define CTR_INIT	CTR_SBX "/" NAME_INIT

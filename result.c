@@ -177,14 +177,18 @@ static void
 read_usage(const struct job *jb, struct result *r)
 {
 	char buf[128], key[40], *path;
-	long long cpu, peak;
+	long long cpu, peak, oom;
 
 	if (read_small_out(jb, OUT_USAGE, buf, sizeof(buf)) > 0 &&
-	    sscanf(buf, "%39s %lld %lld", key, &cpu, &peak) == 3 &&
+	    sscanf(buf, "%39s %lld %lld %lld", key, &cpu, &peak, &oom) == 4 &&
 	    strcmp(key, jb->ctr.key) == 0 && cpu >= 0) {
 		/* A compiled language's run: its program's alone. */
 		r->cpu_us = cpu > r->compile_us ? cpu - r->compile_us : 0;
 		r->mem_peak = peak >= 0 ? peak : -1;
+		/* The cgroup's own count: what a remote podman, whose
+		 * conmon marks it on its host, cannot tell us. */
+		if (oom > 0)
+			r->oom_killed = 1;
 	}
 	path = smprintf("%s/" OUT_USAGE, jb->lay.out);
 	unlink(path);
@@ -249,7 +253,7 @@ read_out(const struct job *jb, struct result *r)
 	read_value(jb, r);
 	if (!jb->session && !jb->pooled)
 		read_usage(jb, r);
-	r->disk_full = ws_full(jb);
+	r->disk_full = r->disk_full || ws_full(jb);
 }
 
 /* rw: what the script changed in the shadow, against the manifest. */

@@ -523,7 +523,8 @@ struct tar_result {
 	int full;		/* a bound stopped it */
 	const char *error;
 };
-int tar_tree(int fd, const char *dir, const struct tar_owner *o);
+int tar_tree(int fd, const char *dir, const struct tar_owner *o,
+    struct tar_result *n);
 int tar_file(int fd, const char *path, const char *name,
     const struct tar_owner *o, mode_t mode);
 int tar_dir(int fd, const char *name, const struct tar_owner *o,

@@ -1388,9 +1388,9 @@ usage_write(const char *key)
 
 	if (*key == '\0')
 		return;
-	n = snprintf(buf, sizeof(buf), "%s %lld %lld\n", key,
+	n = snprintf(buf, sizeof(buf), "%s %lld %lld %lld\n", key,
 	    cgroup_cpu_us() >= 0 ? cgroup_cpu_us() : children_us(),
-	    cgroup_peak());
+	    cgroup_peak(), oom_kills());
 	unlink(CTR_OUT "/" OUT_USAGE);
 	if ((fd = open(CTR_OUT "/" OUT_USAGE, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)

@@ -222,12 +222,12 @@ tar_dir(int fd, const char *name, const struct tar_owner *o, mode_t mode)
 /* dir's entries under name (with its "/"), a descriptor a level. */
 static int
 tree(int fd, int dir, char *name, size_t len, const struct tar_owner *o,
-    int depth)
+    struct tar_result *n, int depth)
 {
 	char link[PATH_MAX + 1];
 	struct dirent *d;
 	struct stat st;
-	ssize_t n;
+	ssize_t k;
 	DIR *dp;
 	int sub, r = 0;
 	size_t l;
@@ -246,6 +246,9 @@ tree(int fd, int dir, char *name, size_t len, const struct tar_owner *o,
 			break;
 		}
 		memcpy(name + len, d->d_name, l + 1);
+		n->files++;
+		if (S_ISREG(st.st_mode))
+			n->bytes += st.st_size;
 		if (S_ISDIR(st.st_mode)) {
 			memcpy(name + len + l, "/", 2);
 			if ((sub = openat(dirfd(dp), d->d_name, O_RDONLY |
@@ -254,7 +257,7 @@ tree(int fd, int dir, char *name, size_t len, const struct tar_owner *o,
 			    st.st_mode), st.st_mtime) < 0)
 				r = -1;
 			else
-				r = tree(fd, sub, name, len + l + 1, o,
+				r = tree(fd, sub, name, len + l + 1, o, n,
 				    depth + 1);
 		} else if (S_ISREG(st.st_mode)) {
 			if ((sub = openat(dirfd(dp), d->d_name, O_RDONLY |
@@ -268,11 +271,11 @@ tree(int fd, int dir, char *name, size_t len, const struct tar_owner *o,
 				close(sub);
 			}
 		} else if (S_ISLNK(st.st_mode)) {
-			if ((n = readlinkat(dirfd(dp), d->d_name, link,
+			if ((k = readlinkat(dirfd(dp), d->d_name, link,
 			    sizeof(link) - 1)) < 0)
 				r = -1;
 			else {
-				link[n] = '\0';
+				link[k] = '\0';
 				r = entry(fd, '2', name, link, 0, o, 0777,
 				    st.st_mtime);
 			}
@@ -286,9 +289,13 @@ tree(int fd, int dir, char *name, size_t len, const struct tar_owner *o,
 	return r;
 }
 
-/* The tree at dir, its entries named relative to it; no link followed. */
+/*
+ * The tree at dir, its entries named relative to it, no link followed;
+ * their number and their files' bytes added to *n.
+ */
 int
-tar_tree(int fd, const char *dir, const struct tar_owner *o)
+tar_tree(int fd, const char *dir, const struct tar_owner *o,
+    struct tar_result *n)
 {
 	char name[PATH_MAX + 1] = "";
 	int d;
@@ -296,7 +303,7 @@ tar_tree(int fd, const char *dir, const struct tar_owner *o)
 	if ((d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
 		return -1;
-	return tree(fd, d, name, 0, o, 0);
+	return tree(fd, d, name, 0, o, n, 0);
 }
 
 int

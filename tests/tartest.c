@@ -20,7 +20,8 @@ main(int argc, char *argv[])
 
 	if (argc >= 3 && strcmp(argv[1], "c") == 0) {
 		o.ro = argc > 3 && strcmp(argv[3], "ro") == 0;
-		return tar_tree(1, argv[2], &o) || tar_end(1);
+		memset(&r, 0, sizeof(r));
+		return tar_tree(1, argv[2], &o, &r) || tar_end(1);
 	}
 	if (argc == 6 && strcmp(argv[1], "x") == 0) {
 		memset(&b, 0, sizeof(b));
