@@ -855,11 +855,21 @@ static int
 ask_oom(const struct container *c)
 {
 	static char buf[1 << 18];
-	char out[64];
+	char out[64], *path;
 	struct stat st;
+	int here;
 
 	if (is_podman(c->runtime) && !c->remote)
 		return lstat(c->lay->oom, &st) == 0;
+	/* Remote: the init's count came back with /sbx/out, and
+	 * read_usage() takes it; the engine is asked if it did not. */
+	if (c->remote) {
+		path = smprintf("%s/" OUT_USAGE, c->lay->out);
+		here = lstat(path, &st) == 0;
+		free(path);
+		if (here)
+			return 0;
+	}
 	/* The daemon's JSON: OOMKilled is one of its booleans, and a
 	 * string the script chose cannot hold an unescaped quote. */
 	if (inspect_api(c, buf, sizeof(buf)) == 200 &&
@@ -1095,70 +1105,119 @@ put_ws(int fd, const struct job *jb, struct tar_result *n)
 }
 
 /*
- * "runtime cp" between the container's dir and an archive on a pipe:
- * in, the archive that put() writes, counted in res; out, read by
- * tar_extract() into dst within b, what it made in res.  0, or -1 with
- * *why.
+ * Starts "runtime cp" between the container's dir and a pipe, whose
+ * other end goes to *fd: in, the archive it reads; else the one it
+ * writes.  podman's remote client keeps a copy of what it reads in
+ * TMPDIR, and leaves it: its TMPDIR is the run's directory's.
  */
-static int
-copy(const struct job *jb, const char *dir, int (*put)(int,
-    const struct job *, struct tar_result *), const char *dst,
-    const struct tar_bound *b, struct tar_result *res, const char **why)
+static pid_t
+cp_start(const struct job *jb, const char *dir, int in, int *fd)
 {
 	const struct container *c = &jb->ctr;
 	char *target = smprintf("%s:%s", c->name, dir);
 	char *tmp = smprintf("%s/tmp", jb->lay.dir);
-	char *argv[8];
-	int fd[2], null, r = 0, code;
+	char *argv[6];
+	int p[2], null;
 	size_t i = 0;
 	pid_t pid;
 
 	argv[i++] = (char *)c->runtime;
 	argv[i++] = "cp";
 	/* podman's default chowns to the container's user: keep ours */
-	if (put && is_podman(c->runtime))
+	if (in && is_podman(c->runtime))
 		argv[i++] = "--archive=false";
-	argv[i++] = put ? "-" : target;
-	argv[i++] = put ? target : "-";
+	argv[i++] = in ? "-" : target;
+	argv[i++] = in ? target : "-";
 	argv[i] = NULL;
-	if (pipe(fd) < 0)
-		die("pipe:");
-	fcntl(fd[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fd[1], F_SETFD, FD_CLOEXEC);
-	/* podman's remote client keeps a copy of what it reads in
-	 * TMPDIR, and leaves it: in the run's directory, it goes too. */
 	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
 		die("mkdir %s:", tmp);
+	if (pipe(p) < 0)
+		die("pipe:");
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
 	if ((pid = fork()) < 0)
 		die("fork:");
 	if (pid == 0) {
 		null = open("/dev/null", O_RDWR);
-		dup2(put ? fd[0] : null, 0);
-		dup2(put ? null : fd[1], 1);
+		dup2(in ? p[0] : null, 0);
+		dup2(in ? null : p[1], 1);
 		dup2(null, 2);
 		signal(SIGPIPE, SIG_DFL);
 		setenv("TMPDIR", tmp, 1);
 		execv(c->path, argv);
 		_exit(EXIT_CANNOT);
 	}
-	close(put ? fd[0] : fd[1]);
-	if (put)
-		r = put(fd[1], jb, res);
-	else if ((r = tar_extract(fd[0], dst, b, res)) < 0)
-		*why = res->error;
-	close(put ? fd[1] : fd[0]);
-	code = reap(pid);
+	close(in ? p[0] : p[1]);
+	*fd = in ? p[1] : p[0];
 	free(target);
 	free(tmp);
-	/* A bound that stopped the read stopped the client too. */
-	if (!put && r == 0 && res->full)
+	return pid;
+}
+
+/* What /sbx/out may bring back: its tmpfs's, were it local. */
+static void
+out_bound(const struct job *jb, struct tar_bound *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->strip = -1;		/* podman's "/", docker's "out/" */
+	b->chown = geteuid() == 0;
+	b->uid = jb->uid;
+	b->gid = jb->gid;
+	b->bytes = 2 << 20;	/* OUT_SIZE */
+	b->files = OUT_INODES;
+}
+
+/*
+ * The small copy, /sbx in or /sbx/out back, beside the workspace's: its
+ * archive written, or read into out/, by a child of ours, *side, who
+ * says only whether it could.  It never dies: what it would do at exit
+ * is ours.  Returns the client.
+ */
+static pid_t
+cp_side(const struct job *jb, int in, pid_t *side)
+{
+	struct tar_result res;
+	struct tar_bound b;
+	pid_t client;
+	int fd;
+
+	client = cp_start(jb, in ? CTR_SBX : CTR_OUT, in, &fd);
+	if ((*side = fork()) < 0)
+		die("fork:");
+	if (*side == 0) {
+		memset(&res, 0, sizeof(res));
+		out_bound(jb, &b);
+		if ((in ? put_sbx(fd, jb, &res) : tar_extract(fd,
+		    jb->lay.out, &b, &res)) < 0)
+			_exit(1);
+		_exit(res.full ? 2 : 0);
+	}
+	close(fd);
+	return client;
+}
+
+/*
+ * A copy's end: its client's status, then its side's; 0 if both did,
+ * or if the side stopped at its bound (2), which cut the client off.
+ */
+static int
+cp_end(pid_t client, pid_t side, const char *dir, const char **why)
+{
+	static char msg[256];
+	int code = reap(client), sc = side < 0 ? 0 : reap(side), ok = sc == 0;
+
+	if (sc == 2)
 		return 0;
-	if (r == 0 && code != 0)
-		*why = smprintf("%s cp %s: exit status %d", c->runtime, dir,
-		    code);
-	else if (r < 0 && put)
-		*why = "the archive could not be written";
-	return r == 0 && code == 0 ? 0 : -1;
+	if (code != 0) {
+		snprintf(msg, sizeof(msg), "cp %s: exit status %d", dir, code);
+		*why = msg;
+		return -1;
+	}
+	if (!ok) {
+		*why = "its archive could not be made";
+		return -1;
+	}
+	return 0;
 }
 
 /* A command of the runtime's, argv, to its end; its stderr's last line
@@ -1234,30 +1293,38 @@ remote_create(struct job *jb, char **argv, struct result *r)
 {
 	static char msg[768];
 	struct container *c = &jb->ctr;
-	struct tar_result sbx;
-	const char *why = NULL;
-	char *id;
+	const char *why = NULL, *bad;
 	double t = now();
+	pid_t client, side, ws;
+	int fd, ok = 1;
 
 	r->remote = 1;
-	if ((id = backend_image_id(c, c->image)) == NULL)
-		return remote_fail(c, r, (why = diagnose(c)) ? why :
-		    "the engine cannot say what its image is");
-	free(id);
 	c->started = 1;
+	/* The image is asked for once the create fails: a round trip
+	 * less for every run that has it. */
 	if (run_argv(c, argv, &why) != 0) {
+		if ((bad = diagnose(c)) != NULL)
+			return remote_fail(c, r, bad);
 		snprintf(msg, sizeof(msg), "%s: the container was not "
 		    "created: %s", c->runtime, why);
 		return remote_fail(c, r, msg);
 	}
 	r->create = now() - t;
 	t = now();
+	/* /sbx and /workspace at once: each copy costs the client's
+	 * start and a round trip. */
 	memset(&copied, 0, sizeof(copied));
-	if (copy(jb, CTR_SBX, put_sbx, NULL, NULL, &sbx, &why) < 0 ||
-	    (jb->pol.workspace != WS_NONE && copy(jb, CTR_WORKSPACE, put_ws,
-	    NULL, NULL, &copied, &why) < 0)) {
+	client = cp_side(jb, 1, &side);
+	if (jb->pol.workspace != WS_NONE) {
+		ws = cp_start(jb, CTR_WORKSPACE, 1, &fd);
+		ok = put_ws(fd, jb, &copied) == 0;
+		close(fd);
+		if (cp_end(ws, -1, CTR_WORKSPACE, &why) < 0 || !ok)
+			ok = 0;
+	}
+	if (cp_end(client, side, CTR_SBX, &why) < 0 || !ok) {
 		snprintf(msg, sizeof(msg), "%s: copy into the container: %s",
-		    c->runtime, why);
+		    c->runtime, why ? why : "the archive could not be made");
 		return remote_fail(c, r, msg);
 	}
 	r->copy_in = now() - t;
@@ -1269,40 +1336,42 @@ remote_create(struct job *jb, char **argv, struct result *r)
  * workspace into ws/, emptied first, within workspace_size and
  * workspace_files past the copy.  One that stops there marks the run's
  * directory partial: the change report says it is incomplete, and
- * sbx apply applies none of it.  Then the container goes.
+ * sbx apply applies none of it.  Returns what failed, or NULL.
  */
-static void
-remote_end(struct job *jb, struct result *r)
+static const char *
+remote_get(struct job *jb, struct result *r)
 {
 	static char msg[768];
 	const struct policy *p = &jb->pol;
 	struct tar_result res;
 	struct tar_bound b;
-	const char *why = NULL;
+	const char *why = NULL, *said;
 	char *mark;
 	double t = now();
-	int fd;
+	pid_t client, side, ws;
+	int fd, ok = 1;
 
-	memset(&b, 0, sizeof(b));
-	memset(&res, 0, sizeof(res));
-	b.strip = -1;	/* podman's "/", docker's "out/" */
-	b.chown = geteuid() == 0;
-	b.uid = jb->uid;
-	b.gid = jb->gid;
-	b.bytes = 2 << 20;	/* OUT_SIZE, OUT_INODES */
-	b.files = OUT_INODES;
-	if (copy(jb, CTR_OUT, NULL, jb->lay.out, &b, &res, &why) < 0)
-		goto fail;
+	/* /sbx/out and /workspace at once, as they went in. */
+	client = cp_side(jb, 0, &side);
 	if (p->workspace == WS_RW) {
+		out_bound(jb, &b);
 		b.bytes = p->ws_size > 0 ? copied.bytes + p->ws_size :
 		    LLONG_MAX;
 		b.files = p->ws_files > 0 ? copied.files + p->ws_files :
 		    LONG_MAX;
 		if (shadow_empty(jb->lay.ws) < 0)
 			die("empty %s:", jb->lay.ws);
-		if (copy(jb, CTR_WORKSPACE, NULL, jb->lay.ws, &b, &res,
-		    &why) < 0)
-			goto fail;
+		ws = cp_start(jb, CTR_WORKSPACE, 0, &fd);
+		if (tar_extract(fd, jb->lay.ws, &b, &res) < 0) {
+			why = res.error;
+			ok = 0;
+		}
+		close(fd);	/* past a bound: the client is cut off */
+		if (cp_end(ws, -1, CTR_WORKSPACE, &said) < 0 && !res.full &&
+		    ok) {
+			why = said;
+			ok = 0;
+		}
 		if (res.full) {
 			r->disk_full = 1;
 			mark = smprintf("%s/" MARK_PARTIAL, jb->lay.dir);
@@ -1314,18 +1383,12 @@ remote_end(struct job *jb, struct result *r)
 		}
 	}
 	r->copy_out = now() - t;
-	t = now();
-	backend_remove(&jb->ctr);
-	r->remove = now() - t;
-	return;
-fail:
-	if (r->error == NULL) {
+	if (cp_end(client, side, CTR_OUT, &said) < 0 || !ok) {
 		snprintf(msg, sizeof(msg), "%s: copy out of the container: %s",
-		    jb->ctr.runtime, why);
-		r->error = msg;
-		r->status = EXIT_FAIL;
+		    jb->ctr.runtime, ok ? said : why);
+		return msg;
 	}
-	backend_remove(&jb->ctr);
+	return NULL;
 }
 
 /*
@@ -1342,6 +1405,7 @@ backend_run(struct job *jb, char **argv, struct compile *cp,
 	long timeout = jb->pol.timeout;
 	char *start[] = { (char *)c->runtime, "start", "--attach",
 	    "--interactive", c->name, NULL };
+	const char *lost;
 	struct stream s[2];
 	double t0;
 	time_t since;
@@ -1371,15 +1435,24 @@ backend_run(struct job *jb, char **argv, struct compile *cp,
 	s[0].cp = s[1].cp = cp;
 	ws = wait_loop(c, s, cp ? timeout : 0, r);
 	r->duration = now() - t0;
+	/* Back before decode(), which then finds the init's count. */
+	lost = c->remote ? remote_get(jb, r) : NULL;
 	decode(c, ws, r, &s[1], since);
+	if (lost && r->error == NULL) {
+		r->error = lost;
+		r->status = EXIT_FAIL;
+	}
 	if (cp)
 		compile_end(cp, r);
 	/* podman's --rm did it, unless we had to stop the container. */
-	if (c->remote)
-		remote_end(jb, r);
-	else if (!is_podman(c->runtime) || r->timed_out || r->interrupted ||
-	    r->truncated)
+	if (c->remote) {
+		t0 = now();
 		backend_remove(c);
+		r->remove = now() - t0;
+	} else if (!is_podman(c->runtime) || r->timed_out || r->interrupted ||
+	    r->truncated) {
+		backend_remove(c);
+	}
 	c->started = 0;
 	if (jb_failed() && r->error == NULL) {
 		r->error = "write error on standard output";
