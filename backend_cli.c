@@ -1382,13 +1382,16 @@ remote_get(struct job *jb, struct result *r)
 			free(mark);
 		}
 	}
+	if (cp_end(client, side, CTR_OUT, &said) < 0)
+		why = ok ? said : why;
+	else if (ok)
+		why = NULL;
 	r->copy_out = now() - t;
-	if (cp_end(client, side, CTR_OUT, &said) < 0 || !ok) {
-		snprintf(msg, sizeof(msg), "%s: copy out of the container: %s",
-		    jb->ctr.runtime, ok ? said : why);
-		return msg;
-	}
-	return NULL;
+	if (why == NULL)
+		return NULL;
+	snprintf(msg, sizeof(msg), "%s: copy out of the container: %s",
+	    jb->ctr.runtime, why);
+	return msg;
 }
 
 /*
