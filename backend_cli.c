@@ -1240,11 +1240,7 @@ run_argv(const struct container *c, char **argv, const char **why)
 	if (pid == 0) {
 		null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
-		dup2(null, 1);
-		dup2(fd[1], 2);
-		signal(SIGPIPE, SIG_DFL);
-		execv(c->path, argv);
-		_exit(EXIT_CANNOT);
+		child(c, argv, null, fd[1]);
 	}
 	close(fd[1]);
 	/* The last of it: a line that the buffer cuts is the one kept. */

@@ -1638,7 +1638,9 @@ become(char **u)
 	    num(u[2], strlen(u[2]), 0, 1, &own) == -1)
 		die("init -u: not a uid, gid and 0 or 1: %s %s %s", u[0], u[1],
 		    u[2]);
-	if (chown(CTR_SBX, 0, 0) == -1 || chmod(CTR_SBX, 0755) == -1 ||
+	/* /sbx is not the user's, even a user 0's (see not_users()). */
+	if (chown(CTR_SBX, uid ? 0 : 65534, 0) == -1 ||
+	    chmod(CTR_SBX, 0755) == -1 ||
 	    chown(CTR_OUT, (uid_t)uid, (gid_t)gid) == -1 ||
 	    (own && chown(CTR_WORKSPACE, (uid_t)uid, (gid_t)gid) == -1))
 		die("init -u: chown:");

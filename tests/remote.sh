@@ -77,6 +77,7 @@ echo x >suid; chmod 4755 suid
 ls -la >/dev/null
 SH
 printf 'pwd; ls /workspace | wc -l; touch /workspace/x && echo wrote\n' >"$t/src/none.sh"
+printf '#include <stdio.h>\nint main(int c, char **v) { printf("%%s\\n", v[c - 1]); return 4; }\n' >"$t/src/m.c"
 cp -a "$t/src" "$t/src.orig"
 
 left() { "$rt" ps -a --filter label=sbx --format '{{.Names}}'; }
@@ -86,6 +87,7 @@ r() { timeout 120 "$SBX" -c "$t/remote.ini" -r "$rt" -t test \
 local_run() { (unset CONTAINER_HOST DOCKER_HOST; r "$@"); }
 
 edir=$(mktemp -d /var/tmp/sbx-remote.XXXXXX) || cannot "mktemp in /var/tmp"
+ENGINE_IMAGES="sbx-python sbx-sh sbx-c"
 ON_EXIT="engine_stop podman $edir/podman; engine_stop docker $edir/docker
 rm -rf $edir
 ${ON_EXIT:-}"
@@ -152,6 +154,8 @@ for rt in $runtimes; do
 	pid=$!
 	i=0
 	until [ -n "$(out 2>/dev/null)" ] || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	like "sbx ps: the run, on the remote engine" "$("$SBX" ps -r "$rt" 2>&1)" \
+	    "$(jq -r 'select(.event == "start") | .name' "$t/out")"
 	kill -TERM $pid
 	wait $pid
 	is "sbx's SIGTERM: 143, interrupted" "$?:$(res '[.status, .interrupted] | @csv')" "143:143,15"
@@ -173,6 +177,8 @@ for rt in $runtimes; do
 
 	r value.sh
 	is '$SBX_RESULT' "$(res .value.n)" 1
+	r m.c arg
+	is "C: compiled and run there" "$(out):$(res '[.status, .phase] | @csv')" 'arg:4,"run"' || show
 	r -w none none.sh
 	is "workspace none: empty, the user's" "$(out)" "/workspace${nl}0${nl}wrote"
 

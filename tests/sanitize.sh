@@ -2,11 +2,11 @@
 # tests/sanitize.sh [asan] [valgrind]: sbx under memory checkers (both
 # parts by default).  Builds in copies of the tree, so it is untouched.
 #
-# asan      sbx, tests/unit (and tests/sbx-sys, if the Makefile has it)
-#           built with clang -fsanitize=address,undefined; then the
-#           unit, diff, cli, golden (guard, system) suites and the
-#           integration, changes, session and net suites on podman and docker
-#           run with them.  One line for each
+# asan      sbx, tests/unit, tests/tartest (and tests/sbx-sys, if the
+#           Makefile has it) built with clang -fsanitize=address,undefined;
+#           then the unit, diff, tar, cli, golden (guard, system) suites and
+#           the integration, changes, session, net and remote suites on
+#           podman and docker run with them.  One line for each
 #           suite's own verdict, one for its sanitizer reports: every
 #           report is written to a file (log_path), so even a report from
 #           a run whose exit status no test looks at fails.
@@ -80,6 +80,7 @@ asan() {
 	a=$t/asan
 	san="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 	targets="sbx tests/unit tests/difftest"
+	grep -q '^tests/tartest:' Makefile && targets="$targets tests/tartest"
 	grep -q '^tests/sbx-sys:' Makefile && [ -x tests/system.sh ] &&
 	    targets="$targets tests/sbx-sys"
 	# shellcheck disable=SC2086
@@ -121,7 +122,7 @@ asan() {
 	    notok "build sbx-supervise"
 	# Timed limits are for -O2 builds, not ASan's.
 	export DIFFTEST_TIME=0
-	for s in unit diff cli golden guard; do
+	for s in unit diff tar cli golden guard; do
 		[ -x "$a/tests/$s.sh" ] && suite "tests/$s.sh" "$a/tests/$s.sh"
 	done
 	case $targets in
@@ -129,7 +130,7 @@ asan() {
 	esac
 	for rt in $runtimes; do
 		# shellcheck disable=SC2016
-		for s in integration changes session net; do
+		for s in integration changes session net remote; do
 			# shellcheck disable=SC2016
 			suite "tests/$s.sh $rt" env SBX="$a/sbx" \
 			    SBX_SUPERVISE="$a/sbx-supervise" \
