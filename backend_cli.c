@@ -102,6 +102,61 @@ is_podman(const char *runtime)
  * not a unix socket, a DOCKER_CONTEXT, or a current context in its
  * config.json other than "default".
  */
+/*
+ * containers.conf's "remote = true" in [engine], which makes podman a
+ * client: the last file that says either way, in podman's order
+ * (CONTAINERS_CONF alone if set), or NULL.
+ */
+static const char *
+podman_conf_remote(void)
+{
+	static char said[PATH_MAX];
+	char path[PATH_MAX], line[512], *p, *e;
+	const char *v;
+	int engine, i, on = 0;
+	FILE *f;
+
+	for (i = 0; i < 4; i++) {
+		v = getenv("CONTAINERS_CONF");
+		if (v && *v) {
+			if (i > 0)
+				break;
+			snprintf(path, sizeof(path), "%s", v);
+		} else if (i < 2) {
+			snprintf(path, sizeof(path), "%s/containers/"
+			    "containers.conf", i ? "/etc" : "/usr/share");
+		} else if (i == 2 && (v = getenv("XDG_CONFIG_HOME")) && *v) {
+			snprintf(path, sizeof(path), "%s/containers/"
+			    "containers.conf", v);
+		} else if (i == 3 && (v = getenv("HOME")) && *v) {
+			snprintf(path, sizeof(path), "%s/.config/containers/"
+			    "containers.conf", v);
+		} else {
+			continue;
+		}
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		for (engine = 0; fgets(line, sizeof(line), f); ) {
+			p = line + strspn(line, " \t");
+			if (*p == '[') {
+				engine = strncmp(p, "[engine]", 8) == 0;
+				continue;
+			}
+			if (!engine || strncmp(p, "remote", 6) != 0)
+				continue;
+			p += 6 + strspn(p + 6, " \t");
+			if (*p++ != '=')
+				continue;
+			p += strspn(p, " \t");
+			e = p + strcspn(p, " \t\r\n#");
+			on = e - p == 4 && strncmp(p, "true", 4) == 0;
+			snprintf(said, sizeof(said), "%s", path);
+		}
+		fclose(f);
+	}
+	return on ? said : NULL;
+}
+
 const char *
 backend_remote(const char *runtime)
 {
@@ -117,6 +172,8 @@ backend_remote(const char *runtime)
 		else if ((v = getenv("CONTAINER_CONNECTION")) && *v)
 			snprintf(why, sizeof(why), "CONTAINER_CONNECTION=%s",
 			    v);
+		else if ((v = podman_conf_remote()) != NULL)
+			snprintf(why, sizeof(why), "remote = true (%.400s)", v);
 		else
 			return NULL;
 		return why;

@@ -250,17 +250,28 @@ for e in DOCKER_HOST=tcp://127.0.0.1:1 DOCKER_CONTEXT=far \
 	say $? "docker with $e: remote, not there: 125, named, nothing left"
 	unset "${e%%=*}"
 done
-for e in CONTAINER_HOST=unix:///nowhere.sock CONTAINER_CONNECTION=far; do
+printf '[containers]\n[engine]\n  remote = true # a client\n' >"$t/remote.conf"
+for e in CONTAINER_HOST=unix:///nowhere.sock CONTAINER_CONNECTION=far \
+    CONTAINERS_CONF=$t/remote.conf; do
 	export "${e?}"
-	said=$e
+	case $e in
+	CONTAINERS_CONF=*) said="remote = true ($t/remote.conf)" ;;
+	*) said=$e ;;
+	esac
 	unreachable podman
 	say $? "podman with $e: remote, not there: 125, named, nothing left"
 	fails "podman with $e: no session there" \
-	    "^sbx: $e: sessions and pools talk to their supervisor through" \
+	    "^sbx: $said: sessions and pools talk to their supervisor" \
 	    start -r podman -d "$t/src"
 	fails "podman with $e: no allow_hosts there" \
-	    "^sbx: allow_hosts: $e: the proxy's socket" \
+	    "^sbx: allow_hosts: $said: the proxy's socket" \
 	    -r podman --allow-host ok.test -d "$t/src" ok.py
+	"$SBX" -D -r podman -w rw -d "$t/src" ok.py >"$t/out" 2>"$t/err" &&
+	    jq -e '.argv | (.[1] == "create") and index("--user=0:0") and
+	    index("--mount=type=volume,target=/workspace") and index("-u") and
+	    (map(select(startswith("--mount=type=bind"))) | length == 0)' \
+	    "$t/out" >/dev/null
+	say $? "podman with $e: -D shows the copy transport's create, no bind"
 	unset "${e%%=*}"
 done
 want=$(lim | jq -c '.timeout = 20')
