@@ -110,7 +110,8 @@ manifest_write(const char *path, const char *dir, mode_t extra,
 	size_t i;
 	int fd, n;
 
-	qsort(es->v, es->n, sizeof(*es->v), by_path);
+	if (es->n > 0)
+		qsort(es->v, es->n, sizeof(*es->v), by_path);
 	n = snprintf(line, sizeof(line), "%s %o ", magic, (unsigned)extra);
 	jb_put(&b, line, (size_t)n);
 	jb_put(&b, dir, strlen(dir) + 1);
@@ -284,7 +285,8 @@ tree_open(struct tree *t, const char *rundir)
 	    O_CLOEXEC)) < 0)
 		die("%s:", t->lay.ws);
 	scan(t, fd, path, 0, 0);
-	qsort(t->now.v, t->now.n, sizeof(*t->now.v), by_path);
+	if (t->now.n > 0)	/* none: no array to sort (UBSan) */
+		qsort(t->now.v, t->now.n, sizeof(*t->now.v), by_path);
 	if (read_mark(t->lay.dir, MARK_PARTIAL, mark, sizeof(mark), &st) >= 0)
 		t->incomplete = "the copy back from the remote engine stopped "
 		    "at workspace_size or workspace_files";
