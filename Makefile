@@ -7,7 +7,7 @@ include config.mk
 SRC = sbx.c job.c policy.c rundir.c shadow.c backend_cli.c relay.c result.c \
 	changes.c apply.c diff.c session.c step.c gc.c dockerapi.c sig.c json.c \
 	util.c audit.c pool.c human.c ps.c batch.c extract.c proxy.c pump.c \
-	tar.c
+	tar.c remote.c
 OBJ = $(SRC:.c=.o)
 LIBOBJ = policy.o json.o util.o audit.o
 TESTS = tests/unit.sh tests/diff.sh tests/tar.sh tests/cli.sh tests/golden.sh tests/docs.sh \

@@ -637,7 +637,6 @@ int docker_api(const char *method, const char *path_query, char *buf,
 /* backend_cli.c */
 void backend_runtime_check(const struct container *c, const char *oci,
     char **flags);
-const char *backend_remote(const char *runtime);	/* NULL: local */
 struct labels {			/* of a container, as sbx set them */
 	const char *name, *deadline, *owner, *session, *run, *tmpl, *pool;
 };
@@ -653,3 +652,13 @@ char *backend_image_id(const struct container *c, const char *image);
 int backend_ps(const struct container *c, void (*fn)(const struct container *,
     const struct labels *));
 long backend_pid(const struct container *c);
+/* What remote.c shares of it. */
+int backend_wait(pid_t pid);	/* its exit status, -1 if signalled */
+void backend_exec(const struct container *c, char **argv, int out,
+    int err) NORETURN;
+const char *backend_diagnose(const struct container *c);
+
+/* remote.c: the copy transport, for an engine on another host */
+const char *backend_remote(const char *runtime);	/* NULL: local */
+int remote_create(struct job *jb, char **argv, struct result *r);
+const char *remote_get(struct job *jb, struct result *r);
