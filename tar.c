@@ -516,7 +516,8 @@ over(struct reader *r, long long size)
 
 /*
  * The directory rel goes in, opened; those missing on the way made, as
- * GNU tar makes what an archive leaves out (counted as entries).
+ * GNU tar makes what an archive leaves out (counted as entries, and
+ * bounded as they are: -2, full, for one past the bound).
  */
 static int
 parent(struct reader *r, const char *rel, const char **base)
@@ -531,6 +532,11 @@ parent(struct reader *r, const char *rel, const char **base)
 		snprintf(sub, sizeof(sub), "%.*s", (int)(p - rel), rel);
 		if ((fd = open_parent(r->root, sub, &name)) < 0)
 			return -1;
+		if (r->res->files >= r->b->files) {
+			close(fd);
+			r->res->full = 1;
+			return -2;
+		}
 		if (mkdirat(fd, name, 0755) == 0) {
 			r->res->files++;
 			if (r->b->chown)
@@ -555,7 +561,7 @@ make(struct reader *r, char type, const char *rel, const char *link,
 	size_t i;
 
 	if ((dfd = parent(r, rel, &base)) < 0)
-		return drop(r->in, size + padding(size));
+		return dfd == -2 ? 1 : drop(r->in, size + padding(size));
 	switch (type) {
 	case '5':
 		if (over(r, 0))

@@ -151,6 +151,13 @@ x 0 8 100
 like "bytes past the bound: full" "$(cat out)" "full 1"
 [ ! -e dst/c ]
 say $? "and nothing made past it"
+# The directories a name leaves out count against the bound too, even
+# for an entry that is not made itself.
+mk h.tar gnu c:a/b/c/d/dev c:e/f/g/h/dev c:i/j/k/l/dev
+x 0 1000000 2
+like "directories left out, past the bound: full" "$(cat out)" "full 1"
+[ "$(find dst -mindepth 1 | wc -l)" -le 2 ]
+say $? "and none made past it"
 
 head -c 700 h.tar >cut.tar
 rm -rf dst && mkdir dst
