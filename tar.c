@@ -761,9 +761,10 @@ tar_extract(int in, const char *dir, const struct tar_bound *b,
 		else
 			ret = make(&r, h.type, cl, link, size, (mode_t)mode,
 			    mtime < 0 ? 0 : (time_t)mtime);
-		if (ret < 0)
-			res->error = "the archive ends early";
 	}
+	/* Cut in an entry's data, or in an extended header's. */
+	if (ret < 0 && res->error == NULL)
+		res->error = "the archive ends early";
 	/* Deepest last made first: a mode without w would stop the rest. */
 	for (i = r.ndirs; i-- > 0; ) {
 		t[0] = t[1] = r.dirs[i].t;

@@ -164,6 +164,12 @@ rm -rf dst && mkdir dst
 "$T" x dst 0 1000000 100 <cut.tar >out 2>err
 [ $? = 1 ] && grep -q "ends early" err
 say $? "a cut archive: an error"
+mk h.tar pax "f:$long:x"
+head -c 600 h.tar >cut.tar
+rm -rf dst && mkdir dst
+"$T" x dst 0 1000000 100 <cut.tar >out 2>err
+[ $? = 1 ] && grep -q "ends early" err
+say $? "cut in an extended header: an error, named"
 head -c 2048 /dev/urandom >junk.tar
 rm -rf dst && mkdir dst
 "$T" x dst 0 1000000 100 <junk.tar >out 2>err
