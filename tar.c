@@ -508,7 +508,8 @@ static int
 over(struct reader *r, long long size)
 {
 	r->res->files++;
-	r->res->bytes += size;
+	r->res->bytes = size > LLONG_MAX - r->res->bytes ? LLONG_MAX :
+	    r->res->bytes + size;
 	if (r->res->files > r->b->files || r->res->bytes > r->b->bytes)
 		return r->res->full = 1;
 	return 0;
@@ -722,6 +723,12 @@ tar_extract(int in, const char *dir, const struct tar_bound *b,
 		}
 		if (r.size >= 0)
 			size = r.size;
+		/* No stream holds it, and its padding added would wrap. */
+		if (size > LLONG_MAX - BLOCK) {
+			res->error = "not a tar archive";
+			ret = -1;
+			break;
+		}
 		switch (h.type) {
 		case 'x':
 			ret = pax(&r, size);

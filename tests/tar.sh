@@ -170,6 +170,15 @@ rm -rf dst && mkdir dst
 "$T" x dst 0 1000000 100 <cut.tar >out 2>err
 [ $? = 1 ] && grep -q "ends early" err
 say $? "cut in an extended header: an error, named"
+# A size no stream holds (base-256, 2^63 - 1): refused, not wrapped.
+python3 -c 'import sys, tarfile
+d = tarfile.TarInfo("huge/")
+d.type, d.size = tarfile.DIRTYPE, (1 << 63) - 1
+sys.stdout.buffer.write(d.tobuf(tarfile.GNU_FORMAT) + bytes(1024))' >huge.tar
+rm -rf dst && mkdir dst
+"$T" x dst 0 1000000 100 <huge.tar >out 2>err
+[ $? = 1 ] && grep -q "not a tar archive" err && [ ! -e dst/huge ]
+say $? "a size past what a stream holds: not a tar archive"
 head -c 2048 /dev/urandom >junk.tar
 rm -rf dst && mkdir dst
 "$T" x dst 0 1000000 100 <junk.tar >out 2>err
