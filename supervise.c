@@ -1631,7 +1631,8 @@ become(char **u)
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	long long uid, gid, own;
-	int cap;
+	struct stat st;
+	int cap, fd;
 
 	if (num(u[0], strlen(u[0]), 0, INT_MAX, &uid) == -1 ||
 	    num(u[1], strlen(u[1]), 0, INT_MAX, &gid) == -1 ||
@@ -1644,6 +1645,17 @@ become(char **u)
 	    chown(CTR_OUT, (uid_t)uid, (gid_t)gid) == -1 ||
 	    (own && chown(CTR_WORKSPACE, (uid_t)uid, (gid_t)gid) == -1))
 		die("init -u: chown:");
+	/* The engine's pipes for stdin, stdout and stderr are root's, 0600:
+	 * the user's, as a local run's, or /dev/stdout cannot be opened.
+	 * Pipes and sockets only, never a device node such as /dev/null;
+	 * one that stays root's costs only that. */
+	for (fd = 0; fd < 3; fd++) {
+		if (fstat(fd, &st) == -1 || st.st_uid != 0 ||
+		    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+			continue;
+		if (fchown(fd, (uid_t)uid, (gid_t)-1) == -1)
+			continue;
+	}
 	for (cap = 0; cap < 64; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
 		    errno != EINVAL)

@@ -56,6 +56,7 @@ except OSError as e:
     print("write:", e.strerror)
 PY
 printf 'cat | tr a-z A-Z\n' >"$t/src/upper.sh"
+printf 'cat /dev/stdin; echo o >/dev/stdout; echo e >/dev/stderr\n' >"$t/src/devfd.sh"
 printf 'echo before; kill -TERM $$; echo after\n' >"$t/src/term.sh"
 printf 'while :; do :; done\n' >"$t/src/spin.sh"
 printf 'echo up; sleep 60\n' >"$t/src/sleep.sh"
@@ -133,6 +134,9 @@ for rt in $runtimes; do
 
 	echo piped | r upper.sh
 	is "stdin" "$(out)" PIPED || show
+	echo in | r devfd.sh
+	is "/dev/stdin, /dev/stdout, /dev/stderr open, as a local run's" \
+	    "$(out)|$(err)" "in${nl}o|e" || show
 	r term.sh
 	is "a signal: 143, SIGTERM" "$(res '[.status, .signal] | @csv')" 143,15
 	is "a signal: the output before it" "$(out)" before
