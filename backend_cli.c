@@ -1002,6 +1002,21 @@ compile_end(struct compile *cp, struct result *r)
 }
 
 /*
+ * A signal to sbx during a remote run's copies, which the client of a
+ * terminal's Ctrl-C gets too: the run was interrupted, whatever the
+ * copy then said (a script that had ended keeps its exit code).
+ */
+static void
+remote_interrupted(struct result *r)
+{
+	if (!opt_signal || r->interrupted)
+		return;
+	r->interrupted = opt_signal;
+	r->status = 128 + opt_signal;
+	r->error = NULL;
+}
+
+/*
  * Runs the container of argv to its end, timeout seconds at most, its
  * output relayed up to max_output bytes, and says what happened in r.
  * With cp, a compiled language's: the compile first, with its own
@@ -1028,8 +1043,10 @@ backend_run(struct job *jb, char **argv, struct compile *cp,
 		return;
 	}
 	if (c->remote) {
-		if (remote_create(jb, argv, r) < 0)
+		if (remote_create(jb, argv, r) < 0) {
+			remote_interrupted(r);
 			return;
+		}
 		argv = start;
 	}
 	t0 = now();
@@ -1059,6 +1076,7 @@ backend_run(struct job *jb, char **argv, struct compile *cp,
 		t0 = now();
 		backend_remove(c);
 		r->remove = now() - t0;
+		remote_interrupted(r);
 	} else if (!is_podman(c->runtime) || r->timed_out || r->interrupted ||
 	    r->truncated) {
 		backend_remove(c);

@@ -288,8 +288,10 @@ tree_open(struct tree *t, const char *rundir)
 	if (t->now.n > 0)	/* none: no array to sort (UBSan) */
 		qsort(t->now.v, t->now.n, sizeof(*t->now.v), by_path);
 	if (read_mark(t->lay.dir, MARK_PARTIAL, mark, sizeof(mark), &st) >= 0)
-		t->incomplete = "the copy back from the remote engine stopped "
-		    "at workspace_size or workspace_files";
+		t->incomplete = strcmp(mark, MARK_FAILED) == 0 ? "the copy "
+		    "back from the remote engine failed" : "the copy back "
+		    "from the remote engine stopped at workspace_size or "
+		    "workspace_files";
 	if ((t->sfd = open(t->lay.ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
 		die("%s:", t->lay.ws);

@@ -447,21 +447,20 @@ remote_get(struct job *jb, struct result *r)
 			why = said;
 			ok = 0;
 		}
-		if (res.full) {
-			r->disk_full = 1;
-			mark = smprintf("%s/" MARK_PARTIAL, jb->lay.dir);
-			if ((fd = open(mark, O_WRONLY | O_CREAT | O_EXCL |
-			    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-				die("create %s:", mark);
-			close(fd);
-			free(mark);
-		}
+		r->disk_full = res.full;
 	}
 	if (cp_end(client, side, CTR_OUT, &said) < 0)
 		why = ok ? said : why;
 	else if (ok)
 		why = NULL;
 	r->copy_out = now() - t;
+	/* Not all of it back, or none: not the script's deletions, nor
+	 * its changes none, and nothing for sbx apply to make. */
+	if (p->workspace == WS_RW && (why || res.full)) {
+		mark = smprintf("%s/" MARK_PARTIAL, jb->lay.dir);
+		write_mark(mark, why ? MARK_FAILED : "");
+		free(mark);
+	}
 	if (why == NULL)
 		return NULL;
 	snprintf(msg, sizeof(msg), "%s: copy out of the container: %s",

@@ -158,7 +158,7 @@ rundir_reserved(const char *name)
 }
 
 /* A file of a run's directory, created with its text; or die. */
-static void
+void
 write_mark(const char *path, const char *text)
 {
 	int fd;

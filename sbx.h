@@ -271,6 +271,7 @@ int langs_list(const struct config *cfg, const char *runtime);
 #define MARK_OWNER "owner"		/* the files sbx gc reads */
 #define MARK_CONTAINER "container"
 #define MARK_PARTIAL "partial"		/* ws/ came back in part: remote */
+#define MARK_FAILED "failed"		/* MARK_PARTIAL's: not a bound */
 const char *tmpdir(void);
 char *rundir_pattern(void);		/* caller frees */
 int rundir_name(const char *name);
@@ -278,6 +279,7 @@ void layout_set(struct layout *l, char *dir);	/* takes dir */
 void layout_free(struct layout *l);
 void rundir_make(struct layout *l);
 int rundir_reserved(const char *name);
+void write_mark(const char *path, const char *text);
 void rundir_marks(const struct layout *l, const char *name);
 void make_shadow(struct job *jb);
 void ws_fit(const struct job *jb);
