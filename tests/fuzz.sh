@@ -1,10 +1,10 @@
 #!/bin/sh
 # tests/fuzz.sh [SECONDS [TARGET...]]: libFuzzer on sbx's parsers.
 #
-# Builds each target of tests/fuzz (ini, parse, json: see the comment at
-# the top of each fuzz_*.c) with clang -fsanitize=fuzzer,address,
-# undefined, and runs it for SECONDS (default $FUZZ_SECONDS, else 20)
-# from a temporary copy of its seed corpus, tests/fuzz/corpus/TARGET, so
+# Builds each target of tests/fuzz (ini, parse, json, diff, tar: see the
+# comment at the top of each fuzz_*.c) with clang -fsanitize=fuzzer,
+# address,undefined, and runs it for SECONDS (default $FUZZ_SECONDS, else
+# 20) from a temporary copy of its seed corpus, tests/fuzz/corpus/TARGET, so
 # the tree is never written.  SECONDS 0 runs the seeds only, once each:
 # a quick, deterministic regression check.  One "ok - fuzz: ..." or
 # "not ok - fuzz: ..." line per target; a crash keeps the work directory
@@ -20,9 +20,9 @@ set -u
 . "$(dirname "$0")/lib/harness.sh"
 secs=${1:-${FUZZ_SECONDS:-20}}
 [ $# -gt 0 ] && shift
-targets=${*:-ini parse json diff}
+targets=${*:-ini parse json diff tar}
 case $secs in
-'' | *[!0-9]*) echo "usage: $0 [seconds [ini|parse|json|diff ...]]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [seconds [ini|parse|json|diff|tar ...]]" >&2; exit 2 ;;
 esac
 cc=${FUZZ_CC:-clang}
 
@@ -37,7 +37,8 @@ esac
 # Sources copied first: other people may be editing the tree.  builtin.h
 # is made there the way the Makefile makes it.
 mkdir -p "$t/src/tests" "$t/crash" || exit 1
-cp sbx.h policy.c json.c diff.c sbx.ini Makefile config.mk "$t/src/" &&
+cp sbx.h policy.c json.c diff.c tar.c util.c sbx.ini Makefile config.mk \
+    "$t/src/" &&
     cp -R tests/fuzz "$t/src/tests/" || exit 1
 if ! out=$(make -s -C "$t/src" builtin.h 2>&1); then
 	notok "make builtin.h"
@@ -66,7 +67,7 @@ fi
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 -fno-omit-frame-pointer -std=c99 -Wall -Wextra -D_DEFAULT_SOURCE
 -D_XOPEN_SOURCE=700 -DVERSION=\"fuzz\" -I."
-# fuzz_util.c wraps fopen and fclose (see fuzz.h), in every target.
+# fuzz_util.c wraps fopen and fclose (see fuzz.h), in every target but tar.
 ldflags="-Wl,--wrap=fopen -Wl,--wrap=fclose"
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -78,14 +79,17 @@ for name in $targets; do
 	ini) defs="-DSYSCONFDIR=\"$t/sysconf\" -DFUZZ_SYSCONF"
 	    dict=-dict=tests/fuzz/ini.dict ;;
 	parse | json | diff) defs="-DSYSCONFDIR=\"/nonexistent\"" dict= ;;
-	*) notok "$name: no such target (ini, parse, json, diff)"; continue ;;
+	# tar.c wants the real util.c, not fuzz_util.c: see fuzz_tar.c.
+	tar) defs="-DSYSCONFDIR=\"/nonexistent\" -DLIBEXECDIR=\"/nonexistent\""
+	    dict='' srcs="tar.c util.c json.c" lds='' ;;
+	*) notok "$name: no such target (ini, parse, json, diff, tar)"; continue ;;
 	esac
+	[ "$name" = tar ] || srcs="tests/fuzz/fuzz_util.c tests/fuzz/jsoncheck.c
+policy.c json.c diff.c" lds=$ldflags
 	bin=$t/fuzz_$name
 	# shellcheck disable=SC2086
 	if ! out=$(cd "$t/src" && "$cc" $flags $defs $inih_cflags -o "$bin" \
-	    tests/fuzz/fuzz_$name.c tests/fuzz/fuzz_util.c \
-	    tests/fuzz/jsoncheck.c policy.c json.c diff.c $ldflags \
-	    $inih_libs 2>&1)
+	    tests/fuzz/fuzz_$name.c $srcs $lds $inih_libs 2>&1)
 	then
 		notok "$name: build"
 		printf '%s\n' "$out" | head -n 30 | sed 's/^/# /'
