@@ -81,10 +81,10 @@ for name in $targets; do
 	parse | json | diff) defs="-DSYSCONFDIR=\"/nonexistent\"" dict= ;;
 	# tar.c wants the real util.c, not fuzz_util.c: see fuzz_tar.c.
 	tar) defs="-DSYSCONFDIR=\"/nonexistent\" -DLIBEXECDIR=\"/nonexistent\""
-	    dict='' srcs="tar.c util.c json.c" lds='' ;;
+	    dict='' srcs="tests/fuzz/fuzz_fail.c tar.c util.c json.c" lds='' ;;
 	*) notok "$name: no such target (ini, parse, json, diff, tar)"; continue ;;
 	esac
-	[ "$name" = tar ] || srcs="tests/fuzz/fuzz_util.c tests/fuzz/jsoncheck.c
+	[ "$name" = tar ] || srcs="tests/fuzz/fuzz_fail.c tests/fuzz/fuzz_util.c tests/fuzz/jsoncheck.c
 policy.c json.c diff.c" lds=$ldflags
 	bin=$t/fuzz_$name
 	# shellcheck disable=SC2086

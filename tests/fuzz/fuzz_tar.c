@@ -26,14 +26,13 @@
  *
  * fuzz_util.c is not linked in: tar.c wants util.c's open_parent,
  * open_file and copy_fd, which are part of what is under test, so the
- * target has util.c and json.c, as tests/tartest does, and fuzz_fail
- * is here.  Nothing of tar.c dies but on a failed malloc.
+ * target has util.c and json.c, as tests/tartest does, and
+ * fuzz_fail.c.  Nothing of tar.c dies but on a failed malloc.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,19 +48,6 @@
 static char base[4096], pdir[4096 + 8], xdir[4096 + 16], sdir[4096 + 8];
 static int in = -1;		/* the archive's file, unlinked */
 static int root;		/* are we */
-
-void
-fuzz_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fuzz invariant failed: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 static void
 cleanup(void)

@@ -64,19 +64,6 @@ warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-fuzz_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fuzz invariant failed: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
 void *
 emalloc(size_t n)
 {
