@@ -39,6 +39,7 @@ string struct sys textwrap time traceback typing unicodedata warnings
 
 REFUSED = "/sbx/out/refused"
 REQ, RSP = 3, 4		# a repl's pipes from and to the supervisor
+OUT, ERR = 5, 6		# and its steps' stdout and stderr, to it
 STEPS = "/sbx/steps/"	# a repl's scripts, each under its step
 # The guard's frames under the script's, as the recursion limit counts
 # them: this module, main and (before 3.12) exec; tests/transparency.sh.
@@ -309,19 +310,19 @@ def join_threads():
 
 
 def step(mod, place, n):
-    # Step n: its request file's script and arguments, its FIFOs on
-    # 0, 1 and 2, its code in the namespace of the steps before it, as
-    # python runs a script.  Returns its exit status.
+    # Step n: its request file's script and arguments, its stdin FIFO
+    # on 0 and the supervisor's pipes on 1 and 2, its code in the
+    # namespace of the steps before it, as python runs a script.
+    # Returns its exit status.
     with open(STEPS + "%d/req" % n, "rb") as f:
         argv = [os.fsdecode(a) for a in f.read().split(b"\0")[2:-1]]
     at = argv.index(GUARD)
     script, args = argv[at + 4], argv[at + 5:]
-    ends = [fifo("/sbx/ctl/%d.in" % n, os.O_RDONLY),
-            fifo("/sbx/ctl/%d.out" % n, os.O_WRONLY),
-            fifo("/sbx/ctl/%d.err" % n, os.O_WRONLY)]
-    for i, fd in enumerate(ends):
-        os.dup2(fd, i)
-        os.close(fd)
+    fd = fifo("/sbx/ctl/%d.in" % n, os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.close(fd)
+    os.dup2(OUT, 1)
+    os.dup2(ERR, 2)
     os.write(RSP, b"%d in\n" % n)	# the host may end our stdin now
     sys.stdin = stdio(0, "r", "<stdin>")
     if sys.stdout.closed:
@@ -359,7 +360,8 @@ def step(mod, place, n):
             f.flush()
         except Exception:
             pass
-    # The FIFOs close: the host reads to their end.
+    # Its stdin closes, and what its threads write between steps goes
+    # nowhere: the supervisor sends what the pipes hold, then the end.
     null = os.open("/dev/null", os.O_RDWR)
     for i in range(3):
         os.dup2(null, i)

@@ -72,8 +72,10 @@
  * runs it in the namespace of the steps before it.  The supervisor starts that
  * interpreter (all of argv up to LIST) once and keeps it across steps,
  * with REPL_REQ_FD to read "N\n" from and REPL_RSP_FD to say "N in\n"
- * on once it has step N's FIFOs open and "N CODE\n" once its code is
- * done; it reads step N's request file itself.
+ * on once it has step N's STEP_IN open and "N CODE\n" once its code is
+ * done; it reads step N's request file itself.  A step's stdout and
+ * stderr are REPL_OUT_FD and REPL_ERR_FD, pipes that the supervisor
+ * empties into STEP_OUT and STEP_ERR, as it does a plain step's.
  *
  * Before the status, the supervisor says "open NONCE" once the step's
  * stdin is open on its side: only then may the host close its writer of
@@ -93,6 +95,8 @@
 #define REPL_FLAG	"--repl"
 #define REPL_REQ_FD	3		/* the repl interpreter's */
 #define REPL_RSP_FD	4
+#define REPL_OUT_FD	5		/* its steps' stdout, a pipe */
+#define REPL_ERR_FD	6		/* and stderr: 3 to 6 in a row */
 #define CTR_SUPERVISE	CTR_SBX "/" NAME_SUPERVISE
 #define CTR_REQ		"/sbx/ctl/req"
 #define CTR_RSP		"/sbx/ctl/rsp"
@@ -117,7 +121,7 @@
 #define ST_TIMEOUT	"timeout"	/* 0: the step's timeout */
 #define ST_KILLED	"killed"	/* 0: a "kill" came */
 #define ST_LIFETIME	"lifetime"	/* 0: MAX came, the session ends */
-#define ST_ERROR	"error"		/* 125: no valid request file */
+#define ST_ERROR	"error"		/* 125: no valid request or FIFO */
 
 #define LINE_MAX_REQ	128		/* a request line, '\n' included */
 #define NONCE_LEN	32		/* hex digits */

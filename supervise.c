@@ -69,6 +69,7 @@
 #define RSP_WAIT	2000		/* ms a full rsp FIFO gets to drain */
 #define KILL_ROUNDS	5000		/* of kill(-1), reaping, a 1 ms nap */
 #define DRAIN_READS	512		/* 2 MiB: more than any pipe holds */
+#define FLOW_BUF	65536		/* a stream's bytes in our hands */
 
 enum {
 	EXIT_FAIL = 125,	/* our own failure, or a bad request */
@@ -82,6 +83,20 @@ static const char *result_name[] = {
 	ST_EXIT, ST_SIGNAL, ST_TIMEOUT, ST_KILLED, ST_LIFETIME, ST_ERROR
 };
 
+/*
+ * One of a step's standard streams, relayed (see relay()): from the
+ * host's FIFO into the step's pipe for its stdin, from its pipe into
+ * the host's FIFO for its stdout and stderr.  0 is a closed end: our
+ * 0, 1 and 2 are always open (std_fds), so no end of ours is 0.
+ */
+struct flow {
+	int from, to;
+	char *buf;		/* FLOW_BUF bytes */
+	size_t len, off;	/* held, and written of it */
+};
+
+enum { IN, OUT, ERR };
+
 /* The running step; pid 0 when idle.  Times in ms, monotonic. */
 struct step {
 	long long n;
@@ -89,8 +104,7 @@ struct step {
 	int repl;		/* runs in the repl interpreter */
 	int done, code;		/* the interpreter said the step is over */
 	int lost;		/* it found no interpreter of before */
-	int fifo, pipe;		/* its stdin relayed: from the host, to it */
-	size_t len, off;	/* of inbuf: held, and written of it */
+	struct flow io[3];	/* IN, OUT, ERR */
 	int reaped;		/* pid has ended, with status */
 	int status;
 	int killed;		/* a matching "kill" line came */
@@ -107,6 +121,7 @@ struct step {
 struct kernel {
 	pid_t pid;		/* 0: none */
 	int to, from;		/* our ends of its pipes */
+	int out, err;		/* and of its stdout's and stderr's */
 	int ever;		/* one was started before */
 	char cmd[FILE_MAX];
 	size_t cmdlen;
@@ -458,8 +473,12 @@ kernel_gone(struct sup *s)
 		close(s->k.to);
 	if (s->k.from > 0)
 		close(s->k.from);
+	if (s->k.out > 0)
+		close(s->k.out);
+	if (s->k.err > 0)
+		close(s->k.err);
 	s->k.pid = 0;
-	s->k.to = s->k.from = -1;
+	s->k.to = s->k.from = s->k.out = s->k.err = -1;
 	s->k.len = 0;
 }
 
@@ -562,12 +581,123 @@ drain(struct sup *s)
 }
 
 /*
+ * A step's streams are pipes of ours, not the host's FIFOs.  Its stdin:
+ * a step may open it again by path (/dev/stdin), which of a FIFO the
+ * host has closed would wait for a writer forever.  Its stdout and
+ * stderr: see plain_step.  We pass on what comes, never blocking: our
+ * ends are non-blocking, and a stream that is not read only holds its
+ * own bytes back.
+ */
+static char flowbuf[3][FLOW_BUF];
+
+/* Both ends of f closed, what it held dropped. */
+static void
+flow_close(struct flow *f)
+{
+	if (f->from > 0)
+		close(f->from);
+	if (f->to > 0)
+		close(f->to);
+	f->from = f->to = 0;
+	f->len = f->off = 0;
+}
+
+/*
+ * Moves what f can: a read if it holds nothing and rd, a write if it
+ * holds something and wr.  A read of nothing (or when last, of nothing
+ * yet) ends its input, and its output once what it holds is out: that
+ * is EOF for the reader.  A reader gone (a step that closed its stdin,
+ * a host that went) ends both, so the writer hears it at once.
+ */
+static void
+flow_move(struct flow *f, int rd, int wr, int last)
+{
+	ssize_t n;
+
+	if (f->from > 0 && f->len == 0 && rd) {
+		if ((n = read(f->from, f->buf, FLOW_BUF)) > 0) {
+			f->len = (size_t)n;
+			f->off = 0;
+		} else if (n == 0 || (errno != EINTR &&
+		    (last || errno != EAGAIN))) {
+			close(f->from);
+			f->from = 0;
+		}
+	}
+	if (f->to > 0 && f->len > 0 && wr) {
+		n = write(f->to, f->buf + f->off, f->len - f->off);
+		if (n > 0 && (f->off += (size_t)n) == f->len)
+			f->len = 0;
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			flow_close(f);
+	}
+	if (f->from == 0 && f->len == 0 && f->to > 0) {
+		close(f->to);
+		f->to = 0;
+	}
+}
+
+static void
+relay(struct sup *s, fd_set *r, fd_set *w)
+{
+	struct flow *f;
+
+	for (f = s->st.io; f < s->st.io + 3; f++)
+		flow_move(f, f->from > 0 && FD_ISSET(f->from, r),
+		    f->to > 0 && FD_ISSET(f->to, w), 0);
+}
+
+/*
+ * The step is over and nothing of it writes (its processes dead, the
+ * repl interpreter stopped): what its stdout and stderr still hold goes
+ * to the host before we say so, and then their FIFOs close, which is
+ * their end for the host.  A repl interpreter's pipes never read EOF,
+ * as it holds their other ends: nothing left is the end.  Within
+ * RSP_WAIT: a host that reads nothing must not stop us.
+ */
+static void
+flush_output(struct sup *s)
+{
+	long long end = now_ms() + RSP_WAIT, left;
+	struct pollfd pfd[2];
+	struct flow *f;
+	int i, open, held;
+
+	for (;;) {
+		for (i = open = held = 0; i < 2; i++) {
+			f = &s->st.io[OUT + i];
+			flow_move(f, 1, 1, 1);
+			pfd[i].fd = f->len > 0 ? f->to : -1;
+			pfd[i].events = POLLOUT;
+			open += f->to > 0;
+			held += f->len > 0;
+		}
+		if (open == 0 || (left = end - now_ms()) <= 0)
+			break;
+		if (held)
+			poll(pfd, 2, (int)left);
+	}
+	for (i = 0; i < 3; i++)
+		flow_close(&s->st.io[i]);
+}
+
+/* Drops what a pipe of ours holds, never blocking. */
+static void
+discard(int fd)
+{
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < DRAIN_READS; i++)
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			break;
+}
+
+/*
  * The step is over: whatever it left is killed, the repl interpreter
  * too unless it said the step is done (a step that timed out, was
  * killed or crashed it ends it: its state is lost).
  */
-static void relay_end(struct sup *s);
-
 static void
 finish(struct sup *s, enum result r, int value)
 {
@@ -591,7 +721,7 @@ finish(struct sup *s, enum result r, int value)
 	 * is stopped again at that step's end. */
 	if (s->k.pid)
 		kill(s->k.pid, SIGSTOP);
-	relay_end(s);
+	flush_output(s);
 	drain(s);
 	respond_step(s, r, value, end - s->st.start);
 	memset(&s->st, 0, sizeof(s->st));
@@ -671,27 +801,63 @@ open_on(int to, const char *path, int flags)
 }
 
 /*
- * The step's stdout or stderr: the host's FIFO, which it opened for
- * reading before it sent "run".  O_NONBLOCK makes a missing reader an
- * error at once rather than a hang until the timeout; the step itself
- * then gets an ordinary blocking pipe.  Its stdin likewise is the FIFO
- * the host holds open to write (and to read, so that nothing it writes
- * before we open it is lost), or /dev/null if the host made none: only
- * the host can make one in /sbx/ctl.
+ * Step n's FIFO name in /sbx/ctl, made by the host, which opened it
+ * before it sent "run": for its stdout or stderr, to read, so ours to
+ * write; for its stdin, to write (and to read, so that nothing it
+ * writes before we open it is lost), so ours to read, or /dev/null if
+ * the host made none: only the host can make one in /sbx/ctl.  Never
+ * blocking, in open or after: a missing reader is an error at once
+ * rather than a hang until the timeout.  -1 if it is no FIFO.
  */
 static int
-open_fifo(int to, long long n, const char *name, int flags)
+host_fifo(long long n, const char *name, int flags)
 {
 	char path[64];
 	struct stat sb;
+	int fd;
 
 	snprintf(path, sizeof(path), name, n);
 	if (flags == O_RDONLY && lstat(path, &sb) == -1 && errno == ENOENT)
-		return open_on(to, "/dev/null", O_RDONLY);
-	if (open_on(to, path, flags | O_NONBLOCK) == -1 ||
-	    fstat(to, &sb) == -1 || !S_ISFIFO(sb.st_mode))
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if ((fd = open(path, flags | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		return -1;
-	return fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
+	if (fstat(fd, &sb) == -1 || !S_ISFIFO(sb.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * n pipes in p, or none (-1).  Ours are the ends that relay() or the
+ * repl's reader holds: close-on-exec; a child's get dup2'd into place.
+ */
+static int
+pipes(int p[][2], int n)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		if (pipe(p[i]) == -1) {
+			for (j = 0; j < i; j++) {
+				close(p[j][0]);
+				close(p[j][1]);
+			}
+			return -1;
+		}
+		fcntl(p[i][0], F_SETFD, FD_CLOEXEC);
+		fcntl(p[i][1], F_SETFD, FD_CLOEXEC);
+	}
+	return 0;
+}
+
+/* Our end of a pipe, once the child has its own: never blocking. */
+static int
+our_end(int fd)
+{
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
 }
 
 /*
@@ -737,14 +903,16 @@ step_exec(char **argv, int keep)
 	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
 }
 
-/* The step's process, after fork, its stdin open: only what exec needs. */
+/*
+ * The step's process, after fork: its stdin, stdout and stderr our
+ * pipes, which relay() fills from and empties into the host's FIFOs.
+ */
 NORETURN static void
-child(long long n, char **argv)
+child(int p[3][2], char **argv)
 {
 	step_begin();
-	if (open_fifo(1, n, CTR_CTL "/" STEP_OUT, O_WRONLY) == -1 ||
-	    open_fifo(2, n, CTR_CTL "/" STEP_ERR, O_WRONLY) == -1 ||
-	    chdir(CTR_WORKSPACE) == -1)
+	if (dup2(p[IN][0], 0) == -1 || dup2(p[OUT][1], 1) == -1 ||
+	    dup2(p[ERR][1], 2) == -1 || chdir(CTR_WORKSPACE) == -1)
 		_exit(EXIT_FAIL);
 	step_exec(argv, 3);
 }
@@ -831,20 +999,30 @@ repl_cmd(char **argv, int at, char *buf)
 	return len;
 }
 
-/* The repl interpreter's process, after fork: a step's, with pipes. */
+/*
+ * The repl interpreter's process, after fork: a step's, with pipes on
+ * REPL_REQ_FD, REPL_RSP_FD, REPL_OUT_FD and REPL_ERR_FD (see proto.h),
+ * moved up first so that none is clobbered on its way down.
+ */
 NORETURN static void
-kernel_child(int to[2], int from[2], char **argv, int at)
+kernel_child(int p[4][2], char **argv, int at)
 {
+	int fd[4] = { p[0][0], p[1][1], p[2][1], p[3][1] }, i;
+
 	step_begin();
-	if (dup2(to[0], REPL_REQ_FD) == -1 ||
-	    dup2(from[1], REPL_RSP_FD) == -1 ||
-	    open_on(0, "/dev/null", O_RDONLY) == -1 ||
+	for (i = 0; i < 4; i++)
+		if ((fd[i] = fcntl(fd[i], F_DUPFD, REPL_ERR_FD + 1)) == -1)
+			_exit(EXIT_FAIL);
+	for (i = 0; i < 4; i++)
+		if (dup2(fd[i], REPL_REQ_FD + i) == -1)
+			_exit(EXIT_FAIL);
+	if (open_on(0, "/dev/null", O_RDONLY) == -1 ||
 	    open_on(1, "/dev/null", O_WRONLY) == -1 ||
 	    open_on(2, "/dev/null", O_WRONLY) == -1 ||
 	    chdir(CTR_WORKSPACE) == -1)
 		_exit(EXIT_FAIL);
 	argv[at + 4] = NULL;
-	step_exec(argv, REPL_RSP_FD + 1);
+	step_exec(argv, REPL_ERR_FD + 1);
 }
 
 /*
@@ -857,7 +1035,7 @@ kernel_for(struct sup *s, char **argv, int at)
 {
 	static char cmd[FILE_MAX];
 	size_t len = repl_cmd(argv, at, cmd);
-	int to[2], from[2];
+	int p[4][2], i;
 	pid_t pid;
 
 	if (s->k.pid && (len != s->k.cmdlen || memcmp(cmd, s->k.cmd, len))) {
@@ -867,31 +1045,22 @@ kernel_for(struct sup *s, char **argv, int at)
 	if (s->k.pid)
 		return 0;
 	s->st.lost = s->k.ever;
-	if (pipe(to) == -1)
+	if (pipes(p, 4) == -1)
 		return -1;
-	if (pipe(from) == -1) {
-		close(to[0]);
-		close(to[1]);
-		return -1;
+	if ((pid = fork()) == 0)
+		kernel_child(p, argv, at);
+	for (i = 0; i < 4; i++) {
+		close(p[i][i != 0]);	/* the child's end */
+		if (pid == -1)
+			close(p[i][i == 0]);
 	}
-	if ((pid = fork()) == -1) {
-		close(to[0]);
-		close(to[1]);
-		close(from[0]);
-		close(from[1]);
+	if (pid == -1)
 		return -1;
-	}
-	if (pid == 0)
-		kernel_child(to, from, argv, at);
-	close(to[0]);
-	close(from[1]);
-	fcntl(to[1], F_SETFD, FD_CLOEXEC);
-	fcntl(from[0], F_SETFD, FD_CLOEXEC);
-	fcntl(to[1], F_SETFL, O_NONBLOCK);
-	fcntl(from[0], F_SETFL, O_NONBLOCK);
 	s->k.pid = pid;
-	s->k.to = to[1];
-	s->k.from = from[0];
+	s->k.to = our_end(p[0][1]);
+	s->k.from = our_end(p[1][0]);
+	s->k.out = our_end(p[2][0]);
+	s->k.err = our_end(p[3][0]);
 	s->k.ever = 1;
 	s->k.len = 0;
 	memcpy(s->k.cmd, cmd, len);
@@ -916,14 +1085,24 @@ kernel_send(struct sup *s, long long n)
 static int
 kernel_step(struct sup *s, long long n, int at)
 {
+	struct flow *out = &s->st.io[OUT], *err = &s->st.io[ERR];
 	int tries;
 
 	for (tries = 0; tries < 2; tries++) {
 		if (kernel_for(s, reqargv, at) == -1)
 			return -1;
+		/* What a step before left unsent is not this one's. */
+		discard(s->k.out);
+		discard(s->k.err);
+		if ((out->from = fcntl(s->k.out, F_DUPFD_CLOEXEC, 0)) == -1 ||
+		    (err->from = fcntl(s->k.err, F_DUPFD_CLOEXEC, 0)) == -1)
+			return -1;
 		kill(s->k.pid, SIGCONT);
 		if (kernel_send(s, n) == 0)
 			return 0;
+		close(out->from);
+		close(err->from);
+		out->from = err->from = 0;
 		kill_all();
 		kernel_gone(s);
 		s->k.ever = 1;	/* so the fresh one says state_lost */
@@ -932,58 +1111,45 @@ kernel_step(struct sup *s, long long n, int at)
 }
 
 /*
- * A plain step's process, its stdin a pipe that relay() fills from the
- * FIFO the host writes, which is opened here while the host's writer is
- * open (see respond_open), or /dev/null if the host made none.
+ * A plain step's process, its standard streams pipes of ours that
+ * relay() joins to the host's FIFOs, its stdin's opened here while the
+ * host's writer is open (see respond_open).  Its output is not the
+ * host's FIFO itself: gVisor (runsc 20221219) fails a write(2) of no
+ * bytes to a host FIFO where Linux returns 0, and python -u makes
+ * such writes when it prints a traceback.
  */
 static pid_t
-plain_step(struct sup *s, long long n)
+plain_step(struct sup *s, long long n, int p[3][2])
 {
-	char path[64];
-	struct stat sb;
-	int p[2], fifo = -1;
+	struct flow *io = s->st.io;
 	pid_t pid;
+	int i;
 
-	snprintf(path, sizeof(path), CTR_CTL "/" STEP_IN, n);
-	if (lstat(path, &sb) == 0 && ((fifo = open(path, O_RDONLY |
-	    O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fstat(fifo, &sb) == -1 || !S_ISFIFO(sb.st_mode))) {
-		if (fifo != -1)
-			close(fifo);
+	if ((io[IN].from = host_fifo(n, CTR_CTL "/" STEP_IN, O_RDONLY)) ==
+	    -1 || pipes(p, 3) == -1)
 		return -1;
-	}
-	if (fifo == -1 && (fifo = open("/dev/null", O_RDONLY |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	if (pipe(p) == -1) {
-		close(fifo);
-		return -1;
-	}
 	respond_open(s);	/* before the step can write anything */
-	if ((pid = fork()) == 0) {
-		if (dup2(p[0], 0) == -1)
-			_exit(EXIT_FAIL);
-		child(n, reqargv);
+	if ((pid = fork()) == 0)
+		child(p, reqargv);
+	for (i = 0; i < 3; i++) {
+		close(p[i][i != IN]);	/* the child's end */
+		if (pid == -1)
+			close(p[i][i == IN]);
 	}
-	close(p[0]);
-	if (pid == -1) {
-		close(p[1]);
-		close(fifo);
+	if (pid == -1)
 		return -1;
-	}
-	fcntl(p[1], F_SETFD, FD_CLOEXEC);
-	fcntl(p[1], F_SETFL, O_NONBLOCK);
-	s->st.fifo = fifo;
-	s->st.pipe = p[1];
+	io[IN].to = our_end(p[IN][1]);
+	io[OUT].from = our_end(p[OUT][0]);
+	io[ERR].from = our_end(p[ERR][0]);
 	return pid;
 }
 
 static void
 start(struct sup *s, long long n, const char *nonce)
 {
+	int p[3][2], at, i, repl;
 	long long timeout;
 	pid_t pid;
-	int at, repl;
 
 	memcpy(s->st.nonce, nonce, NONCE_LEN + 1);
 	s->st.n = n;
@@ -1004,15 +1170,22 @@ start(struct sup *s, long long n, const char *nonce)
 		return;
 	}
 	s->st.start = now_ms();
-	if (repl) {
+	for (i = 0; i < 3; i++)
+		s->st.io[i].buf = flowbuf[i];
+	s->st.io[OUT].to = host_fifo(n, CTR_CTL "/" STEP_OUT, O_WRONLY);
+	s->st.io[ERR].to = host_fifo(n, CTR_CTL "/" STEP_ERR, O_WRONLY);
+	if (s->st.io[OUT].to == -1 || s->st.io[ERR].to == -1)
+		pid = -1;
+	else if (repl) {
 		s->st.repl = 1;
 		pid = kernel_step(s, n, at) == 0 ? s->k.pid : -1;
 	} else {
-		pid = plain_step(s, n);
+		pid = plain_step(s, n, p);
 	}
 	if (pid == -1) {
 		respond_step(s, R_ERROR, EXIT_FAIL, 0);
-		relay_end(s);
+		for (i = 0; i < 3; i++)
+			flow_close(&s->st.io[i]);
 		memset(&s->st, 0, sizeof(s->st));
 		return;
 	}
@@ -1179,54 +1352,6 @@ next_deadline(const struct sup *s)
 	return d < s->born + s->max ? d : s->born + s->max;
 }
 
-/*
- * A plain step's stdin is a pipe of ours, not the host's FIFO: a step
- * may open it again by path (/dev/stdin), which of a FIFO the host has
- * closed would wait for a writer forever.  We pass on what the FIFO
- * brings, never blocking: both ends are non-blocking, and a step that
- * reads nothing only holds its own input back.
- */
-static char inbuf[65536];
-
-static void
-relay_end(struct sup *s)
-{
-	if (s->st.fifo > 0)
-		close(s->st.fifo);
-	if (s->st.pipe > 0)
-		close(s->st.pipe);
-	s->st.fifo = s->st.pipe = 0;
-	s->st.len = 0;
-}
-
-static void
-relay(struct sup *s, fd_set *r, fd_set *w)
-{
-	ssize_t n;
-
-	if (s->st.fifo > 0 && s->st.len == 0 && FD_ISSET(s->st.fifo, r)) {
-		if ((n = read(s->st.fifo, inbuf, sizeof(inbuf))) > 0) {
-			s->st.len = (size_t)n;
-			s->st.off = 0;
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			close(s->st.fifo);	/* the end of its input */
-			s->st.fifo = 0;
-		}
-	}
-	if (s->st.pipe > 0 && s->st.len > 0 && FD_ISSET(s->st.pipe, w)) {
-		n = write(s->st.pipe, inbuf + s->st.off,
-		    s->st.len - s->st.off);
-		if (n > 0 && (s->st.off += (size_t)n) == s->st.len)
-			s->st.len = 0;
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
-			relay_end(s);	/* it closed its stdin */
-	}
-	if (s->st.fifo == 0 && s->st.len == 0 && s->st.pipe > 0) {
-		close(s->st.pipe);
-		s->st.pipe = 0;
-	}
-}
-
 static void
 watch(fd_set *set, int fd, int *max)
 {
@@ -1245,6 +1370,7 @@ wait_input(struct sup *s)
 {
 	long long ms = next_deadline(s) - now_ms();
 	struct timespec ts;
+	struct flow *f;
 	char buf[4096];
 	fd_set rfds, wfds;
 	ssize_t n;
@@ -1261,10 +1387,12 @@ wait_input(struct sup *s)
 	max = s->req;
 	if (s->k.pid != 0 && s->k.from >= 0)
 		watch(&rfds, s->k.from, &max);
-	if (s->st.fifo > 0 && s->st.len == 0)
-		watch(&rfds, s->st.fifo, &max);
-	if (s->st.pipe > 0 && s->st.len > 0)
-		watch(&wfds, s->st.pipe, &max);
+	for (f = s->st.io; f < s->st.io + 3; f++) {
+		if (f->from > 0 && f->len == 0)
+			watch(&rfds, f->from, &max);
+		if (f->to > 0 && f->len > 0)
+			watch(&wfds, f->to, &max);
+	}
 	if (pselect(max + 1, &rfds, &wfds, NULL, &ts, &s->waitmask) <= 0)
 		return;
 	if (s->k.pid != 0 && s->k.from >= 0 && FD_ISSET(s->k.from, &rfds))

@@ -88,6 +88,17 @@ step cd.py 'import os
 print(os.getcwd())
 os.chdir("/tmp")'
 step devstdin.sh 'cat /dev/stdin; echo "[end]"'
+step fds.py 'import os
+print(*[os.readlink("/proc/self/fd/%d" % i).split(":")[0] for i in (1, 2)])'
+step big.py 'import sys
+sys.stdout.write("z" * 3000000)
+print("e" * 200000, file=sys.stderr)
+x = "big"'
+step shut.py 'import os
+os.close(1)
+os.close(2)
+x = "shut"'
+step x.py 'print("x is", x)'
 step kill.sh 'for p in /proc/[0-9]*; do case $(tr "\0" " " <$p/cmdline 2>/dev/null) in *--repl*) kill -9 ${p#/proc/} ;; esac; done; echo killed'
 
 for RT in $runtimes; do
@@ -177,6 +188,21 @@ for RT in $runtimes; do
 	    "$t/s/devstdin.sh" >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && [ "$(data stdout)" = "piped${nl}[end]" ]
 	say $? "cat /dev/stdin in a step"
+	# Its stdout and stderr are the supervisor's pipes, as a plain
+	# step's: all of a big write arrives, and a step that closes them
+	# closes them for itself alone.
+	ex "$r" "$t/s/fds.py"
+	[ "$(data stdout)" = "pipe pipe" ]
+	say $? "a repl step's stdout and stderr are pipes" || show
+	ex "$r" "$t/s/big.py"
+	[ $? = 0 ] && [ "$(data stdout | wc -c)" = 3000000 ] &&
+	    [ "$(data stderr | wc -c)" = 200001 ]
+	say $? "3 MB of stdout and 200 kB of stderr from a repl step: all of it"
+	ex "$r" "$t/s/shut.py"
+	rc=$?
+	ex "$r" "$t/s/x.py"
+	[ $rc = 0 ] && [ "$(data stdout)" = "x is shut" ]
+	say $? "a repl step that closes its stdout and stderr: the next has its own"
 	ex "$r" "$t/s/nofd.py"
 	rc=$?
 	ex "$r" "$t/s/shell.sh"

@@ -47,6 +47,9 @@ step wc.sh 'wc -c'
 step quick.sh 'echo quick'
 step shut.sh 'exec 0<&-; sleep 1; echo closed'
 step pollread.sh 'cat; read x; echo "r=$?"'
+step fds.sh 'for f in 0 1 2; do readlink /proc/self/fd/$f | cut -d: -f1; done'
+step big.sh 'head -c 3000000 /dev/zero | tr "\\0" y; echo; head -c 200000 /dev/zero | tr "\\0" e >&2; exit 5'
+step noout.sh 'exec >&- 2>&-; sleep 0.2; exit 6'
 
 for RT in $runtimes; do
 	start() { timeout 120 "$SBX" start -c "$conf" -r "$RT" -e sh \
@@ -131,6 +134,26 @@ for RT in $runtimes; do
 	    "$t/steps/shut.sh" >"$t/out" 2>"$t/err"
 	[ $? = 0 ] && grep -q '"data":"closed' "$t/out"
 	say $? "a step that closes its stdin while sbx writes: no harm"
+
+	# Its stdout and stderr are pipes the supervisor relays into the
+	# host's FIFOs, as its stdin; all it wrote arrives, though it has
+	# ended before the relay is done.
+	echo x | timeout 60 "$SBX" exec -c "$conf" "$id" "$t/steps/fds.sh" \
+	    >"$t/out" 2>"$t/err"
+	[ $? = 0 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out")" = "pipe${nl}pipe${nl}pipe" ]
+	say $? "a step's stdin, stdout and stderr are pipes, as a run's"
+	ex "$id" "$t/steps/big.sh"
+	[ $? = 5 ] && [ "$(jq -j 'select(.event == "stdout") | .data' \
+	    "$t/out" | tr -d y)" = "" ] &&
+	    [ "$(jq -j 'select(.event == "stdout") | .data' "$t/out" |
+	    wc -c)" = 3000001 ] &&
+	    [ "$(jq -j 'select(.event == "stderr") | .data' "$t/out" |
+	    wc -c)" = 200000 ] && [ "$(res .stdout_bytes)" = 3000001 ]
+	say $? "3 MB of stdout and 200 kB of stderr, then exit 5: all of it"
+	ex "$id" "$t/steps/noout.sh"
+	[ $? = 6 ] && ! grep -q '"event":"std' "$t/out"
+	say $? "a step that closes its stdout and stderr: its status, no output"
 
 	ex -T 1 "$id" "$t/steps/sleep.sh"
 	[ $? = 124 ] && [ "$(res '[.timed_out, .status]')" = '[true,124]' ]

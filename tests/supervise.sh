@@ -522,9 +522,9 @@ case_steps() {
 	is "nothing left of the fork loop" "$P" "supervise sh "
 
 	step 10 fifos=none -- /bin/true
-	is "no N.out FIFO: exit 125" "$R" "exit 125"
+	is "no N.out FIFO: error 125, the supervisor's" "$R" "error 125"
 	step 10 fifos=closed -- /bin/true
-	is "nobody reading N.out: exit 125" "$R" "exit 125"
+	is "nobody reading N.out: error 125, the supervisor's" "$R" "error 125"
 	num "nobody reading N.out: not its 10 s timeout (ms)" "$MS" '<' 10000
 
 	# While a step runs only its own kill counts: the host (or the
