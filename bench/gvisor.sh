@@ -8,8 +8,11 @@
 #   alike; then, median of 3, a CPU-bound loop (sum(range(10**7)), no
 #   system calls) and a system-call-bound one (20000 os.stat("/")), each
 #   timed from outside (sbx's wall time) and inside (the script's own
-#   clock, start-up left out), under hardened and under gvisor.
-#   Prints one table: the medians in ms, runsc/runc across, sbx/raw down.
+#   clock, start-up left out), under hardened and under gvisor at the
+#   same 0.5 CPU.
+#   Prints one table: the medians in ms, runsc/runc across, sbx/raw down;
+#   and a row of -t gvisor at hardened's 0.5 CPU, whose quota gVisor's
+#   own start pays for (the template has 1 CPU for that reason).
 # Usage: bench/gvisor.sh [N]   (from the top of the tree, after make;
 # default 10; needs runsc, and for docker runsc in daemon.json's runtimes)
 set -eu
@@ -55,7 +58,8 @@ time_cmd() {
 # in us to WALL and what the script printed (its own us) to INNER
 time_in() {
 	a=$(ms)
-	"$sbx" --json -r "$rt" -t "$3" -d "$t/src" "$4" >"$t/out" 2>"$t/err" || {
+	"$sbx" --json -c "$t/half.ini" -r "$rt" -t "$3" -d "$t/src" "$4" \
+	    >"$t/out" 2>"$t/err" || {
 		echo "bench: failed: sbx -r $rt -t $3 $4" >&2
 		cat "$t/err" "$t/out" >&2
 		exit 1
@@ -82,21 +86,24 @@ raw_runsc() {
 		    sbx-python python3 -c 'print(1)'
 	fi
 }
-run_sbx() { "$sbx" --json -r "$rt" -t "$1" -d "$t/src" s.py; }
+run_sbx() { "$sbx" --json -c "$t/half.ini" -r "$rt" -t "$1" -d "$t/src" s.py; }
+printf '[gvisor-half]\ninherit = gvisor\ncpus = 0.5\n' >"$t/half.ini"
 
 echo "medians in ms; cold runs: N=$n, in turn; cpu and syscall loops: 3"
 row runtime case runc runsc runsc/runc
 for rt in ${BENCH_RUNTIMES-podman docker}; do
 	# One untimed round: images and runsc paged in before the first.
-	for c in "run_sbx hardened" "run_sbx gvisor" raw_runc raw_runsc; do
+	for c in "run_sbx hardened" "run_sbx gvisor" "run_sbx gvisor-half" \
+	    raw_runc raw_runsc; do
 		# shellcheck disable=SC2086
 		time_cmd "$t/warm" $c
 	done
-	rm -f "$t"/h "$t"/g "$t"/rc "$t"/rs "$t"/[hg][cs][wi]
+	rm -f "$t"/h "$t"/g "$t"/g5 "$t"/rc "$t"/rs "$t"/[hg][cs][wi]
 	i=0
 	while [ $i -lt "$n" ]; do
 		time_cmd "$t/h" run_sbx hardened
 		time_cmd "$t/g" run_sbx gvisor
+		time_cmd "$t/g5" run_sbx gvisor-half
 		time_cmd "$t/rc" raw_runc
 		time_cmd "$t/rs" raw_runsc
 		i=$((i + 1))
@@ -104,9 +111,9 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 	i=0
 	while [ $i -lt 3 ]; do
 		time_in "$t/hcw" "$t/hci" hardened cpu.py
-		time_in "$t/gcw" "$t/gci" gvisor cpu.py
+		time_in "$t/gcw" "$t/gci" gvisor-half cpu.py
 		time_in "$t/hsw" "$t/hsi" hardened stat.py
-		time_in "$t/gsw" "$t/gsi" gvisor stat.py
+		time_in "$t/gsw" "$t/gsi" gvisor-half stat.py
 		i=$((i + 1))
 	done
 	h=$(median "$t/h") g=$(median "$t/g")
@@ -114,6 +121,8 @@ for rt in ${BENCH_RUNTIMES-podman docker}; do
 	row "$rt" "raw python3 -c 'print(1)'" "$rc" "$rs" "$(ratio "$rs" "$rc")"
 	row "$rt" 'sbx -t hardened | -t gvisor' "$h" "$g" "$(ratio "$g" "$h")"
 	row "$rt" '  sbx/raw' "$(ratio "$h" "$rc")" "$(ratio "$g" "$rs")" ""
+	g5=$(median "$t/g5")
+	row "$rt" '  -t gvisor at cpus 0.5' "$h" "$g5" "$(ratio "$g5" "$h")"
 	for k in cw:'cpu sum(range(10**7)), wall' \
 	    ci:'cpu ..., in the script' \
 	    sw:'20000 os.stat("/"), wall' \
