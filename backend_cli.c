@@ -291,6 +291,8 @@ backend_argv(const struct job *jb)
 		add(&a, "%s", jb->image);
 		add(&a, "%ld", jb->pol.idle_timeout);
 		add(&a, "%ld", jb->pol.max_lifetime);
+		if (jb->pol.allow_hosts[0])
+			add(&a, "-n");
 		return a.v;
 	}
 	/* pid 1 is sbx-supervise as a run's init (see init_main() in
@@ -459,7 +461,9 @@ docker_runtime(const struct container *c, const char *oci, int *asked)
 	char want[300], *p, *end;
 
 	*asked = 1;
-	if (docker_api("GET", "/info", buf, sizeof(buf)) == 200 &&
+	/* A remote engine's: the local socket is another dockerd's. */
+	if (!c->remote &&
+	    docker_api("GET", "/info", buf, sizeof(buf)) == 200 &&
 	    (p = strstr(buf, "\"Runtimes\":")) != NULL)
 		memmove(buf, p + 11, strlen(p + 11) + 1);
 	else if (run_quiet(c, buf, sizeof(buf), "info",

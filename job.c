@@ -268,10 +268,6 @@ job_session(const struct config *cfg, struct job *jb, const char *dir,
 		    "FIFOs in sbx's run directory, which another host's "
 		    "container cannot reach (see Remote engines in sbx(1))",
 		    jb->ctr.remote);
-	/* Its proxy would have to outlive every sbx of its steps. */
-	if (jb->pol.allow_hosts[0])
-		die("allow_hosts: for one-shot runs, not sessions or pools "
-		    "(template %s)", jb->pol.name);
 }
 
 static void

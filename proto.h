@@ -44,7 +44,9 @@
  * allow_hosts: the container has no network.  With "-n" after its "-t
  * SECONDS", the init forwards each connection to 127.0.0.1:PROXY_PORT
  * to the host's proxy (proxy.c) on the Unix socket CTR_PROXY, which
- * checks the request and connects, or answers with a refusal.
+ * checks the request and connects, or answers with a refusal.  A
+ * session's supervisor with "-n" does so while each step runs; the
+ * proxy is then sbx exec's, made anew for each step.
  */
 #define NAME_PROXY	"proxy"		/* under /sbx */
 #define CTR_PROXY	CTR_SBX "/" NAME_PROXY
@@ -55,7 +57,7 @@
 
 /*
  * A session's pid 1, copied into rundir/sbx:
- *	/sbx/supervise IDLE MAX
+ *	/sbx/supervise IDLE MAX [-n]
  * It opens CTR_REQ and CTR_RSP and says "ready".  For step N the host
  * writes STEP_REQ (the timeout, MODE_STEP or MODE_REPL, then argv, each
  * NUL-terminated) and the

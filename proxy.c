@@ -681,6 +681,9 @@ proxy_listen(const char *path)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		die("%s: too long a path for a socket", path);
 	strcpy(sa.sun_path, path);
+	/* A session's last step's, if its sbx was killed: the directory
+	 * is ours, and read-only in the container. */
+	unlink(path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, 0666) < 0 || listen(fd, 64) < 0)

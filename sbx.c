@@ -344,12 +344,8 @@ pooled(const struct config *cfg, struct job *jb)
 	result_init(&r);
 	sp.alone = 1;
 	step_write(&sp, jb, NULL, jb->pol.timeout);
-	if (step_compile(&jb->ctr, &sp, jb, NULL, jb->pol.timeout, &r) == 0) {
-		step_send(&sp, &jb->lay);
-		step_wait(&jb->ctr, &sp, jb->pol.timeout, jb->pol.max_output,
-		    NULL, &r);
-		step_close(&sp, &jb->lay);
-	}
+	if (step_compile(&jb->ctr, &sp, jb, NULL, jb->pol.timeout, &r) == 0)
+		step_go(jb, &sp, jb->pol.timeout, audit, &r);
 	/* Used once: its supervisor ends, and --rm takes the container. */
 	if (channel_stop(&jb->lay) == 0)
 		jb->ctr.started = 0;

@@ -352,6 +352,8 @@ int step_compile(const struct container *c, struct step *sp, struct job *jb,
 void step_send(struct step *sp, const struct layout *l);
 void step_wait(const struct container *c, struct step *sp, long timeout,
     long long max_output, struct compile *cp, struct result *r);
+void step_go(struct job *jb, struct step *sp, long timeout, int audit,
+    struct result *r);
 void step_close(struct step *sp, const struct layout *l);
 int channel_stop(const struct layout *l);
 int step_repl(const struct job *jb);

@@ -376,12 +376,8 @@ step_run(struct job *jb, const char *base, long timeout, int audit,
 	step_write(&sp, jb, base, timeout);
 	event_step(jb, sp.n, timeout);
 	audit_write(audit, jb, NULL, image_id);
-	if (step_compile(&jb->ctr, &sp, jb, base, timeout, &r) == 0) {
-		step_send(&sp, &jb->lay);
-		step_wait(&jb->ctr, &sp, timeout, jb->pol.max_output, NULL,
-		    &r);
-		step_close(&sp, &jb->lay);
-	}
+	if (step_compile(&jb->ctr, &sp, jb, base, timeout, &r) == 0)
+		step_go(jb, &sp, timeout, audit, &r);
 	read_out(jb, &r);
 	event_result(jb, &r);
 	audit_write(audit, jb, &r, image_id);

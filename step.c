@@ -733,7 +733,7 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 {
 	static struct pump in;
 	struct stream s[2];
-	struct pollfd pfd[5];
+	struct pollfd pfd[6];
 	double t0 = now();
 	int i, done = 0;
 
@@ -747,6 +747,8 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 	pfd[2].events = POLLIN;
 	pfd[3].events = POLLIN;
 	pfd[4].events = POLLOUT;
+	pfd[5].fd = proxy_fd(c->net);	/* allow_hosts' events */
+	pfd[5].events = POLLIN;
 	in.len = 0;
 	opt_step.sp = sp;
 	opt_step.r = r;
@@ -770,13 +772,15 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 		}
 		pfd[3].fd = sp->in >= 0 && in.len == 0 && !sp->eof ? 0 : -1;
 		pfd[4].fd = sp->in >= 0 && in.len > 0 ? sp->in : -1;
-		if (poll(pfd, 5, streams_due(s, 2)) <= 0)
+		if (poll(pfd, 6, streams_due(s, 2)) <= 0)
 			continue;
 		pump(sp, &in, pfd + 3);
 		for (i = 0; i < 2; i++)
 			if (pfd[i].fd >= 0 && pfd[i].revents &&
 			    stream_read(&s[i]) == 0)
 				pfd[i].fd = -1;
+		if (pfd[5].fd >= 0 && pfd[5].revents && !proxy_read(c->net))
+			pfd[5].fd = -1;
 		if (pfd[2].revents && (done = read_rsp(sp, r)) < 0) {
 			r->status = EXIT_FAIL;
 			r->error = "the session ended (idle timeout, "
@@ -795,4 +799,22 @@ step_wait(const struct container *c, struct step *sp, long timeout,
 		r->error = "write error on standard output";
 		r->status = EXIT_FAIL;
 	}
+}
+
+/*
+ * A step written (and compiled): sent, relayed, and closed, with the
+ * proxy of the policy's allow_hosts beside it, the step's own as a
+ * run's is, for the supervisor's forwarder (see proto.h).
+ */
+void
+step_go(struct job *jb, struct step *sp, long timeout, int audit,
+    struct result *r)
+{
+	jb->ctr.net = proxy_start(&jb->pol, jb->lay.sbx, jb->ctr.name,
+	    audit);
+	step_send(sp, &jb->lay);
+	step_wait(&jb->ctr, sp, timeout, jb->pol.max_output, NULL, r);
+	proxy_stop(jb->ctr.net);
+	jb->ctr.net = NULL;
+	step_close(sp, &jb->lay);
 }

@@ -7,12 +7,13 @@
  * A one-shot run's init, as tini is docker's: see init_main().  With
  * -n, it also forwards allow_hosts' proxy port: see forward().
  *
- *	/sbx/supervise IDLE MAX
+ *	/sbx/supervise IDLE MAX [-n]
  *
  * We run the steps of proto.h, which says what the host sends and what
  * we answer, kill whatever each step left behind, and drop any other
  * line in silence.  We also exit 0 after IDLE seconds without a step,
- * and after MAX seconds in all.
+ * and after MAX seconds in all.  With -n, each step has the forwarder
+ * of a run's -n beside it.
  *
  * A step runs as our own user, so everything it does is hostile: it can
  * write to our FIFOs, signal us, fork-bomb, hide in a new session.  What
@@ -91,6 +92,7 @@ static const char *result_name[] = {
  */
 struct flow {
 	int from, to;
+	int drop;		/* its reader gone, read on and drop it all */
 	char *buf;		/* FLOW_BUF bytes */
 	size_t len, off;	/* held, and written of it */
 };
@@ -109,6 +111,12 @@ struct step {
 	int status;
 	int killed;		/* a matching "kill" line came */
 	long long start, end, deadline;
+	/* Over (see finish), its output still on its way: the answer. */
+	int ending;
+	enum result r;
+	int value;
+	long long flushby;	/* its output given up on */
+	char usage[96];		/* "OOM LOST CPU_US RSS_KB PEAK" */
 	long long oom;		/* the cgroup's OOM kills before it, or -1 */
 	long long cpu0;		/* cpu_now() at its start */
 	char nonce[NONCE_LEN + 1];
@@ -136,6 +144,7 @@ struct sup {
 	char line[LINE_MAX_REQ];	/* the request line being read */
 	size_t len;
 	int skip;		/* in a line too long: drop up to its '\n' */
+	int fwd;		/* -n: allow_hosts' forwarder for each step */
 	struct step st;
 	struct kernel k;
 };
@@ -411,6 +420,20 @@ cpu_now(const struct sup *s)
 	return children_us() + (s->k.pid ? proc_cpu_us(s->k.pid) : 0);
 }
 
+/* What the step used, once it is over: for its answer. */
+static void
+step_usage(struct sup *s)
+{
+	long long rss = peak_kb, hwm;
+	int oom;
+
+	oom = s->st.oom >= 0 && oom_kills() > s->st.oom;
+	if (s->k.pid && (hwm = proc_hwm_kb(s->k.pid)) > rss)
+		rss = hwm;
+	snprintf(s->st.usage, sizeof(s->st.usage), "%d %d %lld %lld %lld",
+	    oom, s->st.lost, cpu_now(s) - s->st.cpu0, rss, cgroup_peak());
+}
+
 /*
  * The answer; OOM is 1 if the OOM killer struck during the step, and
  * then what the step used: CPU microseconds, the largest peak resident
@@ -420,15 +443,12 @@ static void
 respond_step(struct sup *s, enum result r, int value, long long ms)
 {
 	char buf[192];
-	long long rss = peak_kb, hwm;
-	int n, oom;
+	int n;
 
-	oom = s->st.oom >= 0 && oom_kills() > s->st.oom;
-	if (s->k.pid && (hwm = proc_hwm_kb(s->k.pid)) > rss)
-		rss = hwm;
-	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld %d %d %lld %lld %lld\n",
-	    s->st.nonce, result_name[r], value, ms, oom, s->st.lost,
-	    cpu_now(s) - s->st.cpu0, rss, cgroup_peak());
+	if (s->st.usage[0] == '\0')
+		step_usage(s);
+	n = snprintf(buf, sizeof(buf), "\n%s %s %d %lld %s\n", s->st.nonce,
+	    result_name[r], value, ms, s->st.usage);
 	respond(s, buf, (size_t)n);
 }
 
@@ -480,6 +500,22 @@ kernel_gone(struct sup *s)
 	s->k.pid = 0;
 	s->k.to = s->k.from = s->k.out = s->k.err = -1;
 	s->k.len = 0;
+}
+
+/*
+ * The repl interpreter alone killed and reaped, at a step's start, once
+ * kill_others() has killed all else: not allow_hosts' forwarder, which
+ * is the step's.
+ */
+static void
+kernel_kill(struct sup *s)
+{
+	int status;
+
+	kill(s->k.pid, SIGKILL);
+	while (waitpid(s->k.pid, &status, 0) == -1 && errno == EINTR)
+		;
+	kernel_gone(s);
 }
 
 /*
@@ -607,16 +643,22 @@ flow_close(struct flow *f)
  * holds something and wr.  A read of nothing (or when last, of nothing
  * yet) ends its input, and its output once what it holds is out: that
  * is EOF for the reader.  A reader gone (a step that closed its stdin,
- * a host that went) ends both, so the writer hears it at once.
+ * a host that went) ends both, so the writer hears it at once; but for
+ * a flow that drops (a repl interpreter's output, whose pipe is not
+ * ours alone to close), which reads on and drops what comes, so that
+ * the interpreter never blocks on it.  A write that fits is halved
+ * until it does: gVisor's pipe is writable with any room at all, and
+ * fails a write of up to PIPE_BUF bytes that does not fit whole.
  */
 static void
 flow_move(struct flow *f, int rd, int wr, int last)
 {
 	ssize_t n;
+	size_t k;
 
 	if (f->from > 0 && f->len == 0 && rd) {
 		if ((n = read(f->from, f->buf, FLOW_BUF)) > 0) {
-			f->len = (size_t)n;
+			f->len = f->to > 0 ? (size_t)n : 0;
 			f->off = 0;
 		} else if (n == 0 || (errno != EINTR &&
 		    (last || errno != EAGAIN))) {
@@ -625,11 +667,21 @@ flow_move(struct flow *f, int rd, int wr, int last)
 		}
 	}
 	if (f->to > 0 && f->len > 0 && wr) {
-		n = write(f->to, f->buf + f->off, f->len - f->off);
-		if (n > 0 && (f->off += (size_t)n) == f->len)
+		k = f->len - f->off;
+		while ((n = write(f->to, f->buf + f->off, k)) < 0 &&
+		    errno == EAGAIN && k > 1)
+			k /= 2;
+		if (n > 0 && (f->off += (size_t)n) == f->len) {
 			f->len = 0;
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
-			flow_close(f);
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			if (f->drop) {
+				close(f->to);
+				f->to = 0;
+				f->len = 0;
+			} else {
+				flow_close(f);
+			}
+		}
 	}
 	if (f->from == 0 && f->len == 0 && f->to > 0) {
 		close(f->to);
@@ -648,12 +700,8 @@ relay(struct sup *s, fd_set *r, fd_set *w)
 }
 
 /*
- * The step is over and nothing of it writes (its processes dead, the
- * repl interpreter stopped): what its stdout and stderr still hold goes
- * to the host before we say so, and then their FIFOs close, which is
- * their end for the host.  A repl interpreter's pipes never read EOF,
- * as it holds their other ends: nothing left is the end.  Within
- * RSP_WAIT: a host that reads nothing must not stop us.
+ * As the main loop does for an ending step (see conclude), but at once
+ * and within RSP_WAIT: for the step that max_lifetime ends, as we end.
  */
 static void
 flush_output(struct sup *s)
@@ -677,8 +725,6 @@ flush_output(struct sup *s)
 		if (held)
 			poll(pfd, 2, (int)left);
 	}
-	for (i = 0; i < 3; i++)
-		flow_close(&s->st.io[i]);
 }
 
 /* Drops what a pipe of ours holds, never blocking. */
@@ -696,12 +742,15 @@ discard(int fd)
 /*
  * The step is over: whatever it left is killed, the repl interpreter
  * too unless it said the step is done (a step that timed out, was
- * killed or crashed it ends it: its state is lost).
+ * killed or crashed it ends it: its state is lost).  Nothing of it
+ * writes any more, and it is ending: conclude() answers once what its
+ * stdout and stderr hold has gone to the host.
  */
 static void
 finish(struct sup *s, enum result r, int value)
 {
 	long long end = s->st.reaped ? s->st.end : now_ms();
+	long long now = now_ms();
 
 	if (s->st.repl && !s->st.done) {
 		kill_all();
@@ -721,9 +770,47 @@ finish(struct sup *s, enum result r, int value)
 	 * is stopped again at that step's end. */
 	if (s->k.pid)
 		kill(s->k.pid, SIGSTOP);
-	flush_output(s);
+	step_usage(s);
+	flow_close(&s->st.io[IN]);
+	s->st.ending = 1;
+	s->st.r = r;
+	s->st.value = value;
+	s->st.end = end;
+	s->st.flushby = s->st.deadline > now + RSP_WAIT ? s->st.deadline :
+	    now + RSP_WAIT;
+}
+
+/*
+ * An ending step's answer, once its output is out: what its pipes still
+ * hold (all of it, as nothing writes them now: a repl interpreter's
+ * never read EOF, as it holds their other ends, so nothing left is
+ * their end) has gone to the host, and their FIFOs are closed, which is
+ * the end for the host.  Not before, so that a host that reads slowly
+ * (its own reader slow) loses nothing; but only until the step's
+ * deadline, or a kill: output that could not go out in its time is as
+ * a step that blocked on it would be, timed out.  Drops the request
+ * FIFO's lines, which a step may have written, only now.
+ */
+static void
+conclude(struct sup *s)
+{
+	enum result r = s->st.r;
+	int i, value = s->st.value;
+
+	for (i = OUT; i <= ERR; i++)
+		flow_move(&s->st.io[i], 1, 0, 1);
+	if (s->st.io[OUT].to > 0 || s->st.io[ERR].to > 0) {
+		if (!s->st.killed && now_ms() < s->st.flushby)
+			return;
+		if (!s->st.killed && (r == R_EXIT || r == R_SIGNAL)) {
+			r = R_TIMEOUT;
+			value = 0;
+		}
+	}
+	for (i = 0; i < 3; i++)
+		flow_close(&s->st.io[i]);
 	drain(s);
-	respond_step(s, r, value, end - s->st.start);
+	respond_step(s, r, value, s->st.end - s->st.start);
 	memset(&s->st, 0, sizeof(s->st));
 	s->last = now_ms();
 }
@@ -1038,10 +1125,8 @@ kernel_for(struct sup *s, char **argv, int at)
 	int p[4][2], i;
 	pid_t pid;
 
-	if (s->k.pid && (len != s->k.cmdlen || memcmp(cmd, s->k.cmd, len))) {
-		kill_all();
-		kernel_gone(s);
-	}
+	if (s->k.pid && (len != s->k.cmdlen || memcmp(cmd, s->k.cmd, len)))
+		kernel_kill(s);
 	if (s->k.pid)
 		return 0;
 	s->st.lost = s->k.ever;
@@ -1097,14 +1182,14 @@ kernel_step(struct sup *s, long long n, int at)
 		if ((out->from = fcntl(s->k.out, F_DUPFD_CLOEXEC, 0)) == -1 ||
 		    (err->from = fcntl(s->k.err, F_DUPFD_CLOEXEC, 0)) == -1)
 			return -1;
+		out->drop = err->drop = 1;
 		kill(s->k.pid, SIGCONT);
 		if (kernel_send(s, n) == 0)
 			return 0;
 		close(out->from);
 		close(err->from);
 		out->from = err->from = 0;
-		kill_all();
-		kernel_gone(s);
+		kernel_kill(s);
 		s->k.ever = 1;	/* so the fresh one says state_lost */
 	}
 	return -1;
@@ -1144,10 +1229,138 @@ plain_step(struct sup *s, long long n, int p[3][2])
 	return pid;
 }
 
+#define FWD_MAX	64	/* connections at once through the forwarder */
+
+/* allow_hosts' port, bound before the script runs so that it cannot
+ * take it first; -1 if it cannot be. */
+static int
+forward_listen(void)
+{
+	struct sockaddr_in in;
+	int l, one = 1;
+
+	memset(&in, 0, sizeof(in));
+	in.sin_family = AF_INET;
+	in.sin_port = htons(PROXY_PORT);
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1 ||
+	    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(l, (struct sockaddr *)&in, sizeof(in)) == -1 ||
+	    listen(l, FWD_MAX) == -1) {
+		if (l != -1)
+			close(l);
+		return -1;
+	}
+	return l;
+}
+
+/* A connection to the port, joined to one of its own to the host's
+ * proxy; NULL if that cannot be had now. */
+static struct pump *
+forward_accept(int l)
+{
+	struct sockaddr_un un;
+	struct pump *p;
+	int c, u;
+
+	if ((c = accept(l, NULL, NULL)) == -1)
+		return NULL;
+	fcntl(c, F_SETFD, FD_CLOEXEC);
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	strcpy(un.sun_path, CTR_PROXY);
+	if ((u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1 || connect(u, (struct sockaddr *)&un, sizeof(un)) == -1 ||
+	    (p = malloc(sizeof(*p))) == NULL) {
+		if (u != -1)
+			close(u);
+		close(c);
+		return NULL;
+	}
+	pump_init(p, c, u);
+	return p;
+}
+
+/*
+ * The forwarder, a child of the init: each connection to the port goes
+ * on, as it is, to the host's proxy on CTR_PROXY, which checks it.  It
+ * checks nothing itself and holds nothing the script may not have: the
+ * script can reach the socket too.  One process, so that it costs the
+ * run's pids limit one.
+ */
+NORETURN static void
+forward(int l)
+{
+	struct pollfd pfd[1 + 2 * FWD_MAX];
+	struct pump *p[FWD_MAX];
+	int i, n = 0;
+
+	memset(p, 0, sizeof(p));
+	for (;;) {
+		pfd[0].fd = n < FWD_MAX ? l : -1;
+		pfd[0].events = POLLIN;
+		for (i = 0; i < FWD_MAX; i++)
+			if (p[i])
+				pump_events(p[i], pfd + 1 + 2 * i);
+			else
+				pfd[1 + 2 * i].fd = pfd[2 + 2 * i].fd = -1;
+		if (poll(pfd, sizeof(pfd) / sizeof(pfd[0]), -1) == -1)
+			continue;
+		for (i = 0; i < FWD_MAX; i++) {
+			if (p[i] == NULL) {
+				if ((pfd[0].revents & POLLIN) &&
+				    (p[i] = forward_accept(l)) != NULL)
+					n++;
+				pfd[0].revents = 0;
+				continue;
+			}
+			pump_move(p[i], pfd + 1 + 2 * i, PUMP_BUF);
+			if (pump_done(p[i])) {
+				close(p[i]->fd[0]);
+				close(p[i]->fd[1]);
+				free(p[i]);
+				p[i] = NULL;
+				n--;
+			}
+		}
+	}
+}
+
+/*
+ * The forwarder's process, on the port, in a group of its own, with
+ * none of our descriptors but the port and stdio (a session's FIFOs
+ * and a step's pipes are not its to hold open); our copy of the port
+ * closed, so only the forwarder holds it.  0, or -1.
+ */
+static int
+forward_start(void)
+{
+	long max, fd;
+	pid_t pid;
+	int l;
+
+	if ((l = forward_listen()) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		setpgid(0, 0);
+		if ((max = sysconf(_SC_OPEN_MAX)) < 0)
+			max = 1024;
+		for (fd = 3; fd < max; fd++)
+			if (fd != l)
+				close((int)fd);
+		forward(l);
+	}
+	close(l);
+	return pid == -1 ? -1 : 0;
+}
+
+
 static void
 start(struct sup *s, long long n, const char *nonce)
 {
-	int p[3][2], at, i, repl;
+	int p[3][2], at = -1, i, repl;
 	long long timeout;
 	pid_t pid;
 
@@ -1174,7 +1387,10 @@ start(struct sup *s, long long n, const char *nonce)
 		s->st.io[i].buf = flowbuf[i];
 	s->st.io[OUT].to = host_fifo(n, CTR_CTL "/" STEP_OUT, O_WRONLY);
 	s->st.io[ERR].to = host_fifo(n, CTR_CTL "/" STEP_ERR, O_WRONLY);
-	if (s->st.io[OUT].to == -1 || s->st.io[ERR].to == -1)
+	/* allow_hosts' forwarder, for this step alone: killed with
+	 * whatever the step leaves. */
+	if (s->st.io[OUT].to == -1 || s->st.io[ERR].to == -1 ||
+	    (s->fwd && forward_start() == -1))
 		pid = -1;
 	else if (repl) {
 		s->st.repl = 1;
@@ -1317,6 +1533,10 @@ check_step(struct sup *s)
 
 	if (s->st.pid == 0)
 		return;
+	if (s->st.ending) {
+		conclude(s);
+		return;
+	}
 	if (s->st.repl && s->st.done && !s->st.reaped) {
 		s->st.end = now_ms();
 		s->st.reaped = 1;	/* for finish()'s end */
@@ -1327,11 +1547,16 @@ check_step(struct sup *s)
 		finish(s, R_EXIT, WEXITSTATUS(status));
 	else if (now >= s->born + s->max) {
 		finish(s, R_LIFETIME, 0);
+		flush_output(s);
+		s->st.flushby = 0;
+		conclude(s);
 		exit(0);
 	} else if (s->st.killed)
 		finish(s, R_KILLED, 0);
 	else if (now >= s->st.deadline)
 		finish(s, R_TIMEOUT, 0);
+	if (s->st.ending)	/* at once if nothing is held */
+		conclude(s);
 }
 
 static void
@@ -1347,7 +1572,8 @@ check_idle(struct sup *s)
 static long long
 next_deadline(const struct sup *s)
 {
-	long long d = s->st.pid ? s->st.deadline : s->last + s->idle;
+	long long d = s->st.ending ? s->st.flushby : s->st.pid ?
+	    s->st.deadline : s->last + s->idle;
 
 	return d < s->born + s->max ? d : s->born + s->max;
 }
@@ -1479,16 +1705,17 @@ setup(struct sup *s, int argc, char *argv[])
 	/* Outside a pid namespace, kill(-1) would kill all the user has. */
 	if (getpid() != 1)
 		die("must be pid 1 of a container, refusing to run");
-	if (argc != 3 ||
+	if ((argc != 3 && (argc != 4 || strcmp(argv[3], "-n") != 0)) ||
 	    num(argv[1], strlen(argv[1]), 1, SECONDS_MAX, &idle) == -1 ||
 	    num(argv[2], strlen(argv[2]), 1, SECONDS_MAX, &max) == -1)
-		die("usage: supervise IDLE MAX (seconds)");
+		die("usage: supervise IDLE MAX [-n] (seconds)");
 	/* Same-uid steps must not ptrace us or read /proc/1/fd. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
 	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("prctl PR_SET_DUMPABLE:");
 	std_fds();
 	memset(s, 0, sizeof(*s));
+	s->fwd = argc == 4;
 	save_limits();
 	signals(s);
 	s->req = open_ctl(CTR_REQ);
@@ -1633,118 +1860,6 @@ init_compile(char **argv, size_t words, const sigset_t *old, sigset_t *all,
 	return code;
 }
 
-#define FWD_MAX	64	/* connections at once through the forwarder */
-
-/* allow_hosts' port, bound before the script runs so that it cannot
- * take it first. */
-static int
-forward_listen(void)
-{
-	struct sockaddr_in in;
-	int l, one = 1;
-
-	memset(&in, 0, sizeof(in));
-	in.sin_family = AF_INET;
-	in.sin_port = htons(PROXY_PORT);
-	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1 ||
-	    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    bind(l, (struct sockaddr *)&in, sizeof(in)) == -1 ||
-	    listen(l, FWD_MAX) == -1)
-		die("proxy port 127.0.0.1:%d:", PROXY_PORT);
-	return l;
-}
-
-/* A connection to the port, joined to one of its own to the host's
- * proxy; NULL if that cannot be had now. */
-static struct pump *
-forward_accept(int l)
-{
-	struct sockaddr_un un;
-	struct pump *p;
-	int c, u;
-
-	if ((c = accept(l, NULL, NULL)) == -1)
-		return NULL;
-	fcntl(c, F_SETFD, FD_CLOEXEC);
-	fcntl(c, F_SETFL, O_NONBLOCK);
-	memset(&un, 0, sizeof(un));
-	un.sun_family = AF_UNIX;
-	strcpy(un.sun_path, CTR_PROXY);
-	if ((u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1 || connect(u, (struct sockaddr *)&un, sizeof(un)) == -1 ||
-	    (p = malloc(sizeof(*p))) == NULL) {
-		if (u != -1)
-			close(u);
-		close(c);
-		return NULL;
-	}
-	pump_init(p, c, u);
-	return p;
-}
-
-/*
- * The forwarder, a child of the init: each connection to the port goes
- * on, as it is, to the host's proxy on CTR_PROXY, which checks it.  It
- * checks nothing itself and holds nothing the script may not have: the
- * script can reach the socket too.  One process, so that it costs the
- * run's pids limit one.
- */
-NORETURN static void
-forward(int l)
-{
-	struct pollfd pfd[1 + 2 * FWD_MAX];
-	struct pump *p[FWD_MAX];
-	int i, n = 0;
-
-	memset(p, 0, sizeof(p));
-	for (;;) {
-		pfd[0].fd = n < FWD_MAX ? l : -1;
-		pfd[0].events = POLLIN;
-		for (i = 0; i < FWD_MAX; i++)
-			if (p[i])
-				pump_events(p[i], pfd + 1 + 2 * i);
-			else
-				pfd[1 + 2 * i].fd = pfd[2 + 2 * i].fd = -1;
-		if (poll(pfd, sizeof(pfd) / sizeof(pfd[0]), -1) == -1)
-			continue;
-		for (i = 0; i < FWD_MAX; i++) {
-			if (p[i] == NULL) {
-				if ((pfd[0].revents & POLLIN) &&
-				    (p[i] = forward_accept(l)) != NULL)
-					n++;
-				pfd[0].revents = 0;
-				continue;
-			}
-			pump_move(p[i], pfd + 1 + 2 * i, PUMP_BUF);
-			if (pump_done(p[i])) {
-				close(p[i]->fd[0]);
-				close(p[i]->fd[1]);
-				free(p[i]);
-				p[i] = NULL;
-				n--;
-			}
-		}
-	}
-}
-
-/* The forwarder's process, in a group of its own; the init's copy of
- * the port closed, so only the forwarder holds it. */
-static void
-forward_start(int l)
-{
-	pid_t pid;
-
-	if ((pid = fork()) == -1)
-		die("fork:");
-	if (pid == 0) {
-		setpgid(0, 0);
-		forward(l);
-	}
-	close(l);
-}
-
 /*
  * -u UID GID OWN: a remote run's init, started as root with CAP_CHOWN,
  * CAP_SETUID, CAP_SETGID and CAP_SETPCAP alone, as the engine's copy
@@ -1860,8 +1975,9 @@ init_main(const char *secs, int fwd, const char *const *c, char **u,
 		if (argv[0] == NULL)
 			die("init -c: no program after the compiler");
 	}
-	if (fwd)	/* after the compile, whose end kills all */
-		forward_start(forward_listen());
+	/* After the compile, whose end kills all. */
+	if (fwd && forward_start() == -1)
+		die("proxy port 127.0.0.1:%d:", PROXY_PORT);
 	code = init_wait(init_child(argv, &old, lim[1], lim[2]), deadline,
 	    &all);
 	return init_end(key, code < 0 ? 128 + SIGKILL : code);

@@ -4,9 +4,9 @@
 # traceback and status are those of -t hardened, byte for byte; stdin,
 # a signal, the timeout (the container removed), the OOM killer, CPU
 # time, max_output, rw changes and sbx apply, $SBX_RESULT, a session's
-# steps, a pooled run and allow_hosts all work; memory_peak is null, as
-# gVisor keeps no memory cgroup; a runtime that is not there is one
-# clear error, 125.  A traceback in a session's step, a repl's and a
+# steps, a pooled run and allow_hosts (a session's steps' too) all work;
+# memory_peak is null, as gVisor keeps no memory cgroup; a runtime that
+# is not there is one clear error, 125.  A traceback in a session's step, a repl's and a
 # pooled run is byte for byte that of runc: the supervisor's pipes, not
 # the host's FIFOs, are a step's output, which runsc would fail for a
 # write of no bytes.  tests/hostile-gvisor.sh runs the hostile suite so.
@@ -159,5 +159,19 @@ for rt in $runtimes; do
 	RT=$rt
 	g --allow-host "ok.test:$web=127.0.0.1" wget.sh "http://ok.test:$web/index.txt"
 	is "allow_hosts through gVisor's host-uds" "$(out)" hello-from-host || show
+	# A session's socket is made after its container started, for
+	# each step: gVisor sees it in the bind-mounted /sbx all the same.
+	timeout 120 "$SBX" start -c "$conf" -r "$rt" -t gvisor -e sh \
+	    --allow-host "ok.test:$web=127.0.0.1" -d "$t/src" \
+	    >"$t/out" 2>"$t/err" </dev/null
+	id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+	ids="$ids $id"
+	for i in 1 2; do
+		timeout 60 "$SBX" exec -c "$conf" "$id" "$t/src/wget.sh" \
+		    "http://ok.test:$web/index.txt" >"$t/out" 2>"$t/err"
+		is "allow_hosts in a session's step $i under gVisor" "$(out)" \
+		    hello-from-host || show
+	done
+	"$SBX" stop "$id" >/dev/null 2>&1
 done
 exit "$FAILED"

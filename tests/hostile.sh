@@ -182,8 +182,14 @@ hwait() {
 # their command line.  (The pattern goes to grep in a file, or grep would
 # find it in its own command line.)
 on_host() {
-	grep -laF -f "$W/.pattern" /proc/[0-9]*/cmdline 2>/dev/null | wc -l |
-	    tr -d ' '
+	for _oh in $(grep -laF -f "$W/.pattern" /proc/[0-9]*/cmdline 2>/dev/null); do
+		# The engine's own (its client, which podman may run twice
+		# for a moment, conmon, runsc) carry the path as an argument.
+		case $(cat "${_oh%/cmdline}/comm" 2>/dev/null) in
+		podman | docker | conmon | runsc* | exe) ;;
+		*) echo x ;;
+		esac
+	done | wc -l | tr -d ' '
 }
 
 # hwm PID: the peak resident memory of PID in KB, empty once it is gone.
@@ -471,13 +477,13 @@ EOF
 			is "$w: fork fails with EAGAIN at the limit" \
 			    "$(line_of forked | cut -d ' ' -f 3)" EAGAIN
 		fi
-		# The bomb's processes carry the script's path, and so does
-		# the runtime client's command line: 64 and the client.
-		num "$w: the host never had more than 64 + 1 such processes" \
-		    "$PEAK_PROCS" '<=' 65
+		# The bomb's processes carry the script's path (the engine's
+		# processes that do are not counted: see on_host).
+		num "$w: the host never had more than 64 such processes" \
+		    "$PEAK_PROCS" '<=' 64
 		if [ "$GV" = 1 ]; then
 			num "$w: the host sees none of them: gVisor runs them" \
-			    "$PEAK_PROCS" '<=' 1
+			    "$PEAK_PROCS" '<=' 0
 		else
 			num "$w: the host did see the bomb's processes" \
 			    "$PEAK_PROCS" '>=' 16

@@ -10,7 +10,9 @@
 # plain HTTP has its Host checked and its URL made a path; no raw
 # socket, DNS or route in the container; net_bytes and net_connections
 # bound a flood; a run that times out still reports its connections;
-# bad entries, network = true, sessions and pools are refused (125).
+# a session's steps (plain and repl) and a pool's run each have a proxy
+# of their own; bad entries and
+# network = true are refused (125).
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
@@ -283,8 +285,50 @@ HTTP/1.1 503 Service Unavailable" || show
 	is "its tunnel's event, before the result" \
 	    "$(jq -r 'select(.event == "net" or .event == "result") | .event' "$t/out" | tr '\n' ' ')" \
 	    "net result "
+
+	# A session's steps and a pool's run: each step its own proxy,
+	# its own events.
+	want="http://127.0.0.1:3128 http://127.0.0.1:3128 ''
+200 ok.test:$web hello-from-host
+403 sbx: not in allow_hosts"
+	for how in "" --repl; do
+		timeout 120 "$SBX" start -c "$conf" -r "$rt" -t net $how -e py \
+		    --allow-host "$ok_host" -d "$t/ws" >"$t/out" 2>"$t/err" </dev/null
+		id=$(jq -r 'select(.event == "session") | .id' "$t/out")
+		ids="$ids $id"
+		for i in 1 2; do
+			timeout 60 "$SBX" exec -c "$conf" "$id" "$t/ws/get.py" \
+			    "http://ok.test:$web/index.txt" "http://denied.test:$web/x" \
+			    >"$t/out" 2>"$t/err"
+			is "a session's step $i${how:+ ($how)}: the page, and a 403" \
+			    "$(out)" "$want" || show
+			is "a session's step $i${how:+ ($how)}: its two net events" \
+			    "$(net '[.host, .allowed] | @csv' | sort | tr '\n' ' ')" \
+			    "\"denied.test\",false \"ok.test\",true "
+		done
+		"$SBX" stop "$id" >/dev/null 2>&1
+	done
+	pools="$pools net$$"
+	timeout 120 "$SBX" pool start "net$$" -c "$conf" -r "$rt" -t net \
+	    --allow-host "$ok_host" -e py -n 1 >"$t/out" 2>"$t/err" </dev/null
+	i=0
+	while [ "$("$SBX" pool ls | jq -r "select(.name == \"net$$\") | .ready")" != 1 ] &&
+	    [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	timeout 60 "$SBX" -c "$conf" -P "net$$" -d "$t/ws" get.py \
+	    "http://ok.test:$web/index.txt" "http://denied.test:$web/x" \
+	    >"$t/out" 2>"$t/err"
+	is "a pooled run: in the pool's container" \
+	    "$(jq -r 'select(.event == "start") | .pooled' "$t/out")" true
+	is "a pooled run: the page, and a 403" "$(out)" "$want" || show
+	is "a pooled run: its net events" "$(net .allowed | sort | tr '\n' ' ')" \
+	    "false true "
+	"$SBX" pool stop "net$$" >/dev/null 2>&1
 	is "nothing left in TMPDIR" "$(ls -A "$TMPDIR")" ""
 done
+
 
 "$SBX" -c "$conf" -D --allow-host 'bad host!' -d "$t/ws" get.py >"$t/out" 2>"$t/err"
 is "a bad entry: 125" "$?" 125
@@ -294,8 +338,11 @@ is "a bad entry: one line naming it" "$(cat "$t/err")" \
 is "with network on: 125" "$?" 125
 like "with network on: says why" "$(cat "$t/err")" "allow_hosts: with network = true"
 "$SBX" start -c "$conf" -D --allow-host "$ok_host" >"$t/out" 2>"$t/err"
-is "a session: 125" "$?" 125
-like "a session: says why" "$(cat "$t/err")" "not sessions or pools"
+is "a session's dry run: 0" "$?" 0
+is "a session's dry run: its supervisor forwards (-n), the proxy variables set" \
+    "$(jq -r 'select(.event == "argv") | [.argv[-1], (.argv |
+    index("--env=HTTP_PROXY=http://127.0.0.1:3128") != null)] | @csv' "$t/out")" \
+    '"-n",true'
 "$SBX" -c "$conf" -P nopool --allow-host "$ok_host" -d "$t/ws" get.py >"$t/out" 2>"$t/err"
 is "-P with --allow-host: 125" "$?" 125
 exit "$FAILED"

@@ -198,6 +198,10 @@ for RT in $runtimes; do
 	[ $? = 0 ] && [ "$(data stdout | wc -c)" = 3000000 ] &&
 	    [ "$(data stderr | wc -c)" = 200001 ]
 	say $? "3 MB of stdout and 200 kB of stderr from a repl step: all of it"
+	timeout 60 "$SBX" exec -c "$conf" "$r" "$t/s/big.py" </dev/null \
+	    2>"$t/err" | { sleep 4; cat; } >"$t/out"
+	[ "$(data stdout | wc -c)" = 3000000 ] && [ "$(res .status)" = 0 ]
+	say $? "a slow reader of a repl step: all 3 MB, then its status"
 	ex "$r" "$t/s/shut.py"
 	rc=$?
 	ex "$r" "$t/s/x.py"

@@ -151,6 +151,14 @@ for RT in $runtimes; do
 	    [ "$(jq -j 'select(.event == "stderr") | .data' "$t/out" |
 	    wc -c)" = 200000 ] && [ "$(res .stdout_bytes)" = 3000001 ]
 	say $? "3 MB of stdout and 200 kB of stderr, then exit 5: all of it"
+	# A reader of sbx exec that takes its time: the step has long
+	# ended, and all of its output still comes, then its status.
+	timeout 60 "$SBX" exec -c "$conf" "$id" "$t/steps/big.sh" </dev/null \
+	    2>"$t/err" | { sleep 4; cat; } >"$t/out"
+	[ "$(jq -j 'select(.event == "stdout") | .data' "$t/out" | wc -c)" = \
+	    3000001 ] && [ "$(res '[.status, .exit_code]')" = '[5,5]' ]
+	say $? "a slow reader of sbx exec: all 3 MB, then exit 5" ||
+	    diag "$(res .)"
 	ex "$id" "$t/steps/noout.sh"
 	[ $? = 6 ] && ! grep -q '"event":"std' "$t/out"
 	say $? "a step that closes its stdout and stderr: its status, no output"
