@@ -197,6 +197,13 @@ job_common(const struct config *cfg, struct job *jb, const char *ext,
 	if (jb->dir)
 		check_tmpdir(jb->dir);
 	pick_runtime(jb, dryrun);
+	/* podman's --runtime is its local client's alone; what the
+	 * service runs is its own choice, which sbx cannot see. */
+	if (jb->ctr.remote && jb->pol.oci_runtime &&
+	    strcmp(jb->ctr.runtime, "podman") == 0)
+		die("oci_runtime %s: a remote podman (%s) takes no --runtime "
+		    "from its client; use docker, or a local podman",
+		    jb->pol.oci_runtime, jb->ctr.remote);
 	if (!dryrun)
 		backend_runtime_check(&jb->ctr, jb->pol.oci_runtime,
 		    jb->pol.oci_flags);

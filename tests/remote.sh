@@ -9,7 +9,8 @@
 # removed), the OOM killer, CPU time, max_output, rw changes, -u, -k
 # and sbx apply, $SBX_RESULT, workspace none and ro, the copy back
 # bounded and hostile links kept as links, sbx gc by label, a missing
-# image named; sessions refused.
+# image named, -t gvisor on docker (podman's remote client takes no
+# runtime: refused); sessions refused.
 set -u
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "$0")/lib/harness.sh"
@@ -55,6 +56,7 @@ try:
 except OSError as e:
     print("write:", e.strerror)
 PY
+printf 'import os\nprint(os.uname().release)\n' >"$t/src/kernel.py"
 printf 'cat | tr a-z A-Z\n' >"$t/src/upper.sh"
 printf 'cat /dev/stdin; echo o >/dev/stdout; echo e >/dev/stderr\n' >"$t/src/devfd.sh"
 printf 'echo before; kill -TERM $$; echo after\n' >"$t/src/term.sh"
@@ -222,6 +224,28 @@ for rt in $runtimes; do
 	"$SBX" -r "$rt" gc >"$t/gc" 2>&1
 	like "sbx gc: removes it by label" "$(cat "$t/gc")" '"event":"gc","kind":"container"'
 	is "sbx gc: nothing left" "$(left)" ""
+
+	# gVisor: the remote dockerd has runsc as setup-debian.sh registers
+	# it (see engines.sh), and a run under it is a local one's; podman's
+	# remote client takes no --runtime: one clear error, never runc.
+	g() { timeout 120 "$SBX" -c "$t/remote.ini" -r "$rt" -t gvisor \
+	    -d "$t/src" "$@" >"$t/out" 2>"$t/err"; }
+	if [ "$rt" = docker ]; then
+		(unset DOCKER_HOST; g trace.py a 'b c')
+		gl="$(res '[.status, .exit_code] | @csv')|$(out)|$(err)"
+		g trace.py a 'b c'
+		is "-t gvisor: a traceback as a local -t gvisor run's" \
+		    "$(res '[.status, .exit_code] | @csv')|$(out)|$(err)" "$gl" || show
+		g kernel.py
+		is "-t gvisor: the kernel is gVisor's" "$(out)" 4.4.0 || show
+		is "-t gvisor: no container left" "$(left)" ""
+	else
+		g kernel.py
+		is "-t gvisor on a remote podman: 125" "$?" 125
+		like "-t gvisor on a remote podman: says why, naming the engine" \
+		    "$(cat "$t/err")" "oci_runtime runsc: a remote podman (CONTAINER_HOST=$ENGINE_URL) takes no --runtime"
+		is "-t gvisor on a remote podman: no container" "$(left)" ""
+	fi
 
 	"$SBX" start -r "$rt" -d "$t/src" >"$t/out" 2>"$t/err"
 	is "a session: refused, 125" "$?" 125

@@ -122,8 +122,11 @@ engine_start() {
 	else
 		_eu=tcp://127.0.0.1:$(python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-		# Its own config, not /etc/docker/daemon.json; no network.
-		echo '{}' >"$_ed/daemon.json"
+		# Its own config, not /etc/docker/daemon.json; no network;
+		# gVisor's runsc as setup-debian.sh registers it.
+		echo '{"runtimes": {"runsc": {"path": "/usr/bin/runsc",
+"runtimeArgs": ["--network=none", "--host-fifo=open", "--host-uds=open"]}}}' \
+		    >"$_ed/daemon.json"
 		_engine_ns "$_ed" dockerd --config-file "$_ed/daemon.json" \
 		    --host "$_eu" --data-root "$_ed/data" \
 		    --exec-root "$_ed/exec" --pidfile "$_ed/docker.pid" \
