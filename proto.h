@@ -45,8 +45,9 @@
  * SECONDS", the init forwards each connection to 127.0.0.1:PROXY_PORT
  * to the host's proxy (proxy.c) on the Unix socket CTR_PROXY, which
  * checks the request and connects, or answers with a refusal.  A
- * session's supervisor with "-n" does so while each step runs; the
- * proxy is then sbx exec's, made anew for each step.
+ * session's supervisor with "-n" binds the port at its start and holds
+ * it, so that no step can take it, and forwards it while each step
+ * runs; the proxy is then sbx exec's, made anew for each step.
  */
 #define NAME_PROXY	"proxy"		/* under /sbx */
 #define CTR_PROXY	CTR_SBX "/" NAME_PROXY

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -692,6 +693,33 @@ proxy_listen(const char *path)
 }
 
 /*
+ * Closes every descriptor from 3 on but a, b and c (-1: none), as
+ * /proc/self/fd lists them (RLIMIT_NOFILE may be large), else up to
+ * 1024.
+ */
+static void
+keep_fds(int a, int b, int c)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, self;
+
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != a && fd != b && fd != c)
+				close(fd);
+		return;
+	}
+	self = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (fd >= 3 && fd != self && fd != a && fd != b && fd != c)
+			close(fd);
+	}
+	closedir(d);
+}
+
+/*
  * The proxy of p's allow_hosts, serving the socket sbxdir/NAME_PROXY
  * (the container's CTR_PROXY) until proxy_stop; NULL if the list is
  * empty.  Its events come through proxy_read; audit lines go to audit
@@ -706,6 +734,7 @@ proxy_start(const struct policy *p, const char *sbxdir, const char *name,
 	struct serve sv;
 	sigset_t all, old;
 	int ev[2], null;
+	pid_t parent;
 	size_t i;
 
 	if (p->allow_hosts[0] == NULL)
@@ -732,10 +761,13 @@ proxy_start(const struct policy *p, const char *sbxdir, const char *name,
 	/* No signal of ours until its own handlers are in place. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	parent = getpid();
 	if ((px->pid = fork()) < 0)
 		die("fork:");
 	if (px->pid == 0) {
-		close(ev[0]);
+		/* Only what it serves with: a step's FIFOs, held open
+		 * here, would keep its stdin from ever ending. */
+		keep_fds(sv.listen, ev[1], sv.audit);
 		setpgid(0, 0);
 		/* Ours to end, at the run's end or sbx's. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -756,7 +788,7 @@ proxy_start(const struct policy *p, const char *sbxdir, const char *name,
 		}
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (getppid() == 1)	/* sbx died before the prctl */
+		if (getppid() != parent)	/* sbx died before the prctl */
 			_exit(0);
 		serve(&sv);
 	}

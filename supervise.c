@@ -110,6 +110,7 @@ struct step {
 	int reaped;		/* pid has ended, with status */
 	int status;
 	int killed;		/* a matching "kill" line came */
+	pid_t fwd;		/* its allow_hosts forwarder */
 	long long start, end, deadline;
 	/* Over (see finish), its output still on its way: the answer. */
 	int ending;
@@ -144,7 +145,7 @@ struct sup {
 	char line[LINE_MAX_REQ];	/* the request line being read */
 	size_t len;
 	int skip;		/* in a line too long: drop up to its '\n' */
-	int fwd;		/* -n: allow_hosts' forwarder for each step */
+	int fwd_l;		/* -n: allow_hosts' port, for each step's forwarder */
 	struct step st;
 	struct kernel k;
 };
@@ -512,6 +513,7 @@ kernel_kill(struct sup *s)
 {
 	int status;
 
+	kill(-s->k.pid, SIGKILL);	/* its group: what it forked too */
 	kill(s->k.pid, SIGKILL);
 	while (waitpid(s->k.pid, &status, 0) == -1 && errno == EINTR)
 		;
@@ -749,8 +751,7 @@ discard(int fd)
 static void
 finish(struct sup *s, enum result r, int value)
 {
-	long long end = s->st.reaped ? s->st.end : now_ms();
-	long long now = now_ms();
+	long long end = s->st.reaped ? s->st.end : now_ms(), now;
 
 	if (s->st.repl && !s->st.done) {
 		kill_all();
@@ -776,6 +777,7 @@ finish(struct sup *s, enum result r, int value)
 	s->st.r = r;
 	s->st.value = value;
 	s->st.end = end;
+	now = now_ms();		/* after the kills, which take time */
 	s->st.flushby = s->st.deadline > now + RSP_WAIT ? s->st.deadline :
 	    now + RSP_WAIT;
 }
@@ -802,8 +804,9 @@ conclude(struct sup *s)
 	if (s->st.io[OUT].to > 0 || s->st.io[ERR].to > 0) {
 		if (!s->st.killed && now_ms() < s->st.flushby)
 			return;
-		if (!s->st.killed && (r == R_EXIT || r == R_SIGNAL)) {
-			r = R_TIMEOUT;
+		/* Or, killed with its output cut, as a kill reports. */
+		if (s->st.killed || r == R_EXIT || r == R_SIGNAL) {
+			r = s->st.killed ? R_KILLED : R_TIMEOUT;
 			value = 0;
 		}
 	}
@@ -1329,20 +1332,16 @@ forward(int l)
 }
 
 /*
- * The forwarder's process, on the port, in a group of its own, with
- * none of our descriptors but the port and stdio (a session's FIFOs
- * and a step's pipes are not its to hold open); our copy of the port
- * closed, so only the forwarder holds it.  0, or -1.
+ * The forwarder's process, on the port l, in a group of its own, with
+ * none of our descriptors but l and stdio (a session's FIFOs and a
+ * step's pipes are not its to hold open).  Its pid, or -1.
  */
-static int
-forward_start(void)
+static pid_t
+forward_start(int l)
 {
 	long max, fd;
 	pid_t pid;
-	int l;
 
-	if ((l = forward_listen()) == -1)
-		return -1;
 	if ((pid = fork()) == 0) {
 		setpgid(0, 0);
 		if ((max = sysconf(_SC_OPEN_MAX)) < 0)
@@ -1352,10 +1351,24 @@ forward_start(void)
 				close((int)fd);
 		forward(l);
 	}
-	close(l);
-	return pid == -1 ? -1 : 0;
+	return pid;
 }
 
+/*
+ * A session's forwarder, for step's time: on the port we hold for the
+ * session's life, bound at its start, so that no step can take it for
+ * the next (a repl interpreter lives on), emptied first of connections
+ * made while no step ran.  Its pid, or -1.
+ */
+static pid_t
+forward_step(struct sup *s)
+{
+	int c;
+
+	while ((c = accept(s->fwd_l, NULL, NULL)) != -1)
+		close(c);
+	return forward_start(s->fwd_l);
+}
 
 static void
 start(struct sup *s, long long n, const char *nonce)
@@ -1390,7 +1403,7 @@ start(struct sup *s, long long n, const char *nonce)
 	/* allow_hosts' forwarder, for this step alone: killed with
 	 * whatever the step leaves. */
 	if (s->st.io[OUT].to == -1 || s->st.io[ERR].to == -1 ||
-	    (s->fwd && forward_start() == -1))
+	    (s->fwd_l > 0 && (s->st.fwd = forward_step(s)) == -1))
 		pid = -1;
 	else if (repl) {
 		s->st.repl = 1;
@@ -1400,6 +1413,8 @@ start(struct sup *s, long long n, const char *nonce)
 	}
 	if (pid == -1) {
 		respond_step(s, R_ERROR, EXIT_FAIL, 0);
+		if (s->st.fwd > 0)
+			kill(s->st.fwd, SIGKILL);	/* reaped by reap() */
 		for (i = 0; i < 3; i++)
 			flow_close(&s->st.io[i]);
 		memset(&s->st, 0, sizeof(s->st));
@@ -1533,6 +1548,12 @@ check_step(struct sup *s)
 
 	if (s->st.pid == 0)
 		return;
+	if (s->st.ending && now >= s->born + s->max) {
+		flush_output(s);
+		s->st.flushby = 0;
+		conclude(s);
+		exit(0);
+	}
 	if (s->st.ending) {
 		conclude(s);
 		return;
@@ -1715,7 +1736,8 @@ setup(struct sup *s, int argc, char *argv[])
 		die("prctl PR_SET_DUMPABLE:");
 	std_fds();
 	memset(s, 0, sizeof(*s));
-	s->fwd = argc == 4;
+	if (argc == 4 && (s->fwd_l = forward_listen()) == -1)
+		die("proxy port 127.0.0.1:%d:", PROXY_PORT);
 	save_limits();
 	signals(s);
 	s->req = open_ctl(CTR_REQ);
@@ -1941,7 +1963,7 @@ init_main(const char *secs, int fwd, const char *const *c, char **u,
 	sigset_t all, old;
 	const char *k;
 	size_t i;
-	int code;
+	int code, l = -1;
 
 	if (getpid() != 1)
 		die("must be pid 1 of a container, refusing to run");
@@ -1975,9 +1997,12 @@ init_main(const char *secs, int fwd, const char *const *c, char **u,
 		if (argv[0] == NULL)
 			die("init -c: no program after the compiler");
 	}
-	/* After the compile, whose end kills all. */
-	if (fwd && forward_start() == -1)
+	/* After the compile, whose end kills all; only the forwarder
+	 * holds the port. */
+	if (fwd && ((l = forward_listen()) == -1 || forward_start(l) == -1))
 		die("proxy port 127.0.0.1:%d:", PROXY_PORT);
+	if (fwd)
+		close(l);
 	code = init_wait(init_child(argv, &old, lim[1], lim[2]), deadline,
 	    &all);
 	return init_end(key, code < 0 ? 128 + SIGKILL : code);

@@ -126,12 +126,7 @@ new"
 	pools="$pools gv$$"
 	timeout 120 "$SBX" pool start "gv$$" -c "$conf" -r "$rt" -t gvisor \
 	    -e py -n 1 >"$t/out" 2>"$t/err" </dev/null
-	i=0
-	while [ "$("$SBX" pool ls | jq -r "select(.name == \"gv$$\") | .ready")" != 1 ] &&
-	    [ $i -lt 100 ]; do
-		sleep 0.2
-		i=$((i + 1))
-	done
+	pool_wait "gv$$" 1
 	timeout 60 "$SBX" -c "$conf" -P "gv$$" -d "$t/src" trace.py >"$t/out" 2>"$t/err"
 	is "a pooled run: in a container of the pool" \
 	    "$(jq -r 'select(.event == "start") | .pooled' "$t/out")" true

@@ -35,6 +35,27 @@ for url in sys.argv[1:]:
     except urllib.error.HTTPError as e:
         print(e.code, e.read().decode().strip())
 PY
+cat >"$t/ws/stdin.py" <<'PY'
+import sys
+print(sys.stdin.read().strip())
+PY
+cat >"$t/ws/takeport.py" <<'PY'
+import os, signal, socket
+for p in os.listdir("/proc"):
+    if p.isdigit() and int(p) > 1 and int(p) != os.getpid():
+        try:
+            if open("/proc/%s/cmdline" % p, "rb").read().startswith(b"/sbx/"):
+                os.kill(int(p), signal.SIGKILL)
+        except OSError:
+            pass
+held = socket.socket()
+try:
+    held.bind(("127.0.0.1", 3128))
+    held.listen()
+    print("bound")
+except OSError as e:
+    print("bind:", e.strerror)
+PY
 cat >"$t/ws/tunnel.py" <<'PY'
 import hashlib, os, socket, sys
 host, n = sys.argv[1], int(sys.argv[2])
@@ -306,17 +327,30 @@ HTTP/1.1 503 Service Unavailable" || show
 			    "$(net '[.host, .allowed] | @csv' | sort | tr '\n' ' ')" \
 			    "\"denied.test\",false \"ok.test\",true "
 		done
+		# Its stdin ends as it does without a proxy: the proxy holds
+		# none of the step's FIFOs.
+		echo piped | timeout 20 "$SBX" exec -c "$conf" "$id" \
+		    "$t/ws/stdin.py" >"$t/out" 2>"$t/err"
+		is "a session's step${how:+ ($how)} reads its stdin to its end" \
+		    "$(res .status):$(out)" "0:piped" || show
+		# A step that kills its forwarder and would take the port
+		# for the steps after it (a repl's socket lives on): the
+		# port is the supervisor's, for the session's life.
+		timeout 20 "$SBX" exec -c "$conf" "$id" "$t/ws/takeport.py" \
+		    >"$t/out" 2>"$t/err"
+		is "a step cannot take the proxy's port${how:+ ($how)}" "$(out)" \
+		    "bind: Address already in use" || show
+		timeout 60 "$SBX" exec -c "$conf" "$id" "$t/ws/get.py" \
+		    "http://ok.test:$web/index.txt" "http://denied.test:$web/x" \
+		    >"$t/out" 2>"$t/err"
+		is "and the next step has the proxy${how:+ ($how)}" "$(out)" "$want" ||
+		    show
 		"$SBX" stop "$id" >/dev/null 2>&1
 	done
 	pools="$pools net$$"
 	timeout 120 "$SBX" pool start "net$$" -c "$conf" -r "$rt" -t net \
 	    --allow-host "$ok_host" -e py -n 1 >"$t/out" 2>"$t/err" </dev/null
-	i=0
-	while [ "$("$SBX" pool ls | jq -r "select(.name == \"net$$\") | .ready")" != 1 ] &&
-	    [ $i -lt 100 ]; do
-		sleep 0.2
-		i=$((i + 1))
-	done
+	pool_wait "net$$" 1
 	timeout 60 "$SBX" -c "$conf" -P "net$$" -d "$t/ws" get.py \
 	    "http://ok.test:$web/index.txt" "http://denied.test:$web/x" \
 	    >"$t/out" 2>"$t/err"

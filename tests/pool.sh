@@ -48,16 +48,6 @@ cold() {
 	timeout 60 "$SBX" -c "$conf" -r "$RT" -t test -d "$t/src" "$@" >"$t/cold" \
 	    2>"$t/err" </dev/null
 }
-ready() { "$SBX" pool ls | jq -r "select(.name == \"$1\") | .ready"; }
-# wait_ready NAME N: up to 20 s for the refill
-wait_ready() {
-	_i=0
-	while [ "$(ready "$1")" != "$2" ] && [ $_i -lt 100 ]; do
-		sleep 0.2
-		_i=$((_i + 1))
-	done
-	[ "$(ready "$1")" = "$2" ]
-}
 # gone NAME: the container is removed within 20 s
 gone() {
 	_i=0
@@ -134,7 +124,7 @@ for RT in $runtimes; do
 
 	P p ok.sh
 	[ $? = 0 ] && [ "$(start_ev '[.pool, .pooled]')" = '["p",true]' ] &&
-	    wait_ready p 2
+	    pool_wait p 2
 	say $? "the pool is filled again in the background"
 
 	P p mark.sh
@@ -259,11 +249,11 @@ for RT in $runtimes; do
 	rm -rf "${kept%/ws}"
 
 	# Stale: the template changed since the pool started.
-	wait_ready w 1
+	pool_wait w 1
 	sed 's/^timeout = 10$/timeout = 11/' "$root/tests/test.ini" >"$conf"
 	P w ok.sh
 	[ $? = 125 ] && grep -q "template 'test' in .* changed" "$t/err" &&
-	    [ "$(ready w)" = 1 ]
+	    [ "$(pool_ready w)" = 1 ]
 	say $? "a pool whose template changed is refused, nothing used"
 	cp "$root/tests/test.ini" "$conf"
 
@@ -278,7 +268,7 @@ for RT in $runtimes; do
 	pool f -e sh -t test -n 1
 	timeout 60 "$SBX" -c "$conf" -P f -d "$t/many" run.sh >"$t/out" \
 	    2>"$t/err" </dev/null
-	[ $? = 125 ] && grep -q "max_files" "$t/err" && wait_ready f 1 &&
+	[ $? = 125 ] && grep -q "max_files" "$t/err" && pool_wait f 1 &&
 	    [ "$("$RT" ps -q --filter label=sbx.pool=f | wc -l)" = 1 ]
 	say $? "a claimer that fails early: its container gone, the pool refilled"
 	"$SBX" pool stop f >/dev/null
@@ -305,11 +295,11 @@ for RT in $runtimes; do
 	say $? "a pool whose containers would not outlive a run is refused"
 	pool l -e sh -t poollife -n 1
 	P l ok.sh
-	[ $? = 0 ] && [ "$(start_ev .pooled)" = true ] && wait_ready l 1
+	[ $? = 0 ] && [ "$(start_ev .pooled)" = true ] && pool_wait l 1
 	say $? "a young container serves a run"
 	sleep 6
 	P l ok.sh
-	[ $? = 0 ] && [ "$(start_ev .pooled)" = false ] && wait_ready l 1
+	[ $? = 0 ] && [ "$(start_ev .pooled)" = false ] && pool_wait l 1
 	say $? "one too old for the run's timeout does not, and is replaced"
 	"$SBX" pool stop l >/dev/null
 

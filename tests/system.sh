@@ -243,6 +243,9 @@ printf 'import time\nprint("evil", flush=True)\ntime.sleep(3)\n' \
 evil=$(sha256sum <"$t/src/swap.py" | cut -c1-64)
 # evil_run RT: swap.py in the background, once it says it runs; sets pid.
 evil_run() {
+	# Emptied here: the job's own >"$t/out" may come after the first
+	# grep, which would then find the last run's "evil".
+	: >"$t/out"
 	"$sbx" -r "$1" -d "$t/src" swap.py >"$t/out" 2>&1 </dev/null &
 	pid=$!
 	i=0
@@ -275,7 +278,7 @@ for rt in podman docker; do
 	    "$t/audit.jsonl")" = "start $evil" ] &&
 	    ok "$rt: audit_log: a run whose sbx is killed is on record" ||
 	    { notok "$rt: audit_log: a run whose sbx is killed is on record"
-	    sed 's/^/# /' "$t/audit.jsonl"; }
+	    sed 's/^/# /' "$t/audit.jsonl" "$t/out"; }
 	TMPDIR=$t/tmp "$sbx" -r "$rt" gc >/dev/null 2>&1
 done
 rm -f "$t/audit.jsonl" "$t/src/swap.py"

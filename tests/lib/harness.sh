@@ -203,6 +203,18 @@ for p in $pools; do "$SBX" pool stop "$p" >/dev/null 2>&1; done
 	}
 }
 
+# pool_ready NAME: how many of pool NAME's containers are ready.
+pool_ready() { "$SBX" pool ls | jq -r "select(.name == \"$1\") | .ready"; }
+# pool_wait NAME N: up to 20 s for N ready (a start, a refill).
+pool_wait() {
+	_i=0
+	while [ "$(pool_ready "$1")" != "$2" ] && [ $_i -lt 100 ]; do
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	[ "$(pool_ready "$1")" = "$2" ]
+}
+
 # net_server: tests/lib/netserver.py, ours, on 127.0.0.1 alone, killed
 # at exit; its HTTP, echo and sink ports in $web, $echo and $sink.
 net_server() {
