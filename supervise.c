@@ -600,6 +600,18 @@ kill_others(struct sup *s)
 		kill_all();
 }
 
+/* Drops what a pipe of ours holds, never blocking. */
+static void
+discard(int fd)
+{
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < DRAIN_READS; i++)
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			break;
+}
+
 /*
  * Drops whatever is in the request FIFO.  Called when a step has ended
  * and all its processes are dead: what it wrote there, such as a "stop"
@@ -608,12 +620,7 @@ kill_others(struct sup *s)
 static void
 drain(struct sup *s)
 {
-	char buf[4096];
-	int i;
-
-	for (i = 0; i < DRAIN_READS; i++)
-		if (read(s->req, buf, sizeof(buf)) <= 0)
-			break;
+	discard(s->req);
 	s->len = 0;
 	s->skip = 0;
 }
@@ -729,17 +736,6 @@ flush_output(struct sup *s)
 	}
 }
 
-/* Drops what a pipe of ours holds, never blocking. */
-static void
-discard(int fd)
-{
-	char buf[4096];
-	int i;
-
-	for (i = 0; i < DRAIN_READS; i++)
-		if (read(fd, buf, sizeof(buf)) <= 0)
-			break;
-}
 
 /*
  * The step is over: whatever it left is killed, the repl interpreter
@@ -968,6 +964,19 @@ step_begin(void)
 	}
 }
 
+/* Closes every descriptor from fd on but except (-1: none). */
+static void
+close_from(int fd, int except)
+{
+	long max;
+
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0)
+		max = 1024;
+	for (; fd < max; fd++)
+		if (fd != except)
+			close(fd);
+}
+
 /*
  * And its end: signals as a new program expects them, no fd of ours
  * from keep on, and argv.  An exec that fails says so on stderr, as a
@@ -977,17 +986,13 @@ NORETURN static void
 step_exec(char **argv, int keep)
 {
 	sigset_t none;
-	long max;
-	int fd, sig;
+	int sig;
 
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if ((max = sysconf(_SC_OPEN_MAX)) < 0)
-		max = 1024;
-	for (fd = keep; fd < max; fd++)
-		close(fd);
+	close_from(keep, -1);
 	execvp(argv[0], argv);
 	fprintf(stderr, INIT_SAYS "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_CANNOT);
@@ -1339,16 +1344,11 @@ forward(int l)
 static pid_t
 forward_start(int l)
 {
-	long max, fd;
 	pid_t pid;
 
 	if ((pid = fork()) == 0) {
 		setpgid(0, 0);
-		if ((max = sysconf(_SC_OPEN_MAX)) < 0)
-			max = 1024;
-		for (fd = 3; fd < max; fd++)
-			if (fd != l)
-				close((int)fd);
+		close_from(3, l);
 		forward(l);
 	}
 	return pid;
@@ -1539,6 +1539,16 @@ reap(struct sup *s)
 	}
 }
 
+/* max_lifetime, with a step ending: its answer at once, and our end. */
+NORETURN static void
+end_of_life(struct sup *s)
+{
+	flush_output(s);
+	s->st.flushby = 0;
+	conclude(s);
+	exit(0);
+}
+
 /* Ends the step if it is over, for whichever reason came first. */
 static void
 check_step(struct sup *s)
@@ -1548,12 +1558,8 @@ check_step(struct sup *s)
 
 	if (s->st.pid == 0)
 		return;
-	if (s->st.ending && now >= s->born + s->max) {
-		flush_output(s);
-		s->st.flushby = 0;
-		conclude(s);
-		exit(0);
-	}
+	if (s->st.ending && now >= s->born + s->max)
+		end_of_life(s);
 	if (s->st.ending) {
 		conclude(s);
 		return;
@@ -1568,10 +1574,7 @@ check_step(struct sup *s)
 		finish(s, R_EXIT, WEXITSTATUS(status));
 	else if (now >= s->born + s->max) {
 		finish(s, R_LIFETIME, 0);
-		flush_output(s);
-		s->st.flushby = 0;
-		conclude(s);
-		exit(0);
+		end_of_life(s);
 	} else if (s->st.killed)
 		finish(s, R_KILLED, 0);
 	else if (now >= s->st.deadline)
